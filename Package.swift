@@ -1,0 +1,85 @@
+// swift-tools-version: 6.2
+// Vigil: a high-availability manager for PostgreSQL, a drop-in replacement for Patroni.
+// The module map and the rules for what may import what are in ARCHITECTURE.md (shared/design).
+import PackageDescription
+
+let package = Package(
+    name: "vigil",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "vigil", targets: ["vigil"]),
+        .executable(name: "vigilctl", targets: ["vigilctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+    ],
+    targets: [
+        // The domain and the pure HA engine: no I/O, no clocks, Foundation only.
+        .target(name: "VigilCore"),
+        .target(name: "VigilConfig", dependencies: [
+            "VigilCore",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "VigilDCS", dependencies: [
+            "VigilCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "VigilPostgres", dependencies: [
+            "VigilCore", "VigilConfig",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Subprocess", package: "swift-subprocess"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "VigilAPI", dependencies: [
+            "VigilCore", "VigilConfig",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+        .target(name: "VigilAgent", dependencies: [
+            "VigilCore", "VigilConfig", "VigilDCS", "VigilPostgres", "VigilAPI",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "VigilCTL", dependencies: [
+            "VigilCore", "VigilConfig", "VigilDCS",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .target(name: "VigilLab", dependencies: [
+            "VigilCore", "VigilConfig", "VigilDCS",
+            .product(name: "Subprocess", package: "swift-subprocess"),
+        ]),
+        .executableTarget(name: "vigil", dependencies: [
+            "VigilAgent", "VigilConfig",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "vigilctl", dependencies: ["VigilCTL", "VigilLab"]),
+
+        // Starts real etcd and PostgreSQL 18 servers for integration tests.
+        .target(name: "VigilTestSupport", dependencies: [
+            .product(name: "Subprocess", package: "swift-subprocess"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ], path: "Tests/VigilTestSupport"),
+
+        .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+        .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilTestSupport"]),
+        .testTarget(name: "VigilCTLTests", dependencies: ["VigilTestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "VigilTestSupport",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+    ]
+)

@@ -1,0 +1,35 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The OS user test servers run as. PostgreSQL refuses to run as root, so under root (as
+/// in CI) servers run as the unprivileged user that `make test` creates (`vigil`, or
+/// `$VIGIL_PG_USER`); otherwise as the current user.
+public struct ServiceUser: Sendable {
+    public var name: String
+    public var uid: uid_t
+    public var gid: gid_t
+    /// True when the processes must switch to this user (we are root).
+    public var switches: Bool
+
+    public static func current() throws -> ServiceUser {
+        guard geteuid() == 0 else {
+            let name = ProcessInfo.processInfo.environment["USER"] ?? "\(geteuid())"
+            return ServiceUser(name: name, uid: geteuid(), gid: getegid(), switches: false)
+        }
+        let name = ProcessInfo.processInfo.environment["VIGIL_PG_USER"] ?? "vigil"
+        guard let entry = getpwnam(name) else {
+            throw HarnessError("running as root, and the unprivileged user '\(name)' that PostgreSQL must run as does not exist. Run `make test`, which creates it.")
+        }
+        return ServiceUser(name: name, uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid, switches: true)
+    }
+
+    /// Makes `path` belong to this user (a no-op when we are not root).
+    public func own(_ path: String) throws {
+        guard switches else { return }
+        guard chown(path, uid, gid) == 0 else {
+            throw HarnessError("cannot give \(path) to user \(name): \(String(cString: strerror(errno)))")
+        }
+    }
+}

