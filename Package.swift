@@ -14,12 +14,18 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // Child processes (postgres, etcd, HAProxy) go through swift-subprocess rather than
+        // Foundation's Process: it awaits a child's exit without a thread per child, sets the
+        // user, group and process group on Linux itself (PostgreSQL must not run as root), and
+        // is Sendable-clean under Swift 6's strict concurrency.
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     ],
     targets: [
@@ -32,6 +38,9 @@ let package = Package(
         .target(name: "VigilDCS", dependencies: [
             "VigilCore",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "VigilPostgres", dependencies: [
@@ -73,6 +82,7 @@ let package = Package(
         ], path: "Tests/VigilTestSupport"),
 
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+        .testTarget(name: "VigilDCSTests", dependencies: ["VigilDCS", "VigilTestSupport"]),
         .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilTestSupport"]),
         .testTarget(name: "VigilCTLTests", dependencies: ["VigilTestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: [

@@ -68,7 +68,7 @@ import Glibc
         var pid: pid_t = 0
         await #expect(throws: Boom.self) {
             try await TestEtcd.with { etcd in
-                pid = etcd.process.pid
+                pid = etcd.process?.pid ?? 0
                 throw Boom()
             }
         }

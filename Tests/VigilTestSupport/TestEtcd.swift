@@ -1,64 +1,90 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A real single-member etcd on its own loopback address, for one test.
+/// A real etcd for one test: a single member, or one member of a `TestEtcdCluster`. It can
+/// be killed and started again on the same address and data, to test what survives a restart.
 public final class TestEtcd: Sendable {
+    public let name: String
     public let host: String
     public let clientPort: Int
     public let peerPort: Int
-    public let process: ChildProcess
     public let directory: TestDirectory
+    private let binary: String
+    private let initialCluster: String
+    private let extraArguments: [String]
+    private let running: Mutex<ChildProcess?>
 
     /// `http://host:port`, the address clients use.
     public var clientURL: String { "http://\(host):\(clientPort)" }
     /// `host:port`, as a patroni.yml `hosts:` entry.
     public var endpoint: String { "\(host):\(clientPort)" }
+    public var peerURL: String { "http://\(host):\(peerPort)" }
+    public var process: ChildProcess? { running.withLock { $0 } }
 
-    private init(host: String, clientPort: Int, peerPort: Int, process: ChildProcess, directory: TestDirectory) {
+    init(name: String, host: String, clientPort: Int, peerPort: Int, binary: String, initialCluster: String?,
+         extraArguments: [String]) throws {
+        self.name = name
         self.host = host
         self.clientPort = clientPort
         self.peerPort = peerPort
-        self.process = process
-        self.directory = directory
+        self.binary = binary
+        self.initialCluster = initialCluster ?? "\(name)=http://\(host):\(peerPort)"
+        self.extraArguments = extraArguments
+        directory = try TestDirectory.make("etcd")
+        running = Mutex(nil)
     }
 
-    /// Starts etcd and waits until `/health` says it is healthy (at most `readyTimeout`).
-    public static func start(binary: String = "etcd", readyTimeout: Duration = .seconds(30)) async throws -> TestEtcd {
-        let etcd = try TestTools.executable(binary)
+    /// A free address with a client port and a peer port.
+    static func freeAddress() throws -> (host: String, clientPort: Int, peerPort: Int) {
         let (host, clientPort) = try LoopbackAddress.freeEndpoint()
         var peerPort = clientPort + 1
         while !LoopbackAddress.isFree(host: host, port: peerPort) { peerPort += 1 }
-        let directory = try TestDirectory.make("etcd")
-        let name = "test"
-        let process = try await ChildProcess.spawn(etcd, [
-            "--name", name,
-            "--data-dir", directory.sub("data"),
-            "--listen-client-urls", "http://\(host):\(clientPort)",
-            "--advertise-client-urls", "http://\(host):\(clientPort)",
-            "--listen-peer-urls", "http://\(host):\(peerPort)",
-            "--initial-advertise-peer-urls", "http://\(host):\(peerPort)",
-            "--initial-cluster", "\(name)=http://\(host):\(peerPort)",
-            "--logger", "zap", "--log-outputs", "stderr",
-        ], logPath: directory.sub("etcd.log"))
-        let server = TestEtcd(host: host, clientPort: clientPort, peerPort: peerPort, process: process, directory: directory)
-        do {
-            try await server.waitUntilHealthy(timeout: readyTimeout)
-        } catch {
-            await server.stop()
-            throw error
-        }
-        return server
+        return (host, clientPort, peerPort)
     }
 
-    func waitUntilHealthy(timeout: Duration) async throws {
+    /// Starts a single-member etcd and waits until `/health` says it is healthy.
+    public static func start(binary: String = "etcd", extraArguments: [String] = [],
+                             readyTimeout: Duration = .seconds(30)) async throws -> TestEtcd {
+        let address = try freeAddress()
+        let etcd = try TestEtcd(name: "test", host: address.host, clientPort: address.clientPort,
+                                peerPort: address.peerPort, binary: try TestTools.executable(binary),
+                                initialCluster: nil, extraArguments: extraArguments)
+        do {
+            try await etcd.launch()
+            try await etcd.waitUntilHealthy(timeout: readyTimeout)
+        } catch {
+            await etcd.stop()
+            throw error
+        }
+        return etcd
+    }
+
+    /// Spawns the etcd process (again, after `kill()`), keeping data and addresses.
+    func launch() async throws {
+        let process = try await ChildProcess.spawn(binary, [
+            "--name", name,
+            "--data-dir", directory.sub("data"),
+            "--listen-client-urls", clientURL,
+            "--advertise-client-urls", clientURL,
+            "--listen-peer-urls", peerURL,
+            "--initial-advertise-peer-urls", peerURL,
+            "--initial-cluster", initialCluster,
+            "--initial-cluster-state", "new",
+            "--logger", "zap", "--log-outputs", "stderr",
+        ] + extraArguments, logPath: directory.sub("etcd.log"))
+        running.withLock { $0 = process }
+    }
+
+    public func waitUntilHealthy(timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if process.hasExited {
-                throw HarnessError("etcd exited during startup:\n\(process.logTail())")
+            if let process, process.hasExited {
+                throw HarnessError("etcd \(name) exited during startup:\n\(process.logTail())")
             }
             var request = HTTPClientRequest(url: clientURL + "/health")
             request.method = .GET
@@ -70,11 +96,23 @@ public final class TestEtcd: Sendable {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw HarnessError("etcd at \(clientURL) not healthy after \(timeout):\n\(process.logTail())")
+        throw HarnessError("etcd at \(clientURL) not healthy after \(timeout):\n\(process?.logTail() ?? "")")
+    }
+
+    /// kill -9: the member vanishes at once, as in a crash.
+    public func kill() async {
+        await process?.stop(signal: SIGKILL, grace: .seconds(5))
+    }
+
+    /// Starts a killed member again on the same address and data, and waits until healthy.
+    public func restart() async throws {
+        await kill()
+        try await launch()
+        try await waitUntilHealthy()
     }
 
     public func stop() async {
-        await process.stop(signal: SIGTERM, grace: .seconds(10))
+        await process?.stop(signal: SIGTERM, grace: .seconds(10))
         directory.remove()
     }
 
@@ -87,6 +125,53 @@ public final class TestEtcd: Sendable {
             return result
         } catch {
             await etcd.stop()
+            throw error
+        }
+    }
+}
+
+/// A real etcd cluster of several members, each on its own loopback address.
+public final class TestEtcdCluster: Sendable {
+    public let members: [TestEtcd]
+
+    public var endpoints: [String] { members.map(\.endpoint) }
+
+    public static func start(size: Int = 3, binary: String = "etcd") async throws -> TestEtcdCluster {
+        let path = try TestTools.executable(binary)
+        let addresses = try (0..<size).map { _ in try TestEtcd.freeAddress() }
+        let initial = addresses.enumerated().map { "m\($0.offset)=http://\($0.element.host):\($0.element.peerPort)" }
+            .joined(separator: ",")
+        let members = try addresses.enumerated().map { i, address in
+            try TestEtcd(name: "m\(i)", host: address.host, clientPort: address.clientPort, peerPort: address.peerPort,
+                         binary: path, initialCluster: initial, extraArguments: [])
+        }
+        let cluster = TestEtcdCluster(members: members)
+        do {
+            for member in members { try await member.launch() }
+            for member in members { try await member.waitUntilHealthy(timeout: .seconds(60)) }
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        return cluster
+    }
+
+    init(members: [TestEtcd]) {
+        self.members = members
+    }
+
+    public func stop() async {
+        for member in members { await member.stop() }
+    }
+
+    public static func with<T>(size: Int = 3, _ body: (TestEtcdCluster) async throws -> T) async throws -> T {
+        let cluster = try await start(size: size)
+        do {
+            let result = try await body(cluster)
+            await cluster.stop()
+            return result
+        } catch {
+            await cluster.stop()
             throw error
         }
     }

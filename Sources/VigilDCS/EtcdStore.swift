@@ -1,0 +1,264 @@
+import VigilCore
+
+/// Patroni's etcd v3 protocol, written once over any `EtcdKV` (the real gateway, or the
+/// in-memory one for tests and simulation).
+///
+/// One lease per member (TTL = `ttl`) carries its member key and, while it leads, the leader
+/// key, so an agent that dies loses both `ttl` seconds after its last renewal. The leader key
+/// is taken only by a transaction that checks it does not exist, and renewed or released
+/// only by one that checks it is still this member's.
+public actor EtcdStore: DistributedStore {
+    public nonisolated let layout: KeyLayout
+    public nonisolated let memberName: String?
+    private let kv: any EtcdKV
+    private var ttl: Int
+    private var retryTimeout: Int
+    private var lease: Int64?
+
+    /// - Parameters:
+    ///   - memberName: the member this store speaks for; nil for an operator's tool (no lease,
+    ///     linearizable reads).
+    public init(kv: any EtcdKV, layout: KeyLayout, memberName: String?, ttl: Int, retryTimeout: Int) {
+        self.kv = kv
+        self.layout = layout
+        self.memberName = memberName
+        self.ttl = ttl
+        self.retryTimeout = retryTimeout
+    }
+
+    private var budget: Duration { .seconds(retryTimeout) }
+
+    /// This member's name, for operations only a member may perform.
+    private func me() throws(StoreError) -> String {
+        guard let memberName else { throw StoreError(.rejected, "this store was opened without a member name") }
+        return memberName
+    }
+
+    // MARK: Leases
+
+    public var currentLease: Int64? { lease }
+
+    private func ensureLease(_ deadline: Deadline) async throws(StoreError) -> Int64 {
+        if let lease { return lease }
+        let granted = try await kv.grantLease(ttl: ttl, budget: try deadline.remaining())
+        lease = granted
+        return granted
+    }
+
+    /// Keeps the lease alive, or replaces it when it has expired. Returns the live lease.
+    private func refreshLease(_ deadline: Deadline) async throws(StoreError) -> Int64 {
+        if let lease, try await kv.keepAlive(lease: lease, budget: try deadline.remaining()) != nil {
+            return lease
+        }
+        lease = nil
+        return try await ensureLease(deadline)
+    }
+
+    // MARK: DistributedStore
+
+    public func readCluster() async throws(StoreError) -> ClusterState {
+        let result = try await kv.range(layout.prefix, rangeEnd: layout.prefix.prefixRangeEnd,
+                                        serializable: memberName != nil, budget: budget)
+        return ClusterStateDecoder.decode(result.kvs, layout: layout, revision: result.revision)
+    }
+
+    public func acquireLeader() async throws(StoreError) -> Bool {
+        let name = try me()
+        let deadline = Deadline(budget)
+        for attempt in 0..<2 {
+            let lease = try await ensureLease(deadline)
+            let txn = Txn(compare: [.createRevision(layout.leader, 0)],
+                          success: [.put(layout.leader, name, lease: lease)],
+                          failure: [.range(layout.leader)])
+            do {
+                let result = try await kv.txn(txn, budget: try deadline.remaining())
+                if result.succeeded { return true }
+                // An earlier attempt whose answer was lost may have taken it for us.
+                guard case let .range(kvs)? = result.responses.first, let holder = kvs.first else { return false }
+                return holder.value == name && holder.lease == lease
+            } catch let error where error.kind == .leaseNotFound && attempt == 0 {
+                self.lease = nil
+            }
+        }
+        return false
+    }
+
+    public func renewLeader() async throws(StoreError) -> LeaderRenewal {
+        let name = try me()
+        let deadline = Deadline(budget)
+        guard let lease else { return .lost(reason: "this member holds no lease") }
+        guard try await kv.keepAlive(lease: lease, budget: try deadline.remaining()) != nil else {
+            self.lease = nil
+            return .lost(reason: "the lease expired")
+        }
+        // Prove the key is ours: our name on our lease. If our name sits on an older lease of
+        // ours, move it onto this one (as Patroni does); if the key is gone, take it back only
+        // by an atomic create.
+        let txn = Txn(
+            compare: [.value(layout.leader, name), .lease(layout.leader, lease)],
+            success: [],
+            failure: [.txn(Txn(
+                compare: [.value(layout.leader, name)],
+                success: [.put(layout.leader, name, lease: lease)],
+                failure: [.txn(Txn(compare: [.createRevision(layout.leader, 0)],
+                                   success: [.put(layout.leader, name, lease: lease)],
+                                   failure: [.range(layout.leader)]))]))])
+        let result = try await kv.txn(txn, budget: try deadline.remaining())
+        if result.succeeded { return .held }
+        guard case let .txn(moved)? = result.responses.first else {
+            return .lost(reason: "the store's answer did not prove ownership")
+        }
+        if moved.succeeded { return .held }
+        guard case let .txn(recreated)? = moved.responses.first else {
+            return .lost(reason: "the store's answer did not prove ownership")
+        }
+        if recreated.succeeded { return .held }
+        if case let .range(kvs)? = recreated.responses.first, let holder = kvs.first {
+            return .lost(reason: "the leader key belongs to \(holder.value)")
+        }
+        return .lost(reason: "the leader key belongs to another member")
+    }
+
+    public func releaseLeader() async throws(StoreError) -> Bool {
+        let name = try me()
+        let txn = Txn(compare: [.value(layout.leader, name)], success: [.delete(layout.leader, rangeEnd: nil)])
+        return try await kv.txn(txn, budget: budget).succeeded
+    }
+
+    public func publishMember(_ record: MemberRecord) async throws(StoreError) {
+        let name = try me()
+        let deadline = Deadline(budget)
+        let lease = try await refreshLease(deadline)
+        _ = try await kv.txn(Txn(compare: [], success: [.put(layout.member(name), record.jsonValue.compactText, lease: lease)]),
+                             budget: try deadline.remaining())
+    }
+
+    public func deleteMember(_ name: String) async throws(StoreError) {
+        _ = try await kv.txn(Txn(compare: [], success: [.delete(layout.member(name), rangeEnd: nil)]), budget: budget)
+    }
+
+    public func initialize(systemID: String, create: Bool) async throws(StoreError) -> Bool {
+        let put = Txn.Operation.put(layout.initialize, systemID, lease: 0)
+        let txn = create ? Txn(compare: [.createRevision(layout.initialize, 0)], success: [put]) : Txn(compare: [], success: [put])
+        return try await kv.txn(txn, budget: budget).succeeded
+    }
+
+    public func cancelInitialization() async throws(StoreError) {
+        _ = try await kv.txn(Txn(compare: [], success: [.delete(layout.initialize, rangeEnd: nil)]), budget: budget)
+    }
+
+    private func conditionalPut(_ key: String, _ value: String, expectedVersion: Int64?) async throws(StoreError) -> Bool {
+        let compare: [Txn.Compare] = expectedVersion.map { [.modRevision(key, $0)] } ?? []
+        return try await kv.txn(Txn(compare: compare, success: [.put(key, value, lease: 0)]), budget: budget).succeeded
+    }
+
+    public func setConfig(_ value: JSONValue, expectedVersion: Int64?) async throws(StoreError) -> Bool {
+        try await conditionalPut(layout.config, value.compactText, expectedVersion: expectedVersion)
+    }
+
+    public func setFailover(_ request: FailoverRequest, expectedVersion: Int64?) async throws(StoreError) -> Bool {
+        try await conditionalPut(layout.failover, request.jsonValue.compactText, expectedVersion: expectedVersion)
+    }
+
+    public func setSync(_ sync: SyncState?, expectedVersion: Int64?) async throws(StoreError) -> Bool {
+        if let sync { return try await conditionalPut(layout.sync, sync.jsonValue.compactText, expectedVersion: expectedVersion) }
+        let compare: [Txn.Compare] = expectedVersion.map { [.modRevision(layout.sync, $0)] } ?? []
+        return try await kv.txn(Txn(compare: compare, success: [.delete(layout.sync, rangeEnd: nil)]), budget: budget).succeeded
+    }
+
+    public func setHistory(_ history: [TimelineEvent]) async throws(StoreError) {
+        _ = try await conditionalPut(layout.history, JSONValue.array(history.map(\.jsonValue)).compactText, expectedVersion: nil)
+    }
+
+    public func setStatus(_ status: StatusRecord) async throws(StoreError) {
+        _ = try await conditionalPut(layout.status, status.jsonValue.compactText, expectedVersion: nil)
+    }
+
+    public func setFailsafe(_ value: JSONValue?) async throws(StoreError) {
+        if let value {
+            _ = try await conditionalPut(layout.failsafe, value.compactText, expectedVersion: nil)
+        } else {
+            _ = try await kv.txn(Txn(compare: [], success: [.delete(layout.failsafe, rangeEnd: nil)]), budget: budget)
+        }
+    }
+
+    public func deleteCluster() async throws(StoreError) {
+        _ = try await kv.txn(Txn(compare: [], success: [.delete(layout.prefix, rangeEnd: layout.prefix.prefixRangeEnd)]),
+                             budget: budget)
+    }
+
+    public func setTTL(_ ttl: Int) {
+        self.ttl = ttl
+    }
+
+    public func setRetryTimeout(_ seconds: Int) {
+        retryTimeout = seconds
+    }
+
+    public func close() async {
+        guard let lease else { return }
+        self.lease = nil
+        try? await kv.revokeLease(lease, budget: budget)
+    }
+
+    // MARK: Watch
+
+    public nonisolated func changes() -> AsyncStream<StoreChange> {
+        AsyncStream { continuation in
+            let task = Task { await self.followChanges(continuation) }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// Watches from the revision of a full read; after any break (etcd restarted, the
+    /// revision compacted, the connection lost) reports `.resynced` and starts over from a
+    /// fresh read, backing off up to a second between attempts.
+    private func followChanges(_ continuation: AsyncStream<StoreChange>.Continuation) async {
+        let prefix = layout.prefix
+        var backoff = Duration.milliseconds(100)
+        var first = true
+        while !Task.isCancelled {
+            let revision: Int64
+            do {
+                revision = try await kv.range(prefix, rangeEnd: prefix.prefixRangeEnd, serializable: true,
+                                              budget: budget).revision
+            } catch {
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(1))
+                continue
+            }
+            if !first { continuation.yield(.resynced) }
+            first = false
+            do {
+                for try await batch in kv.watch(prefix, rangeEnd: prefix.prefixRangeEnd, startRevision: revision + 1) {
+                    backoff = .milliseconds(100)
+                    for event in batch.events {
+                        guard let relative = layout.relative(event.kv.key) else { continue }
+                        continuation.yield(.key(relative, deleted: event.deleted))
+                    }
+                }
+            } catch {
+                // Fall through to a fresh read and a new watch.
+            }
+            if Task.isCancelled { break }
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(1))
+        }
+        continuation.finish()
+    }
+}
+
+/// A point in time a multi-step call must finish by.
+struct Deadline {
+    let end: ContinuousClock.Instant
+
+    init(_ budget: Duration) {
+        end = ContinuousClock.now + budget
+    }
+
+    func remaining() throws(StoreError) -> Duration {
+        let left = end - ContinuousClock.now
+        guard left > .zero else { throw StoreError(.timedOut, "the call's deadline passed") }
+        return left
+    }
+}

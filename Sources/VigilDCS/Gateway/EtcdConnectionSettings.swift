@@ -1,0 +1,66 @@
+import NIOSSL
+
+/// How to reach etcd: endpoint URLs, credentials and TLS files, derived the way Patroni
+/// derives them from an `etcd3:` section (`proxy` first, then `hosts`/`host`, then `url`;
+/// default port 2379; https when asked for or when certificates are given).
+public struct EtcdConnectionSettings: Sendable, CustomStringConvertible {
+    public var endpoints: [String]
+    public var username: String?
+    /// Kept out of `description`; sent only in the authentication request.
+    public var password: String?
+    public var caFile: String?
+    public var certFile: String?
+    public var keyFile: String?
+    /// Whether to add the cluster's own member list to `endpoints` (not through a proxy).
+    public var discoverMembers: Bool
+
+    public init(hosts: [String], url: String? = nil, proxy: String? = nil, protocol scheme: String = "http",
+                useProxies: Bool = false, username: String? = nil, password: String? = nil,
+                caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil) {
+        let scheme = scheme == "https" || caFile != nil || certFile != nil ? "https" : "http"
+        var urls: [String]
+        if let proxy {
+            urls = [proxy]
+        } else {
+            urls = hosts.map { host in
+                if host.contains("://") { return host }
+                let hasPort = host.split(separator: ":").last.map { Int($0) != nil } ?? false && host.contains(":")
+                return hasPort ? "\(scheme)://\(host)" : "\(scheme)://\(host):2379"
+            }
+            if urls.isEmpty, let url { urls = [url] }
+        }
+        if urls.isEmpty { urls = ["\(scheme)://127.0.0.1:2379"] }
+        endpoints = urls.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        self.username = username
+        self.password = password
+        self.caFile = caFile
+        self.certFile = certFile
+        self.keyFile = keyFile
+        discoverMembers = proxy == nil && !useProxies
+    }
+
+    public var description: String {
+        "etcd \(endpoints.joined(separator: ","))" + (username.map { " as \($0)" } ?? "")
+    }
+
+    /// The client TLS setup, or nil for plain http.
+    func tlsConfiguration() throws(StoreError) -> TLSConfiguration? {
+        guard endpoints.contains(where: { $0.hasPrefix("https://") }) else { return nil }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let caFile { tls.trustRoots = .file(caFile) }
+        if let certFile {
+            do {
+                tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certFile).map { .certificate($0) }
+            } catch {
+                throw StoreError(.rejected, "cannot read the etcd client certificate \(certFile): \(error)")
+            }
+            let keyPath = keyFile ?? certFile
+            do {
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyPath, format: .pem))
+            } catch {
+                throw StoreError(.rejected, "cannot read the etcd client key \(keyPath): \(error)")
+            }
+        }
+        return tls
+    }
+}

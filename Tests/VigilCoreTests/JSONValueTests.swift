@@ -1,0 +1,53 @@
+import Testing
+import VigilCore
+
+/// Vigil writes etcd values byte for byte as Python's json.dumps(separators=(',', ':')).
+@Suite struct JSONValueTests {
+    @Test func compactTextMatchesPythonsJsonDumps() {
+        let value: JSONValue = ["b": 1, "a": [true, false, nil], "s": "x/y \"q\" \\ \n\t", "d": .double(1.5), "e": .double(2)]
+        // Python: json.dumps({"b":1,"a":[True,False,None],"s":"x/y \"q\" \\ \n\t","d":1.5,"e":2.0},separators=(',',':'))
+        #expect(value.compactText == #"{"b":1,"a":[true,false,null],"s":"x/y \"q\" \\ \n\t","d":1.5,"e":2.0}"#)
+    }
+
+    @Test func nonASCIIIsEscapedLikePython() {
+        // json.dumps("é€😀\u0001\u007f") == '"\\u00e9\\u20ac\\ud83d\\ude00\\u0001\\u007f"'
+        #expect(JSONValue.string("é€😀\u{01}\u{7f}").compactText == #""\u00e9\u20ac\ud83d\ude00\u0001\u007f""#)
+    }
+
+    @Test func parseKeepsKeyOrderAndTypes() throws {
+        let value = try JSONValue.parse(#" {"z": 1, "a": {"x": [1, 2.5, "s", null, true]}, "big": 9007199254740993} "#)
+        #expect(value.objectValue?.map(\.key) == ["z", "a", "big"])
+        #expect(value["big"] == .int(9_007_199_254_740_993))
+        #expect(value["a"]?["x"] == [1, .double(2.5), "s", nil, true])
+    }
+
+    @Test func parseDecodesEscapesAndSurrogates() throws {
+        #expect(try JSONValue.parse(#""a\/b\u00e9\ud83d\ude00\n""#) == .string("a/bé😀\n"))
+    }
+
+    @Test(arguments: ["", "{", "[1,]", "{\"a\" 1}", "tru", "\"open", "{\"a\":1}x", "01x", "\"\u{01}\""])
+    func malformedInputIsAnErrorNotACrash(_ text: String) {
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }
+    }
+
+    @Test func roundTripsThroughText() throws {
+        let samples: [JSONValue] = [
+            ["conn_url": "postgres://127.0.0.1:5432/postgres", "tags": ["nofailover": false], "xlog_location": 50_331_800],
+            [[1, 2, "reason", "2026-11-27T12:00:00+00:00", "n2"]],
+            ["nested": [["deep": [[], [:], ""]]]],
+        ]
+        for sample in samples {
+            #expect(try JSONValue.parse(sample.compactText) == sample)
+        }
+    }
+}
+
+@Suite struct LSNTests {
+    @Test func parsesAndPrintsPostgresForm() {
+        #expect(LSN("0/3000060")?.value == 0x3000060)
+        #expect(LSN("16/B374D848")?.value == 0x16_B374_D848)
+        #expect(LSN(0x16_B374_D848).description == "16/B374D848")
+        #expect(LSN("nope") == nil && LSN("1/2/3") == nil && LSN("FFFFFFFFF/0") == nil)
+        #expect(LSN("0/10")! < LSN("1/0")!)
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+import VigilCore
+import VigilDCS
+import VigilTestSupport
+
+/// What only a real etcd can show: restarts, a member down, auth, endpoint rotation.
+@Suite struct EtcdStoreIntegrationTests {
+    func store(_ endpoints: [String], _ member: String?, layout: KeyLayout, retryTimeout: Int = 3,
+               username: String? = nil, password: String? = nil) throws -> EtcdStore {
+        let gateway = try EtcdGateway(settings: EtcdConnectionSettings(hosts: endpoints, username: username,
+                                                                        password: password))
+        return EtcdStore(kv: gateway, layout: layout, memberName: member, ttl: 30, retryTimeout: retryTimeout)
+    }
+
+    @Test func aKilledEtcdFailsFastWithAClassifiedErrorThenWorksAgainAndTheWatchResumes() async throws {
+        try await TestEtcd.with { etcd in
+            let layout = KeyLayout(namespace: "/db/", scope: "restart")
+            let n1 = try store([etcd.endpoint], "n1", layout: layout)
+            let observer = try store([etcd.endpoint], "n2", layout: layout)
+            #expect(try await n1.acquireLeader())
+            let changes = observer.changes()
+            try await Task.sleep(for: .milliseconds(300))
+
+            await etcd.kill()
+            let started = ContinuousClock.now
+            let error = await #expect(throws: StoreError.self) { try await n1.readCluster() }
+            #expect(error?.kind == .unreachable || error?.kind == .timedOut, "\(String(describing: error))")
+            #expect(ContinuousClock.now - started < .seconds(5), "a call must give up within retry_timeout")
+
+            try await etcd.restart()
+            let view = try await n1.readCluster()
+            #expect(view.leader?.name == "n1", "the leader key survives an etcd restart")
+            #expect(try await n1.renewLeader() == .held)
+
+            let resynced = await firstChange(in: changes, timeout: .seconds(15)) { $0 == .resynced }
+            #expect(resynced != nil, "the watch reports the gap")
+            #expect(try await n1.setConfig(["ttl": 30], expectedVersion: nil))
+            let seen = await firstChange(in: changes, timeout: .seconds(15)) { $0 == .key("config", deleted: false) }
+            #expect(seen != nil, "the watch resumes after the restart")
+        }
+    }
+
+    @Test func aThreeMemberClusterWithOneMemberDownKeepsWorking() async throws {
+        try await TestEtcdCluster.with(size: 3) { cluster in
+            let layout = KeyLayout(namespace: "/db/", scope: "quorum")
+            let n1 = try store(cluster.endpoints, "n1", layout: layout)
+            let n2 = try store(cluster.endpoints, "n2", layout: layout)
+            #expect(try await n1.acquireLeader())
+            await cluster.members[0].kill()
+            for _ in 0..<5 {
+                #expect(try await n1.renewLeader() == .held)
+                try await n2.publishMember(MemberRecord(state: "running", role: "replica"))
+                let view = try await n2.readCluster()
+                #expect(view.leader?.name == "n1" && view.member(named: "n2") != nil)
+            }
+            #expect(try await n2.acquireLeader() == false)
+        }
+    }
+
+    @Test func aDeadEndpointFirstInTheListCostsOnlyItsSlice() async throws {
+        try await TestEtcd.with { etcd in
+            let dead = try LoopbackAddress.freeEndpoint()
+            let s = try store(["\(dead.host):\(dead.port)", etcd.endpoint], "n1",
+                              layout: KeyLayout(namespace: "/db/", scope: "rotate"))
+            let started = ContinuousClock.now
+            #expect(try await s.acquireLeader())
+            #expect(ContinuousClock.now - started < .seconds(3))
+        }
+    }
+
+    @Test func passwordAuthenticationAndAWrongPassword() async throws {
+        try await TestEtcd.with { etcd in
+            let etcdctl = try TestTools.executable("etcdctl")
+            let env = ["ETCDCTL_API": "3"]
+            for args in [["user", "add", "root:rootpass"], ["user", "add", "vigil:vigilpass"],
+                         ["user", "grant-role", "vigil", "root"], ["auth", "enable"]] {
+                let run = try await CommandRun.run(etcdctl, ["--endpoints=\(etcd.endpoint)", "--user=root:rootpass"] + args,
+                                                   environment: env)
+                #expect(run.exitCode == 0, "etcdctl \(args): \(run.stderr)")
+            }
+            let layout = KeyLayout(namespace: "/db/", scope: "auth")
+            let good = try store([etcd.endpoint], "n1", layout: layout, username: "vigil", password: "vigilpass")
+            #expect(try await good.acquireLeader())
+            #expect(try await good.readCluster().leader?.name == "n1")
+
+            let bad = try store([etcd.endpoint], "n2", layout: layout, username: "vigil", password: "wrong-secret")
+            let error = await #expect(throws: StoreError.self) { try await bad.readCluster() }
+            #expect(error?.kind == .authFailed)
+            #expect(error.map { !$0.description.contains("wrong-secret") } == true, "a password never appears in an error")
+
+            let anonymous = try store([etcd.endpoint], "n3", layout: layout)
+            let refused = await #expect(throws: StoreError.self) { try await anonymous.acquireLeader() }
+            #expect(refused?.kind == .authFailed || refused?.kind == .rejected)
+        }
+    }
+}

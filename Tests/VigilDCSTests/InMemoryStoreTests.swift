@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+import VigilCore
+import VigilDCS
+
+/// The in-memory store's own knobs: faults and compaction, used by the HA simulation.
+@Suite struct InMemoryStoreTests {
+    let layout = KeyLayout(namespace: "/db/", scope: "mem")
+
+    @Test func anUnreachableConnectionFailsAndLeavesTheStoreAlone() async throws {
+        let memory = InMemoryStore(clock: .manual())
+        let (n1, connection) = memory.store(layout: layout, memberName: "n1")
+        connection.faults = StoreFaults(unreachable: true)
+        let error = await #expect(throws: StoreError.self) { try await n1.acquireLeader() }
+        #expect(error?.kind == .unreachable)
+        connection.faults = .none
+        #expect(try await n1.readCluster().leader == nil)
+        #expect(try await n1.acquireLeader())
+    }
+
+    @Test func aLostResponseAfterCommitStillLeavesTheKeyTaken() async throws {
+        let memory = InMemoryStore(clock: .manual())
+        let (n1, connection) = memory.store(layout: layout, memberName: "n1")
+        _ = try await n1.renewLeader()  // no lease yet: lost, and no write
+        try await n1.publishMember(MemberRecord(state: "running"))
+        connection.faults = StoreFaults(loseResponsesAfterCommit: true)
+        let error = await #expect(throws: StoreError.self) { try await n1.acquireLeader() }
+        #expect(error?.kind == .timedOut)
+        connection.faults = .none
+        #expect(try await n1.readCluster().leader?.name == "n1")
+        #expect(try await n1.acquireLeader(), "retrying recognises its own earlier win")
+        #expect(try await n1.renewLeader() == .held)
+    }
+
+    @Test func latencyBeyondTheBudgetTimesOutWithoutWriting() async throws {
+        let memory = InMemoryStore(clock: .manual())
+        let (n1, connection) = memory.store(layout: layout, memberName: "n1", retryTimeout: 2)
+        connection.faults = StoreFaults(latency: .seconds(3))
+        let error = await #expect(throws: StoreError.self) { try await n1.setStatus(StatusRecord(optime: 1)) }
+        #expect(error?.kind == .timedOut)
+        connection.faults = .none
+        #expect(try await n1.readCluster().status == nil)
+    }
+
+    @Test func aCompactedWatchResyncs() async throws {
+        let memory = InMemoryStore(clock: .manual())
+        let (n1, _) = memory.store(layout: layout, memberName: "n1")
+        let changes = n1.changes()
+        try await Task.sleep(for: .milliseconds(100))
+        await memory.compact(through: await memory.currentRevision)
+        await memory.dropWatches()
+        let resynced = await firstChange(in: changes) { $0 == .resynced }
+        #expect(resynced != nil)
+        #expect(try await n1.acquireLeader())
+        let seen = await firstChange(in: changes) { $0 == .key("leader", deleted: false) }
+        #expect(seen != nil)
+    }
+}
