@@ -95,3 +95,44 @@ import VigilTestSupport
         }
     }
 }
+
+/// TLS with a CA, a client certificate and key, and expiring auth tokens.
+@Suite struct EtcdSecurityTests {
+    @Test func tlsWithClientCertificates() async throws {
+        try await TestEtcd.with(tls: true) { etcd in
+            let certificates = try #require(etcd.certificates)
+            let layout = KeyLayout(namespace: "/db/", scope: "tls")
+            let settings = EtcdConnectionSettings(hosts: [etcd.endpoint], caFile: certificates.caFile,
+                                                  certFile: certificates.clientCertFile,
+                                                  keyFile: certificates.clientKeyFile)
+            #expect(settings.endpoints == ["https://\(etcd.endpoint)"])
+            let store = EtcdStore(kv: try EtcdGateway(settings: settings), layout: layout, memberName: "n1",
+                                  ttl: 30, retryTimeout: 5)
+            #expect(try await store.acquireLeader())
+            #expect(try await store.readCluster().leader?.name == "n1")
+
+            // Without a client certificate the server refuses the handshake.
+            let anonymous = EtcdStore(kv: try EtcdGateway(settings: EtcdConnectionSettings(
+                hosts: [etcd.endpoint], caFile: certificates.caFile)), layout: layout, memberName: "n2", ttl: 30, retryTimeout: 2)
+            await #expect(throws: StoreError.self) { try await anonymous.readCluster() }
+        }
+    }
+
+    @Test func anExpiredAuthTokenIsRenewedWithoutTheCallerNoticing() async throws {
+        try await TestEtcd.with(extraArguments: ["--auth-token", "simple", "--auth-token-ttl", "1"]) { etcd in
+            let etcdctl = try TestTools.executable("etcdctl")
+            for args in [["user", "add", "root:rootpass"], ["auth", "enable"]] {
+                let run = try await CommandRun.run(etcdctl, ["--endpoints=\(etcd.endpoint)", "--user=root:rootpass"] + args,
+                                                   environment: ["ETCDCTL_API": "3"])
+                #expect(run.exitCode == 0, "\(run.stderr)")
+            }
+            let store = EtcdStore(kv: try EtcdGateway(settings: EtcdConnectionSettings(
+                hosts: [etcd.endpoint], username: "root", password: "rootpass")),
+                layout: KeyLayout(namespace: "/db/", scope: "token"), memberName: "n1", ttl: 30, retryTimeout: 5)
+            #expect(try await store.acquireLeader())
+            try await Task.sleep(for: .seconds(3))
+            #expect(try await store.renewLeader() == .held)
+            #expect(try await store.readCluster().leader?.name == "n1")
+        }
+    }
+}

@@ -18,24 +18,32 @@ public final class TestEtcd: Sendable {
     private let initialCluster: String
     private let extraArguments: [String]
     private let running: Mutex<ChildProcess?>
+    /// Set when the client port speaks TLS and wants client certificates.
+    public let certificates: TestCertificates?
 
-    /// `http://host:port`, the address clients use.
-    public var clientURL: String { "http://\(host):\(clientPort)" }
+    /// `http://host:port` (https with TLS), the address clients use.
+    public var clientURL: String { "\(certificates == nil ? "http" : "https")://\(host):\(clientPort)" }
     /// `host:port`, as a patroni.yml `hosts:` entry.
     public var endpoint: String { "\(host):\(clientPort)" }
     public var peerURL: String { "http://\(host):\(peerPort)" }
     public var process: ChildProcess? { running.withLock { $0 } }
 
     init(name: String, host: String, clientPort: Int, peerPort: Int, binary: String, initialCluster: String?,
-         extraArguments: [String]) throws {
+         extraArguments: [String], directory: TestDirectory? = nil, certificates: TestCertificates? = nil) throws {
         self.name = name
         self.host = host
         self.clientPort = clientPort
         self.peerPort = peerPort
         self.binary = binary
         self.initialCluster = initialCluster ?? "\(name)=http://\(host):\(peerPort)"
-        self.extraArguments = extraArguments
-        directory = try TestDirectory.make("etcd")
+        self.directory = try directory ?? TestDirectory.make("etcd")
+        self.certificates = certificates
+        var arguments = extraArguments
+        if let certificates {
+            arguments += ["--cert-file", certificates.serverCertFile, "--key-file", certificates.serverKeyFile,
+                          "--trusted-ca-file", certificates.caFile, "--client-cert-auth"]
+        }
+        self.extraArguments = arguments
         running = Mutex(nil)
     }
 
@@ -48,12 +56,16 @@ public final class TestEtcd: Sendable {
     }
 
     /// Starts a single-member etcd and waits until `/health` says it is healthy.
-    public static func start(binary: String = "etcd", extraArguments: [String] = [],
+    /// With `tls`, clients must use https and present a certificate signed by `certificates.caFile`.
+    public static func start(binary: String = "etcd", extraArguments: [String] = [], tls: Bool = false,
                              readyTimeout: Duration = .seconds(30)) async throws -> TestEtcd {
         let address = try freeAddress()
+        let path = try TestTools.executable(binary)
+        let directory = try TestDirectory.make("etcd")
+        let certificates = tls ? try await TestCertificates.make(in: directory, serverIP: address.host) : nil
         let etcd = try TestEtcd(name: "test", host: address.host, clientPort: address.clientPort,
-                                peerPort: address.peerPort, binary: try TestTools.executable(binary),
-                                initialCluster: nil, extraArguments: extraArguments)
+                                peerPort: address.peerPort, binary: path, initialCluster: nil,
+                                extraArguments: extraArguments, directory: directory, certificates: certificates)
         do {
             try await etcd.launch()
             try await etcd.waitUntilHealthy(timeout: readyTimeout)
@@ -86,17 +98,25 @@ public final class TestEtcd: Sendable {
             if let process, process.hasExited {
                 throw HarnessError("etcd \(name) exited during startup:\n\(process.logTail())")
             }
-            var request = HTTPClientRequest(url: clientURL + "/health")
-            request.method = .GET
-            if let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(1)),
-               response.status == .ok,
-               let body = try? await response.body.collect(upTo: 4096),
-               String(buffer: body).contains("\"health\":\"true\"") {
-                return
-            }
+            if try await isHealthy() { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw HarnessError("etcd at \(clientURL) not healthy after \(timeout):\n\(process?.logTail() ?? "")")
+    }
+
+    func isHealthy() async throws -> Bool {
+        if let certificates {
+            let run = try await CommandRun.run(try TestTools.executable("etcdctl"), [
+                "--endpoints=\(clientURL)", "--cacert=\(certificates.caFile)", "--cert=\(certificates.clientCertFile)",
+                "--key=\(certificates.clientKeyFile)", "--command-timeout=1s", "endpoint", "health",
+            ], environment: ["ETCDCTL_API": "3"])
+            return run.exitCode == 0
+        }
+        var request = HTTPClientRequest(url: clientURL + "/health")
+        request.method = .GET
+        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(1)), response.status == .ok,
+              let body = try? await response.body.collect(upTo: 4096) else { return false }
+        return String(buffer: body).contains("\"health\":\"true\"")
     }
 
     /// kill -9: the member vanishes at once, as in a crash.
@@ -117,8 +137,9 @@ public final class TestEtcd: Sendable {
     }
 
     /// Runs `body` with a fresh etcd, and stops it afterwards whether `body` succeeded or threw.
-    public static func with<T>(_ body: (TestEtcd) async throws -> T) async throws -> T {
-        let etcd = try await start()
+    public static func with<T>(extraArguments: [String] = [], tls: Bool = false,
+                               _ body: (TestEtcd) async throws -> T) async throws -> T {
+        let etcd = try await start(extraArguments: extraArguments, tls: tls)
         do {
             let result = try await body(etcd)
             await etcd.stop()
