@@ -40,8 +40,9 @@ public protocol DistributedStore: Sendable {
     /// Removes every key of the cluster (`vigilctl remove`).
     func deleteCluster() async throws(StoreError)
 
-    /// Changes under the cluster prefix, as they happen, until the stream is dropped.
-    /// Survives store restarts and compaction (with a `.resynced` element after a gap).
+    /// Changes under the cluster prefix, as they happen, until the stream is dropped. The
+    /// stream starts with `.resynced` once it is live, and says it again after every gap
+    /// (store restart, lost connection, compaction): then re-read the whole cluster.
     func changes() -> AsyncStream<StoreChange>
 
     /// The new `ttl` for leases granted from now on (dynamic config changed).
@@ -65,6 +66,6 @@ public enum LeaderRenewal: Sendable, Equatable {
 public enum StoreChange: Sendable, Equatable {
     /// The key (relative to the cluster prefix, e.g. `leader`, `members/n1`) was written or deleted.
     case key(String, deleted: Bool)
-    /// Events may have been missed (restart, compaction): re-read the whole cluster.
+    /// The watch is (again) live from a fresh read; anything before it may have been missed.
     case resynced
 }

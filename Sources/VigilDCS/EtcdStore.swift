@@ -210,13 +210,12 @@ public actor EtcdStore: DistributedStore {
         }
     }
 
-    /// Watches from the revision of a full read; after any break (etcd restarted, the
-    /// revision compacted, the connection lost) reports `.resynced` and starts over from a
-    /// fresh read, backing off up to a second between attempts.
+    /// Watches from the revision of a full read, announced by `.resynced`: from then on no
+    /// change is missed. After any break (etcd restarted, the connection lost) it starts over
+    /// from a fresh read, with another `.resynced`, backing off up to a second between attempts.
     private func followChanges(_ continuation: AsyncStream<StoreChange>.Continuation) async {
         let prefix = layout.prefix
         var backoff = Duration.milliseconds(100)
-        var first = true
         while !Task.isCancelled {
             let revision: Int64
             do {
@@ -227,8 +226,7 @@ public actor EtcdStore: DistributedStore {
                 backoff = min(backoff * 2, .seconds(1))
                 continue
             }
-            if !first { continuation.yield(.resynced) }
-            first = false
+            continuation.yield(.resynced)
             do {
                 for try await batch in kv.watch(prefix, rangeEnd: prefix.prefixRangeEnd, startRevision: revision + 1) {
                     backoff = .milliseconds(100)

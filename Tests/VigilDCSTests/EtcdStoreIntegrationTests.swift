@@ -19,8 +19,8 @@ import VigilTestSupport
             let n1 = try store([etcd.endpoint], "n1", layout: layout)
             let observer = try store([etcd.endpoint], "n2", layout: layout)
             #expect(try await n1.acquireLeader())
-            let changes = observer.changes()
-            try await Task.sleep(for: .milliseconds(300))
+            let changes = ChangeRecorder(observer.changes())
+            #expect(await changes.next { $0 == .resynced })
 
             await etcd.kill()
             let started = ContinuousClock.now
@@ -33,11 +33,10 @@ import VigilTestSupport
             #expect(view.leader?.name == "n1", "the leader key survives an etcd restart")
             #expect(try await n1.renewLeader() == .held)
 
-            let resynced = await firstChange(in: changes, timeout: .seconds(15)) { $0 == .resynced }
-            #expect(resynced != nil, "the watch reports the gap")
+            #expect(await changes.next(timeout: .seconds(15)) { $0 == .resynced }, "the watch reports the gap")
             #expect(try await n1.setConfig(["ttl": 30], expectedVersion: nil))
-            let seen = await firstChange(in: changes, timeout: .seconds(15)) { $0 == .key("config", deleted: false) }
-            #expect(seen != nil, "the watch resumes after the restart")
+            #expect(await changes.next(timeout: .seconds(15)) { $0 == .key("config", deleted: false) },
+                    "the watch resumes after the restart")
         }
     }
 
@@ -65,7 +64,7 @@ import VigilTestSupport
                               layout: KeyLayout(namespace: "/db/", scope: "rotate"))
             let started = ContinuousClock.now
             #expect(try await s.acquireLeader())
-            #expect(ContinuousClock.now - started < .seconds(3))
+            #expect(ContinuousClock.now - started < .seconds(1), "a refused connection moves on at once")
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import VigilCore
 import VigilDCS
@@ -56,20 +57,41 @@ struct Backend: Sendable {
     }
 }
 
-/// Waits for the first element of `stream` that `matches`, for at most `timeout`.
-func firstChange(in stream: AsyncStream<StoreChange>, timeout: Duration = .seconds(10),
-                 where matches: @escaping @Sendable (StoreChange) -> Bool) async -> StoreChange? {
-    await withTaskGroup(of: StoreChange?.self) { group in
-        group.addTask {
-            for await change in stream where matches(change) { return change }
-            return nil
+/// Records a change stream from one long-lived consumer (an AsyncStream ends when its
+/// iterator is dropped, so tests must not iterate it piecemeal) and lets a test wait for
+/// the next change it cares about.
+final class ChangeRecorder: Sendable {
+    private struct State {
+        var seen: [StoreChange] = []
+        var cursor = 0
+    }
+
+    private final class Box: Sendable {
+        let state = Mutex(State())
+    }
+
+    private let box = Box()
+    private let pump: Task<Void, Never>
+
+    init(_ stream: AsyncStream<StoreChange>) {
+        let box = self.box
+        pump = Task { for await change in stream { box.state.withLock { $0.seen.append(change) } } }
+    }
+
+    deinit { pump.cancel() }
+
+    /// Waits up to `timeout` for a change after the last one matched; true if it came.
+    func next(timeout: Duration = .seconds(10), where matches: (StoreChange) -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let found = box.state.withLock { state -> Bool in
+                guard let index = state.seen[state.cursor...].firstIndex(where: matches) else { return false }
+                state.cursor = index + 1
+                return true
+            }
+            if found { return true }
+            try? await Task.sleep(for: .milliseconds(20))
         }
-        group.addTask {
-            try? await Task.sleep(for: timeout)
-            return nil
-        }
-        let first = await group.next() ?? nil
-        group.cancelAll()
-        return first
+        return false
     }
 }

@@ -168,15 +168,12 @@ import VigilTestSupport
     func changesReportLeaderKeyEvents(_ kind: BackendKind) async throws {
         try await kind.with { backend in
             let n1 = try backend.store("n1"), n2 = try backend.store("n2")
-            let changes = n2.changes()
-            // Give the watch a moment to be established before the first write.
-            try await Task.sleep(for: .milliseconds(300))
+            let changes = ChangeRecorder(n2.changes())
+            #expect(await changes.next { $0 == .resynced }, "the watch announces it is live")
             #expect(try await n1.acquireLeader())
-            let taken = await firstChange(in: changes) { $0 == .key("leader", deleted: false) }
-            #expect(taken != nil, "the watch must report the new leader key")
+            #expect(await changes.next { $0 == .key("leader", deleted: false) }, "the watch must report the new leader key")
             #expect(try await n1.releaseLeader())
-            let released = await firstChange(in: changes) { $0 == .key("leader", deleted: true) }
-            #expect(released != nil, "the watch must report the deleted leader key")
+            #expect(await changes.next { $0 == .key("leader", deleted: true) }, "the watch must report the deleted leader key")
         }
     }
 }

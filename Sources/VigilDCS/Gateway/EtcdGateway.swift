@@ -37,17 +37,22 @@ public actor EtcdGateway: EtcdKV {
     }
 
     /// HTTP clients live as long as the process: AsyncHTTPClient insists on an explicit
-    /// shutdown, which a store that is simply dropped would never do. Plain HTTP shares one
-    /// client; each distinct TLS setup gets its own, made once.
+    /// shutdown, which a store that is simply dropped would never do. One client per TLS
+    /// setup (plain HTTP is one of them), made once.
+    ///
+    /// A refused connection fails at once instead of being retried until the deadline, so a
+    /// dead endpoint costs a round trip, not its whole slice of the budget.
     private static let clients = Mutex<[String: HTTPClient]>([:])
 
     private static func client(for settings: EtcdConnectionSettings) throws(StoreError) -> HTTPClient {
-        guard let tls = try settings.tlsConfiguration() else { return HTTPClient.shared }
-        let key = [settings.caFile, settings.certFile, settings.keyFile].map { $0 ?? "" }.joined(separator: "\u{0}")
+        let tls = try settings.tlsConfiguration()
+        let key = tls == nil ? "" : [settings.caFile, settings.certFile, settings.keyFile].map { $0 ?? "" }
+            .joined(separator: "\u{0}")
         return clients.withLock { clients in
             if let client = clients[key] { return client }
             var configuration = HTTPClient.Configuration(tlsConfiguration: tls, timeout: .init(connect: .seconds(1)))
             configuration.httpVersion = .http1Only
+            configuration.connectionPool.retryConnectionEstablishment = false
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
             clients[key] = client
             return client

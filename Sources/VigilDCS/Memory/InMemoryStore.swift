@@ -59,6 +59,9 @@ public actor InMemoryStore {
 
     public var currentRevision: Int64 { revision }
 
+    /// How many watch streams are open (tests wait for a watch to be in place).
+    public var watchCount: Int { watchers.count }
+
     // MARK: Operations (called through a connection)
 
     func range(_ key: String, rangeEnd: String?) -> RangeResult {
