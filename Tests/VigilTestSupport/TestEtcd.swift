@@ -139,15 +139,7 @@ public final class TestEtcd: Sendable {
     /// Runs `body` with a fresh etcd, and stops it afterwards whether `body` succeeded or threw.
     public static func with<T>(extraArguments: [String] = [], tls: Bool = false,
                                _ body: (TestEtcd) async throws -> T) async throws -> T {
-        let etcd = try await start(extraArguments: extraArguments, tls: tls)
-        do {
-            let result = try await body(etcd)
-            await etcd.stop()
-            return result
-        } catch {
-            await etcd.stop()
-            throw error
-        }
+        try await withStarted({ try await start(extraArguments: extraArguments, tls: tls) }, stop: { await $0.stop() }, body)
     }
 }
 
@@ -186,14 +178,6 @@ public final class TestEtcdCluster: Sendable {
     }
 
     public static func with<T>(size: Int = 3, _ body: (TestEtcdCluster) async throws -> T) async throws -> T {
-        let cluster = try await start(size: size)
-        do {
-            let result = try await body(cluster)
-            await cluster.stop()
-            return result
-        } catch {
-            await cluster.stop()
-            throw error
-        }
+        try await withStarted({ try await start(size: size) }, stop: { await $0.stop() }, body)
     }
 }

@@ -98,14 +98,6 @@ public final class TestPostgres: Sendable {
 
     /// Runs `body` with a fresh server and stops it afterwards, whether `body` succeeded or threw.
     public static func with<T>(_ body: (TestPostgres) async throws -> T) async throws -> T {
-        let server = try await start()
-        do {
-            let result = try await body(server)
-            await server.stop()
-            return result
-        } catch {
-            await server.stop()
-            throw error
-        }
+        try await withStarted({ try await start() }, stop: { await $0.stop() }, body)
     }
 }
