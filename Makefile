@@ -16,8 +16,10 @@ build: deps
 	@echo "built: $$($(SWIFT) build $(SWIFT_FLAGS) --show-bin-path)/vigil and vigilctl"
 
 test: build
-	@echo "==> running every test (unit, configuration, integration against real etcd and PostgreSQL 18)"
-	@$(SWIFT) test $(SWIFT_FLAGS) --skip-build
+	@echo "==> running every test (unit, configuration, integration against real etcd, PostgreSQL 18 and Patroni)"
+	@bash scripts/clean-test-servers.sh
+	@status=0; $(SWIFT) test $(SWIFT_FLAGS) --skip-build || status=$$?; \
+	bash scripts/clean-test-servers.sh; exit $$status
 
 lab: build
 	@bin=$$($(SWIFT) build $(SWIFT_FLAGS) --show-bin-path); \

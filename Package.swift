@@ -76,6 +76,7 @@ let package = Package(
 
         // Starts real etcd and PostgreSQL 18 servers for integration tests.
         .target(name: "VigilTestSupport", dependencies: [
+            "VigilPostgres",
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -83,6 +84,11 @@ let package = Package(
 
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
         .testTarget(name: "VigilDCSTests", dependencies: ["VigilDCS", "VigilTestSupport"]),
+        .testTarget(name: "VigilPostgresTests", dependencies: [
+            "VigilPostgres", "VigilConfig", "VigilTestSupport",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilTestSupport"]),
         .testTarget(name: "VigilCTLTests", dependencies: ["VigilTestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: [

@@ -64,7 +64,7 @@ import VigilTestSupport
                               layout: KeyLayout(namespace: "/db/", scope: "rotate"))
             let started = ContinuousClock.now
             #expect(try await s.acquireLeader())
-            #expect(ContinuousClock.now - started < .seconds(1), "a refused connection moves on at once")
+            #expect(ContinuousClock.now - started < .seconds(3), "the dead endpoint costs less than the call's budget")
         }
     }
 

@@ -22,7 +22,7 @@ import VigilTestSupport
                     view = try await reader.readCluster()
                     if view.leader?.name == "patroni1", view.member(named: "patroni1")?.record.state == "running",
                        view.status?.optime != nil, let sysid = view.initialize, !sysid.isEmpty { break }
-                    if patroni.process.hasExited { break }
+                    if !patroni.process.isRunning { break }
                     try await Task.sleep(for: .milliseconds(500))
                 }
                 try #require(view.leader?.name == "patroni1", "Patroni did not become leader:\n\(patroni.logTail())")

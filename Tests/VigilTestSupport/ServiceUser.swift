@@ -1,4 +1,5 @@
 import Foundation
+import VigilPostgres
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,6 +25,9 @@ public struct ServiceUser: Sendable {
         }
         return ServiceUser(name: name, uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid, switches: true)
     }
+
+    /// The owner to hand to `ChildProcess.spawn`: nil when processes need not switch user.
+    public var owner: ProcessOwner? { switches ? ProcessOwner(name: name, uid: uid, gid: gid) : nil }
 
     /// Makes `path` belong to this user (a no-op when we are not root).
     public func own(_ path: String) throws {

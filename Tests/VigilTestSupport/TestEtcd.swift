@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import VigilPostgres
 import NIOCore
 import Synchronization
 #if canImport(Glibc)
@@ -95,7 +96,7 @@ public final class TestEtcd: Sendable {
     public func waitUntilHealthy(timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let process, process.hasExited {
+            if let process, !process.isRunning {
                 throw HarnessError("etcd \(name) exited during startup:\n\(process.logTail())")
             }
             if try await isHealthy() { return }

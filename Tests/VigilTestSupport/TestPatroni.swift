@@ -1,4 +1,5 @@
 import Foundation
+import VigilPostgres
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -85,7 +86,7 @@ public final class TestPatroni: Sendable {
         FileManager.default.createFile(atPath: configPath, contents: Data(config.utf8),
                                        attributes: [.posixPermissions: 0o600])
         try user.own(configPath)
-        process = try await ChildProcess.spawn("/usr/bin/python3", ["-m", "patroni", configPath], user: user,
+        process = try await ChildProcess.spawn("/usr/bin/python3", ["-m", "patroni", configPath], owner: user.owner,
                                                environment: environment, logPath: directory.sub("patroni.log"))
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import VigilPostgres
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -49,7 +50,7 @@ public final class TestPostgres: Sendable {
             let initdb = try await ChildProcess.spawn(bin + "/initdb", [
                 "-D", data, "-U", "postgres", "--pwfile=\(passwordFile)", "--auth=scram-sha-256",
                 "--encoding=UTF8", "--no-locale", "--data-checksums", "--no-sync",
-            ], user: user, logPath: directory.sub("initdb.log"))
+            ], owner: user.owner, logPath: directory.sub("initdb.log"))
             let status = await initdb.waitForExit(timeout: .seconds(120))
             try? FileManager.default.removeItem(atPath: passwordFile)
             guard status?.isSuccess == true else {
@@ -58,7 +59,7 @@ public final class TestPostgres: Sendable {
             let process = try await ChildProcess.spawn(bin + "/postgres", [
                 "-D", data, "-c", "listen_addresses=\(host)", "-c", "port=\(port)",
                 "-c", "unix_socket_directories=\(sockets)", "-c", "logging_collector=off",
-            ], user: user, logPath: directory.sub("postgres.log"))
+            ], owner: user.owner, logPath: directory.sub("postgres.log"))
             let server = TestPostgres(host: host, port: port, password: password, dataDirectory: data,
                                       socketDirectory: sockets, binDirectory: bin, user: user, process: process,
                                       directory: directory)
@@ -78,7 +79,7 @@ public final class TestPostgres: Sendable {
     func waitUntilReady(timeout: Duration) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if process.hasExited {
+            if !process.isRunning {
                 throw HarnessError("postgres exited during startup:\n\(process.logTail())")
             }
             let probe = try await ChildProcess.spawn(binDirectory + "/pg_isready", [

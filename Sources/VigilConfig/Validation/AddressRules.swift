@@ -1,3 +1,5 @@
+import VigilCore
+
 /// Addresses that parse, and ports that point at the right service.
 enum AddressRules {
     static func check(_ input: ValidationInput) -> [Diagnostic] {

@@ -1,20 +1,6 @@
 /// PostgreSQL parameters that PostgreSQL 18 rejects, that a managed cluster overrides, or
 /// that are ignored where they are written.
 enum ParameterRules {
-    /// Parameters passed on the postgres command line of a managed node, so ALTER SYSTEM cannot
-    /// change them: a value below the minimum is replaced by the default (Patroni's table).
-    static let commandLine: [String: (minimum: Int, fallback: Int)] = [
-        "max_connections": (25, 100),
-        "max_wal_senders": (3, 10),
-        "max_prepared_transactions": (0, 0),
-        "max_locks_per_transaction": (32, 64),
-        "max_replication_slots": (4, 10),
-        "max_worker_processes": (2, 8),
-    ]
-    static let commandLineOnly: Set<String> = Set(commandLine.keys).union(
-        ["hot_standby", "wal_level", "track_commit_timestamp", "wal_log_hints"])
-    static let derived = ["listen_addresses": "postgresql.listen", "port": "postgresql.listen", "cluster_name": "scope"]
-
     static func check(_ input: ValidationInput) -> [Diagnostic] {
         let c = input.configuration
         return check(c.bootstrap.dcs.postgresql.parameters, at: "bootstrap.dcs.postgresql.parameters", dynamic: true)
@@ -40,20 +26,21 @@ enum ParameterRules {
                         "remove wal_keep_segments.")
                 }
             }
-            if let derivedFrom = derived[p.name] {
+            if let derivedFrom = ManagedParameters.derived[p.name] {
                 add(.warning, "derived-parameter", p, "\(p.name) is set from \(derivedFrom); this value is ignored.",
                     "remove it and set \(derivedFrom) instead.")
             }
-            if !dynamic, commandLineOnly.contains(p.name) {
+            if !dynamic, ManagedParameters.commandLineNames.contains(p.name) {
                 add(.warning, "cluster-wide-parameter", p,
                     "\(p.name) must be the same on every member, so it is taken only from the cluster-wide configuration; this local value is ignored.",
                     "set it under bootstrap.dcs.postgresql.parameters (or later with vigilctl edit-config).")
                 continue
             }
-            if let limits = commandLine[p.name], let value = Int(p.value), value < limits.minimum {
+            if let entry = ManagedParameters.commandLine.first(where: { $0.name == p.name }), let minimum = entry.minimum,
+               let value = Int(p.value), value < minimum {
                 add(.warning, "parameter-below-minimum", p,
-                    "\(p.name) \(value) is below the minimum of \(limits.minimum) for a managed cluster; the default \(limits.fallback) is used instead.",
-                    "set \(p.name): \(limits.fallback) (or at least \(limits.minimum)).")
+                    "\(p.name) \(value) is below the minimum of \(minimum) for a managed cluster; the default \(entry.fallback) is used instead.",
+                    "set \(p.name): \(entry.fallback) (or at least \(minimum)).")
             }
             if p.name == "hot_standby", p.value != "on" {
                 add(.warning, "hot-standby-off", p, "hot_standby must be on for replicas to answer queries and health checks; on is used.",

@@ -1,3 +1,5 @@
+import VigilCore
+
 /// The coordination store section: exactly one, one Vigil speaks, with somewhere to connect.
 enum StoreRules {
     static func check(_ input: ValidationInput) -> [Diagnostic] {

@@ -1,0 +1,54 @@
+import VigilCore
+
+extension PostgresInstance {
+    /// The instance as it is now. The process state comes from the child process itself;
+    /// the rest from one round of queries, skipped (and left empty) when PostgreSQL is not
+    /// running or does not answer within `timeout`.
+    public func observe(timeout: Duration = .seconds(5)) async -> PostgresStatus {
+        var status = PostgresStatus(state: state)
+        guard state == .running else { return status }
+        do {
+            let facts = try await sql.rows("""
+                SELECT pg_is_in_recovery()::text,
+                       CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_flush_lsn()::text END,
+                       pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text,
+                       CASE WHEN pg_is_in_recovery()
+                            THEN COALESCE((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint()))::text
+                            ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint::text END,
+                       (SELECT status FROM pg_stat_wal_receiver),
+                       pg_postmaster_start_time()::text,
+                       (SELECT system_identifier FROM pg_control_system())::text
+                """, timeout: timeout)
+            guard let row = facts.first, row.count == 8 else { return status }
+            let inRecovery = row[0] == "true"
+            status.role = inRecovery ? .replica : .primary
+            func lsn(_ text: String?) -> Int64? { text.flatMap(LSN.init).map { Int64($0.value) } }
+            status.receiveLSN = lsn(row[2])
+            status.replayLSN = lsn(row[3])
+            status.walPosition = inRecovery ? max(status.receiveLSN ?? 0, status.replayLSN ?? 0) : lsn(row[1])
+            status.timeline = row[4].flatMap { Int64($0) }
+            if inRecovery { status.replicationState = row[5] == "streaming" ? "streaming" : "in archive recovery" }
+            status.postmasterStartTime = row[6]
+            status.systemIdentifier = row[7]
+            status.pendingRestart = try await sql.rows("SELECT name FROM pg_settings WHERE pending_restart", timeout: timeout)
+                .compactMap { $0.first ?? nil }
+            status.slots = try await sql.rows(
+                "SELECT slot_name::text, slot_type, active::text, restart_lsn::text FROM pg_replication_slots ORDER BY 1",
+                timeout: timeout).map { r in
+                    ReplicationSlot(name: r[0] ?? "", type: r[1] ?? "", active: r[2] == "true", restartLSN: lsn(r[3]))
+                }
+            if !inRecovery {
+                status.replication = try await sql.rows("""
+                    SELECT application_name, client_addr::text, state, sync_state, sent_lsn::text, flush_lsn::text,
+                           replay_lsn::text FROM pg_stat_replication ORDER BY application_name
+                    """, timeout: timeout).map { r in
+                        StandbyConnection(applicationName: r[0] ?? "", clientAddress: r[1], state: r[2] ?? "",
+                                          syncState: r[3] ?? "", sentLSN: lsn(r[4]), flushLSN: lsn(r[5]), replayLSN: lsn(r[6]))
+                    }
+            }
+        } catch {
+            // Running but not answering: the state says running, the facts stay unknown.
+        }
+        return status
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import VigilCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension PostgresInstance {
+    /// Makes this node a replica of `primary`: a base backup into a directory beside the data
+    /// directory, swapped in only when complete, then started as a streaming replica.
+    public func createReplica(from primary: HostPort) async throws(InstanceError) {
+        if FileManager.default.fileExists(atPath: dataPath),
+           !((try? FileManager.default.contentsOfDirectory(atPath: dataPath)) ?? []).isEmpty {
+            throw InstanceError(.dataDirectory, "data directory \(dataPath) is not empty; a replica is cloned only into an empty one (reinitialize replaces a full one)")
+        }
+        let copy = try await baseBackup(from: primary)
+        try? FileManager.default.removeItem(atPath: dataPath)
+        guard rename(copy, dataPath) == 0 else {
+            try? FileManager.default.removeItem(atPath: copy)
+            throw InstanceError(.permission, "cannot move the new copy into \(dataPath): \(String(cString: strerror(errno)))")
+        }
+        state = .stopped
+        try await start(following: primary)
+    }
+
+    /// Replaces the data directory with a fresh copy of `primary` (after a failed rewind, or on
+    /// an operator's request). The old directory is removed only once the copy is complete.
+    public func reinitialize(from primary: HostPort) async throws(InstanceError) {
+        try await stop(.immediate, timeout: .seconds(30))
+        let copy = try await baseBackup(from: primary)
+        let old = dataPath + ".vigil-old"
+        try? FileManager.default.removeItem(atPath: old)
+        if FileManager.default.fileExists(atPath: dataPath), rename(dataPath, old) != 0 {
+            try? FileManager.default.removeItem(atPath: copy)
+            throw InstanceError(.permission, "cannot move \(dataPath) aside: \(String(cString: strerror(errno)))")
+        }
+        guard rename(copy, dataPath) == 0 else {
+            _ = rename(old, dataPath)
+            throw InstanceError(.permission, "cannot move the new copy into \(dataPath): \(String(cString: strerror(errno)))")
+        }
+        try? FileManager.default.removeItem(atPath: old)
+        state = .stopped
+        try await start(following: primary)
+    }
+
+    /// pg_basebackup into `<data_dir>.vigil-new`; returns that path. On failure nothing is left.
+    func baseBackup(from primary: HostPort) async throws(InstanceError) -> String {
+        let copy = dataPath + ".vigil-new"
+        try? FileManager.default.removeItem(atPath: copy)
+        let parent = (dataPath as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: false,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw InstanceError(.permission, "cannot create \(copy): \(error.localizedDescription)")
+        }
+        try effectiveOwner.own(copy)
+        try writePgpass()
+        let arguments = ["-D", copy, "-X", "stream", "--checkpoint=fast", "-h", primary.host, "-p", String(primary.port),
+                         "-U", settings.replication.username, "--no-password"] + settings.basebackupArguments
+        let run = try await ToolRun.run(settings.binaries.pgBasebackup, arguments, owner: owner,
+                                        environment: ["PGPASSFILE": settings.pgpassPath, "PGCONNECT_TIMEOUT": "5",
+                                                      "LC_MESSAGES": "C", "PGAPPNAME": settings.memberName],
+                                        timeout: .seconds(3600), logPath: toolLog("basebackup"))
+        guard run.succeeded else {
+            try? FileManager.default.removeItem(atPath: copy)
+            let lastLines = run.output.split(separator: "\n").suffix(3).joined(separator: " ")
+            if run.output.contains("password authentication failed") || run.output.contains("no password supplied") {
+                throw InstanceError(.authentication, "pg_basebackup from \(primary.host):\(primary.port) was refused: wrong password for replication user \(settings.replication.username); check postgresql.authentication.replication")
+            }
+            throw InstanceError(.command, "pg_basebackup from \(primary.host):\(primary.port) failed: \(lastLines)")
+        }
+        return copy
+    }
+
+    /// Ends recovery and waits until this node accepts writes (`pg_promote` with wait).
+    public func promote(timeout: Duration = .seconds(60)) async throws(InstanceError) {
+        guard state == .running else { throw InstanceError(.state, "cannot promote: PostgreSQL is not running") }
+        guard try await isInRecovery() else { return }
+        let seconds = max(1, Int(timeout.components.seconds))
+        let answer = try await sql.rows("SELECT pg_promote(true, \(seconds))::text", timeout: timeout + .seconds(5))
+        guard answer.first?.first == "true" else {
+            throw InstanceError(.timeout, "promotion did not finish within \(seconds) s")
+        }
+        // A later restart must come up as a primary too.
+        try writeConfiguration(upstream: nil)
+    }
+
+    /// Stops a primary (fast, so the shutdown checkpoint reaches the replicas) and starts it
+    /// again as a replica of `newPrimary`.
+    public func demote(following newPrimary: HostPort, mode: StopMode = .fast) async throws(InstanceError) {
+        try await stop(mode)
+        try await start(following: newPrimary)
+    }
+
+    /// Ensures a physical slot for each member that streams from this primary.
+    public func ensureSlots(for members: [String]) async throws(InstanceError) {
+        let existing = Set(try await sql.rows("SELECT slot_name::text FROM pg_replication_slots").compactMap { $0.first ?? nil })
+        for member in members where member != settings.memberName {
+            let slot = SlotName.forMember(member)
+            if !existing.contains(slot) {
+                try await sql.execute("SELECT pg_create_physical_replication_slot(\(SQLText.literal(slot)), true)")
+            }
+        }
+    }
+
+    public func dropSlot(_ name: String) async throws(InstanceError) {
+        try await sql.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = \(SQLText.literal(name)) AND NOT active")
+    }
+
+    func isInRecovery() async throws(InstanceError) -> Bool {
+        try await sql.rows("SELECT pg_is_in_recovery()::text").first?.first == "true"
+    }
+
+    /// Runs SQL as the superuser (for tests, and for the agent's own checks).
+    public func query(_ sql: String, timeout: Duration = .seconds(10)) async throws(InstanceError) -> [[String?]] {
+        try await self.sql.rows(sql, timeout: timeout)
+    }
+}

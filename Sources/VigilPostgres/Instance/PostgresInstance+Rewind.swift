@@ -1,0 +1,90 @@
+import Foundation
+import PostgresNIO
+import VigilCore
+
+extension PostgresInstance {
+    /// Whether this (stopped) data directory has WAL the new primary lacks, so that it must
+    /// be rewound before it can follow: compares where the local WAL ends with where the
+    /// primary's timeline branched off, from the primary's history file.
+    public func needsRewind(against primary: HostPort) async throws(InstanceError) -> Bool {
+        let local = try await controldata()
+        guard let end = local.endOfWAL else {
+            throw InstanceError(.command, "pg_controldata did not report where the WAL of \(dataPath) ends")
+        }
+        let remote = SQLSession(host: primary.host, port: primary.port, credentials: rewindRole, database: settings.database)
+        defer { Task { await remote.close() } }
+        let timelineHex = try await remote.rows("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)").first?.first ?? nil
+        guard let timelineHex, let primaryTimeline = Int64(timelineHex, radix: 16) else {
+            throw InstanceError(.state, "\(primary.host):\(primary.port) is not a primary (it is in recovery)")
+        }
+        var history: [TimelineDivergence.HistoryEntry] = []
+        if primaryTimeline > 1 {
+            let file = String(format: "pg_wal/%08X.history", primaryTimeline)
+            let text = try await remote.rows("SELECT pg_read_file(\(SQLText.literal(file)))").first?.first ?? nil
+            history = TimelineDivergence.parseHistory(text ?? "")
+        }
+        return TimelineDivergence.needsRewind(localTimeline: end.timeline, localLSN: end.lsn, inRecovery: local.wasReplica,
+                                              primaryTimeline: primaryTimeline, history: history)
+    }
+
+    /// Rewinds the stopped data directory onto `primary`'s timeline with pg_rewind, keeping this
+    /// node's own configuration files, then starts it as a replica. When pg_rewind fails and
+    /// `remove_data_directory_on_rewind_failure` allows it, takes a fresh copy instead.
+    public func rewind(from primary: HostPort) async throws(InstanceError) {
+        try await stop(.fast)
+        try await ensureCleanShutdown()
+        let kept = keepConfigurationFiles()
+        try writePgpass()
+        let role = rewindRole
+        let source = ["host": primary.host, "port": String(primary.port), "user": role.username,
+                      "dbname": settings.database, "passfile": settings.pgpassPath, "connect_timeout": "5"]
+            .sorted { $0.key < $1.key }.map { "\($0.key)=\(ManagedFiles.conninfoValue($0.value))" }.joined(separator: " ")
+        let run = try await ToolRun.run(settings.binaries.pgRewind, ["-D", dataPath, "--source-server=\(source)"],
+                                        owner: owner, environment: ["LC_MESSAGES": "C"], timeout: .seconds(3600),
+                                        logPath: toolLog("rewind"))
+        try restore(kept)
+        guard run.succeeded else {
+            let why = run.output.split(separator: "\n").suffix(3).joined(separator: " ")
+            if settings.removeDataDirectoryOnRewindFailure {
+                try await reinitialize(from: primary)
+                return
+            }
+            throw InstanceError(.command, "pg_rewind from \(primary.host):\(primary.port) failed: \(why)")
+        }
+        try await start(following: primary)
+    }
+
+    /// The role pg_rewind and the divergence check connect as: `authentication.rewind`, else the superuser.
+    var rewindRole: RoleCredentials { settings.rewind ?? settings.superuser }
+
+    /// pg_rewind needs a cleanly shut down target: after a crash, let PostgreSQL finish crash
+    /// recovery in single-user mode first (it exits when its input ends).
+    func ensureCleanShutdown() async throws(InstanceError) {
+        let control = try await controldata()
+        guard !control.cleanlyShutDown else { return }
+        let run = try await ToolRun.run(settings.binaries.postgres,
+                                        ["--single", "-D", dataPath, "-c", "archive_mode=off", settings.database],
+                                        owner: owner, environment: ["LC_MESSAGES": "C"], timeout: .seconds(600),
+                                        logPath: toolLog("single-user"))
+        let after = try await controldata()
+        guard after.cleanlyShutDown else {
+            throw InstanceError(.command, "crash recovery of \(dataPath) did not finish (state: \(after.clusterState ?? "unknown")): \(run.output.suffix(300))")
+        }
+    }
+
+    /// pg_rewind copies the source's configuration files over ours; this node's are saved
+    /// before and put back after.
+    func keepConfigurationFiles() -> [String: Data] {
+        var kept: [String: Data] = [:]
+        for name in ["postgresql.conf", "pg_hba.conf", "pg_ident.conf", "postgresql.auto.conf", ManagedFiles.managedConfName] {
+            kept[name] = FileManager.default.contents(atPath: path(name))
+        }
+        return kept
+    }
+
+    func restore(_ kept: [String: Data]) throws(InstanceError) {
+        for (name, data) in kept {
+            try ManagedFiles.write(String(decoding: data, as: UTF8.self), to: path(name), mode: 0o600, owner: effectiveOwner)
+        }
+    }
+}

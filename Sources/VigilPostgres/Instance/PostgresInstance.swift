@@ -1,0 +1,247 @@
+import Foundation
+import Subprocess
+import VigilCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One PostgreSQL data directory and the postmaster running on it, as a child of the agent.
+///
+/// Every operation is bounded in time and leaves no half-state behind it: a failed initdb or
+/// copy removes what it made, a copy is made beside the data directory and swapped in only
+/// when complete, and an unexpected exit of the postmaster is reported the moment it happens.
+public actor PostgresInstance {
+    public enum StopMode: String, Sendable {
+        /// Wait for clients to disconnect (SIGTERM).
+        case smart
+        /// Disconnect clients, write a shutdown checkpoint (SIGINT).
+        case fast
+        /// Exit at once; crash recovery on the next start (SIGQUIT).
+        case immediate
+
+        var signal: Int32 {
+            switch self {
+            case .smart: SIGTERM
+            case .fast: SIGINT
+            case .immediate: SIGQUIT
+            }
+        }
+    }
+
+    public nonisolated let settings: InstanceSettings
+    public nonisolated let owner: ProcessOwner?
+    public nonisolated let logFile: String
+    /// Unexpected exits of the postmaster (crash, kill -9, OOM), as they happen.
+    public nonisolated let unexpectedExits: AsyncStream<TerminationStatus>
+    private let exitContinuation: AsyncStream<TerminationStatus>.Continuation
+
+    var postmaster: ChildProcess?
+    var state: PostgresStatus.State
+    var stopping = false
+    let sql: SQLSession
+
+    /// - Parameters:
+    ///   - owner: the OS user to run PostgreSQL as; nil runs it as this process's user.
+    ///   - logFile: where PostgreSQL's own output goes (default: beside the data directory).
+    public init(settings: InstanceSettings, owner: ProcessOwner? = nil, logFile: String? = nil) {
+        self.settings = settings
+        self.owner = owner
+        self.logFile = logFile ?? settings.dataDirectory + ".log"
+        (unexpectedExits, exitContinuation) = AsyncStream<TerminationStatus>.makeStream()
+        sql = SQLSession(host: settings.localHost, port: settings.port, credentials: settings.superuser,
+                         database: settings.database)
+        let versionFile = (settings.dataDirectory as NSString).appendingPathComponent("PG_VERSION")
+        state = FileManager.default.fileExists(atPath: versionFile) ? .stopped : .uninitialized
+    }
+
+    var dataPath: String { settings.dataDirectory }
+    func path(_ name: String) -> String { (dataPath as NSString).appendingPathComponent(name) }
+    var effectiveOwner: ProcessOwner { owner ?? .current }
+
+    public var currentState: PostgresStatus.State { state }
+    public var postmasterPID: pid_t? { postmaster?.isRunning == true ? postmaster?.pid : nil }
+
+    // MARK: Start and stop
+
+    /// Starts PostgreSQL as a primary, or as a replica of `upstream`, and waits until it
+    /// accepts connections (at most `settings.startTimeout`).
+    public func start(following upstream: HostPort? = nil) async throws(InstanceError) {
+        if let postmaster, postmaster.isRunning {
+            throw InstanceError(.state, "PostgreSQL in \(dataPath) is already running (pid \(postmaster.pid))")
+        }
+        try checkDataDirectory()
+        try checkNotRunningElsewhere()
+        try checkAddressesFree()
+        try writeConfiguration(upstream: upstream)
+        state = .starting
+        stopping = false
+        var arguments = ["-D", dataPath, "--config-file=\(path("postgresql.conf"))",
+                         "-c", "listen_addresses=\(settings.listenHosts.joined(separator: ","))",
+                         "-c", "port=\(settings.port)", "-c", "cluster_name=\(settings.scope)"]
+        for (name, value) in settings.commandLineParameters { arguments += ["-c", "\(name)=\(value)"] }
+        let process: ChildProcess
+        do {
+            process = try await ChildProcess.spawn(settings.binaries.postgres, arguments, owner: owner,
+                                                   environment: ["LC_MESSAGES": "C"], logPath: logFile)
+        } catch {
+            state = .stopped
+            throw error
+        }
+        postmaster = process
+        watch(process)
+        try await waitUntilReady(process)
+        state = .running
+    }
+
+    /// Stops PostgreSQL and waits for the postmaster to exit (at most `timeout`).
+    public func stop(_ mode: StopMode = .fast, timeout: Duration = .seconds(60)) async throws(InstanceError) {
+        await sql.close()
+        guard let postmaster, postmaster.isRunning else {
+            if case .crashed = state {} else if state != .uninitialized { state = .stopped }
+            return
+        }
+        stopping = true
+        state = .stopping
+        postmaster.signal(mode.signal)
+        guard await postmaster.waitForExit(timeout: timeout) != nil else {
+            throw InstanceError(.timeout, "PostgreSQL did not stop (\(mode.rawValue)) within \(timeout)")
+        }
+        state = .stopped
+    }
+
+    /// Re-reads the configuration files (SIGHUP).
+    public func reload() async throws(InstanceError) {
+        try writeConfiguration(upstream: currentUpstream)
+        guard let postmaster, postmaster.isRunning else { throw InstanceError(.state, "PostgreSQL is not running") }
+        postmaster.signal(SIGHUP)
+    }
+
+    public func restart(mode: StopMode = .fast) async throws(InstanceError) {
+        let upstream = currentUpstream
+        try await stop(mode)
+        try await start(following: upstream)
+    }
+
+    /// The upstream the running configuration follows (nil for a primary).
+    var currentUpstream: HostPort?
+
+    private func watch(_ process: ChildProcess) {
+        Task { [weak self] in
+            let status = await process.waitForExit()
+            await self?.postmasterExited(process, status)
+        }
+    }
+
+    private func postmasterExited(_ process: ChildProcess, _ status: TerminationStatus) {
+        guard postmaster === process else { return }
+        if stopping {
+            state = .stopped
+        } else {
+            state = .crashed("\(status)")
+            exitContinuation.yield(status)
+        }
+    }
+
+    private func waitUntilReady(_ process: ChildProcess) async throws(InstanceError) {
+        let deadline = ContinuousClock.now + settings.startTimeout
+        while ContinuousClock.now < deadline {
+            if !process.isRunning {
+                state = .stopped
+                throw InstanceError(.command, "PostgreSQL exited while starting:\n\(process.logTail(lines: 8))")
+            }
+            if (try? await sql.rows("SELECT 1", timeout: .seconds(2))) != nil { return }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        throw InstanceError(.timeout, "PostgreSQL did not accept connections within \(settings.startTimeout); see \(logFile)")
+    }
+
+    // MARK: Checks
+
+    /// The data directory must be PostgreSQL 18's, owned by the user that runs it, private.
+    func checkDataDirectory() throws(InstanceError) {
+        var info = stat()
+        guard stat(dataPath, &info) == 0 else {
+            throw InstanceError(.dataDirectory, "data directory \(dataPath) does not exist; it is created by bootstrap or by cloning a replica")
+        }
+        let expected = effectiveOwner
+        guard info.st_uid == expected.uid else {
+            let actual = getpwuid(info.st_uid).map { String(cString: $0.pointee.pw_name) } ?? "uid \(info.st_uid)"
+            throw InstanceError(.dataDirectory, "data directory \(dataPath) belongs to \(actual), but PostgreSQL runs as \(expected.name); chown -R \(expected.name) \(dataPath)")
+        }
+        let mode = info.st_mode & 0o777
+        guard mode == 0o700 || mode == 0o750 else {
+            throw InstanceError(.dataDirectory, "data directory \(dataPath) has mode \(String(mode, radix: 8)); PostgreSQL requires 700 or 750: chmod 700 \(dataPath)")
+        }
+        let version = (try? String(contentsOfFile: path("PG_VERSION"), encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let version else {
+            throw InstanceError(.dataDirectory, "\(dataPath) is not a PostgreSQL data directory (no PG_VERSION)")
+        }
+        guard version == "18" else {
+            throw InstanceError(.dataDirectory, "\(dataPath) holds a PostgreSQL \(version) cluster; this node runs PostgreSQL 18")
+        }
+    }
+
+    /// A postmaster.pid naming a live process means a PostgreSQL Vigil did not start owns the directory.
+    func checkNotRunningElsewhere() throws(InstanceError) {
+        guard let text = try? String(contentsOfFile: path("postmaster.pid"), encoding: .utf8),
+              let pid = pid_t(text.split(separator: "\n").first ?? "") else { return }
+        if kill(pid, 0) == 0 || errno == EPERM {
+            throw InstanceError(.state, "a PostgreSQL not started by Vigil is running on \(dataPath) (pid \(pid)); stop it first")
+        }
+    }
+
+    func checkAddressesFree() throws(InstanceError) {
+        for host in settings.listenHosts where !AddressProbe.isFree(host: host, port: settings.port) {
+            throw InstanceError(.address, "port \(settings.port) on \(host) is already in use (postgresql.listen); stop what listens there or choose another port")
+        }
+    }
+
+    // MARK: Configuration files
+
+    /// Writes Vigil's managed settings, the include line, the replica signal and the password file.
+    func writeConfiguration(upstream: HostPort?) throws(InstanceError) {
+        let owner = effectiveOwner
+        try writePgpass()
+        let upstreamSettings = upstream.map {
+            ManagedFiles.Upstream(host: $0.host, port: $0.port, user: settings.replication.username,
+                                  passfile: settings.pgpassPath, applicationName: settings.memberName,
+                                  slot: settings.useSlots ? SlotName.forMember(settings.memberName) : nil)
+        }
+        try ManagedFiles.write(ManagedFiles.managedConf(parameters: settings.parameters, upstream: upstreamSettings),
+                               to: path(ManagedFiles.managedConfName), mode: 0o600, owner: owner)
+        let confPath = path("postgresql.conf")
+        let conf = (try? String(contentsOfFile: confPath, encoding: .utf8)) ?? ""
+        if !conf.contains(ManagedFiles.includeLine) {
+            try ManagedFiles.write(conf + (conf.hasSuffix("\n") || conf.isEmpty ? "" : "\n") + ManagedFiles.includeLine + "\n",
+                                   to: confPath, mode: 0o600, owner: owner)
+        }
+        let signal = path("standby.signal")
+        if upstream != nil {
+            if !FileManager.default.fileExists(atPath: signal) {
+                try ManagedFiles.write("", to: signal, mode: 0o600, owner: owner)
+            }
+        } else {
+            try? FileManager.default.removeItem(atPath: signal)
+        }
+        currentUpstream = upstream
+    }
+
+    func writePgpass() throws(InstanceError) {
+        var roles = [settings.replication, settings.superuser]
+        if let rewind = settings.rewind { roles.append(rewind) }
+        try ManagedFiles.write(ManagedFiles.pgpass(roles), to: settings.pgpassPath, mode: 0o600, owner: effectiveOwner)
+    }
+
+    /// A scratch file path for a tool's output.
+    func toolLog(_ tool: String) -> String {
+        NSTemporaryDirectory() + "vigil-\(settings.memberName)-\(tool)-\(UUID().uuidString.prefix(8)).log"
+    }
+
+    /// pg_controldata's view of the (stopped) data directory.
+    func controldata() async throws(InstanceError) -> Controldata {
+        let run = try await ToolRun.run(settings.binaries.pgControldata, ["-D", dataPath], owner: owner,
+                                        environment: ["LC_ALL": "C"], timeout: .seconds(30), logPath: toolLog("controldata"))
+        guard run.succeeded else { throw InstanceError(.command, "pg_controldata failed: \(run.output)") }
+        return Controldata(output: run.output)
+    }
+}

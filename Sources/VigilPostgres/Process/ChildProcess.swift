@@ -1,0 +1,172 @@
+import Foundation
+import Subprocess
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+
+/// A process Vigil started and watches: PostgreSQL itself, or a tool. Its exit is observed
+/// the moment it happens (swift-subprocess awaits the child), which is how a crashed
+/// postmaster is noticed within milliseconds rather than on the next health query.
+public final class ChildProcess: Sendable {
+    public let pid: pid_t
+    public let logPath: String
+    private let box: ExitBox
+
+    private final class ExitBox: Sendable {
+        let status = Mutex<TerminationStatus?>(nil)
+        let waiters = Mutex<[CheckedContinuation<TerminationStatus, Never>]>([])
+
+        func finish(_ status: TerminationStatus) {
+            self.status.withLock { $0 = status }
+            let waiting = waiters.withLock { waiters in
+                defer { waiters.removeAll() }
+                return waiters
+            }
+            for waiter in waiting { waiter.resume(returning: status) }
+        }
+    }
+
+    private init(pid: pid_t, logPath: String, box: ExitBox) {
+        self.pid = pid
+        self.logPath = logPath
+        self.box = box
+    }
+
+    /// Starts `executable` with its output appended to `logPath`; returns once it is running.
+    public static func spawn(_ executable: String, _ arguments: [String], owner: ProcessOwner? = nil,
+                             environment: [String: String] = [:], workingDirectory: String? = nil,
+                             logPath: String) async throws(InstanceError) -> ChildProcess {
+        let log: FileDescriptor
+        do {
+            log = try FileDescriptor.open(FilePath(logPath), .writeOnly, options: [.create, .append],
+                                          permissions: [.ownerReadWrite])
+        } catch {
+            throw InstanceError(.permission, "cannot open the log file \(logPath): \(error)")
+        }
+        if let owner { try owner.own(logPath) }
+        var executable = executable
+        var arguments = arguments
+        if let owner, owner.uid != geteuid() {
+            // setpriv switches the user and then execs, so the PID is still the program's own.
+            // (Asking swift-subprocess for another uid makes it fork and call setgroups in the
+            // child, which can deadlock in a multithreaded process.)
+            arguments = ["--reuid=\(owner.uid)", "--regid=\(owner.gid)", "--init-groups", "--", executable] + arguments
+            executable = setpriv
+        }
+        var options = PlatformOptions()
+        // A process group of its own: a Ctrl-C meant for the agent must not reach PostgreSQL
+        // before the agent has decided how to stop it.
+        options.processGroupID = 0
+        var env: [Environment.Key: String?] = [:]
+        for (key, value) in environment { env[Environment.Key(stringLiteral: key)] = value }
+        let box = ExitBox()
+        let started = AsyncStream<pid_t>.makeStream()
+        let configuration = Configuration(
+            executable: .path(FilePath(executable)), arguments: Arguments(arguments), environment: .inherit.updating(env),
+            workingDirectory: workingDirectory.map { FilePath($0) }, platformOptions: options)
+        let runner = Task<String?, Never> {
+            defer { started.continuation.finish() }
+            do {
+                let result = try await Subprocess.run(
+                    configuration, input: .none, output: .fileDescriptor(log, closeAfterSpawningProcess: true),
+                    error: .fileDescriptor(log, closeAfterSpawningProcess: false)
+                ) { execution in
+                    started.continuation.yield(execution.processIdentifier.value)
+                }
+                box.finish(result.terminationStatus)
+                return nil
+            } catch {
+                try? log.close()
+                return "\(error)"
+            }
+        }
+        var iterator = started.stream.makeAsyncIterator()
+        guard let pid = await iterator.next() else {
+            let reason = await runner.value ?? "unknown reason"
+            throw InstanceError(.binaries, "cannot start \(executable): \(reason)")
+        }
+        return ChildProcess(pid: pid, logPath: logPath, box: box)
+    }
+
+    /// How it ended, once it has.
+    public var exitStatus: TerminationStatus? { box.status.withLock { $0 } }
+
+    public var isRunning: Bool { exitStatus == nil }
+
+    /// Waits for the exit, however long it takes.
+    public func waitForExit() async -> TerminationStatus {
+        if let status = exitStatus { return status }
+        return await withCheckedContinuation { continuation in
+            let ready: TerminationStatus? = box.waiters.withLock { waiters in
+                if let status = box.status.withLock({ $0 }) { return status }
+                waiters.append(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+
+    /// The exit status, or nil if still running after `timeout`.
+    public func waitForExit(timeout: Duration) async -> TerminationStatus? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let status = exitStatus { return status }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return exitStatus
+    }
+
+    public func signal(_ signal: Int32) {
+        if isRunning { kill(pid, signal) }
+    }
+
+    /// Sends `signal`, waits up to `grace`, then kills. Returns how it ended.
+    @discardableResult
+    public func stop(signal: Int32 = SIGTERM, grace: Duration = .seconds(10)) async -> TerminationStatus? {
+        self.signal(signal)
+        if let status = await waitForExit(timeout: grace) { return status }
+        self.signal(SIGKILL)
+        return await waitForExit(timeout: .seconds(5))
+    }
+
+    static let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        ?? "/usr/bin/setpriv"
+
+    /// The last lines of the log, for error messages.
+    public func logTail(lines: Int = 20) -> String {
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+    }
+}
+
+/// A tool run to completion: its exit status and everything it printed.
+public struct ToolRun: Sendable {
+    public var status: TerminationStatus?
+    public var output: String
+
+    public var succeeded: Bool { status?.isSuccess == true }
+
+    /// Runs a tool with a deadline; on timeout the tool is killed and `status` is nil.
+    public static func run(_ executable: String, _ arguments: [String], owner: ProcessOwner? = nil,
+                           environment: [String: String] = [:], timeout: Duration,
+                           logPath: String) async throws(InstanceError) -> ToolRun {
+        try? FileManager.default.removeItem(atPath: logPath)
+        let process = try await ChildProcess.spawn(executable, arguments, owner: owner, environment: environment,
+                                                   logPath: logPath)
+        var status = await process.waitForExit(timeout: timeout)
+        if status == nil {
+            process.signal(SIGKILL)
+            status = nil
+            _ = await process.waitForExit(timeout: .seconds(5))
+        }
+        let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(atPath: logPath)
+        return ToolRun(status: status, output: output)
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+import VigilCore
+import VigilPostgres
+import VigilTestSupport
+
+/// A new cluster from the guide's CT 104 settings, on real PostgreSQL 18.
+@Suite struct BootstrapTests {
+    @Test func bootstrapCreatesTheGuidesRolesAndDatabase() async throws {
+        try await TestNode.with(["postgres104"]) { nodes in
+            let node = nodes[0]
+            let sysid = try await node.instance.bootstrap(databases: [("sqluser_db", "sqlUser")])
+            #expect(UInt64(sysid) != nil)
+            #expect(try await node.instance.query("SHOW data_checksums").first?.first == "on")
+            #expect(try await node.instance.query("SELECT rolreplication::text FROM pg_roles WHERE rolname = 'replicator'")
+                .first?.first == "true")
+            #expect(try await node.instance.query("SELECT current_setting('cluster_name')").first?.first == "postgres_cluster")
+            #expect(try await node.instance.query("SELECT current_setting('wal_keep_size')").first?.first == "128MB",
+                    "the guide's wal_keep_segments: 8 becomes wal_keep_size")
+            #expect(try await node.instance.query("SELECT current_setting('max_replication_slots')").first?.first == "10",
+                    "the guide's max_replication_slots: 3 is below the minimum: the default applies")
+
+            // sqlUser logs in over TCP with its password (the guide's md5 line) and may create databases.
+            let connection = try await PostgresConnection.connect(
+                configuration: .init(host: node.host, port: node.port, username: "sqlUser", password: "Qwe1234!",
+                                     database: "sqluser_db", tls: .disable),
+                id: 1, logger: Logger(label: "test"))
+            try await connection.query("CREATE DATABASE made_by_sqluser", logger: Logger(label: "test"))
+            try await connection.close()
+            #expect(try await node.instance.query("SELECT 1 FROM pg_database WHERE datname = 'made_by_sqluser'").count == 1)
+
+            // Passwords never reach PostgreSQL's log.
+            let log = try String(contentsOfFile: node.instance.logFile, encoding: .utf8)
+            #expect(!log.contains("Qwe1234!") && !log.contains("Replicator123!"))
+        }
+    }
+
+    @Test func bootstrapRefusesADataDirectoryThatIsNotEmpty() async throws {
+        try await TestNode.with(["n1"]) { nodes in
+            let node = nodes[0]
+            try FileManager.default.createDirectory(atPath: node.settings.dataDirectory, withIntermediateDirectories: true)
+            try "x".write(toFile: node.settings.dataDirectory + "/precious", atomically: true, encoding: .utf8)
+            let error = await #expect(throws: InstanceError.self) { _ = try await node.instance.bootstrap() }
+            #expect(error?.kind == .dataDirectory)
+            #expect(FileManager.default.fileExists(atPath: node.settings.dataDirectory + "/precious"))
+        }
+    }
+}
