@@ -3,6 +3,8 @@
 #   make test  install what is missing, build, run every test
 SWIFT ?= swift
 SWIFT_FLAGS ?=
+# A hung test must fail the run, not eat CI's whole time budget.
+TEST_TIMEOUT ?= 30m
 
 .PHONY: lab test build deps clean
 
@@ -18,7 +20,8 @@ build: deps
 test: build
 	@echo "==> running every test (unit, configuration, integration against real etcd, PostgreSQL 18 and Patroni)"
 	@bash scripts/clean-test-servers.sh
-	@status=0; $(SWIFT) test $(SWIFT_FLAGS) --skip-build || status=$$?; \
+	@status=0; timeout --signal=KILL $(TEST_TIMEOUT) $(SWIFT) test $(SWIFT_FLAGS) --skip-build || status=$$?; \
+	[ $$status = 137 ] && echo "make test: the test run was killed after $(TEST_TIMEOUT) (a test hung)"; \
 	bash scripts/clean-test-servers.sh; exit $$status
 
 lab: build

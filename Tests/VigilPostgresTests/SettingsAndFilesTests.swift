@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+import VigilConfig
+@testable import VigilPostgres
+import VigilTestSupport
+
+/// How the guide's configuration becomes an instance's settings and files.
+@Suite struct SettingsAndFilesTests {
+    @Test func theGuidesParametersAreResolvedAsPatroniWould() throws {
+        let node = try TestNode.make("postgres104")
+        defer { node.directory.remove() }
+        let s = node.settings
+        let commandLine = Dictionary(uniqueKeysWithValues: s.commandLineParameters.map { ($0.name, $0.value) })
+        #expect(commandLine["max_replication_slots"] == "10", "3 is below the minimum of 4")
+        #expect(commandLine["max_wal_senders"] == "3")
+        #expect(commandLine["hot_standby"] == "on" && commandLine["wal_level"] == "replica")
+        let managed = Dictionary(uniqueKeysWithValues: s.parameters.map { ($0.name, $0.value) })
+        #expect(managed["wal_keep_size"] == "128MB" && managed["wal_keep_segments"] == nil)
+        #expect(managed["checkpoint_timeout"] == "30")
+        #expect(managed["max_replication_slots"] == nil, "command-line parameters stay off the file")
+        #expect(s.initdbArguments == ["--encoding=UTF8", "--data-checksums"])
+        #expect(s.bootstrapRoles.map(\.credentials.username) == ["replicator", "sqlUser"])
+        #expect(s.bootstrapRoles[1].options == ["createdb"])
+        #expect(s.hbaLines == ["host replication replicator 127.0.0.0/8 md5", "host all all 127.0.0.0/8 md5"])
+        #expect(s.usePgRewind && s.useSlots)
+        #expect(s.socketDirectory == node.directory.sub("sockets"))
+    }
+
+    @Test func configurationValuesAreQuotedForPostgres() {
+        #expect(ManagedFiles.quote("it's a \\path") == #"'it''s a \\path'"#)
+        let text = ManagedFiles.managedConf(parameters: [("work_mem", "4MB"), ("application_name", "a'b")], upstream:
+            .init(host: "10.0.0.1", port: 5432, user: "rep licator", passfile: "/p/pgpass", applicationName: "n2", slot: "n2"))
+        #expect(text.contains("application_name = 'a''b'\nwork_mem = '4MB'"))
+        #expect(text.contains("primary_conninfo = 'host=10.0.0.1 port=5432 user=''rep licator'' passfile=/p/pgpass application_name=n2"))
+        #expect(text.contains("primary_slot_name = 'n2'"))
+    }
+
+    @Test func pgpassEscapesSeparatorsAndSkipsRolesWithoutPasswords() {
+        let text = ManagedFiles.pgpass([RoleCredentials(username: "rep", password: "a:b\\c"),
+                                        RoleCredentials(username: "nopass", password: nil)])
+        #expect(text == "*:*:*:rep:a\\:b\\\\c\n")
+    }
+
+    @Test func controldataTellsWhereTheWALEnds() {
+        let primary = Controldata(output: """
+            Database system identifier:           7441234567890123456
+            Database cluster state:               shut down
+            Latest checkpoint location:           0/3000028
+            Latest checkpoint's TimeLineID:       1
+            Minimum recovery ending location:     0/0
+            Min recovery ending loc's timeline:   0
+            """)
+        #expect(primary.systemIdentifier == "7441234567890123456" && primary.cleanlyShutDown && !primary.wasReplica)
+        #expect(primary.endOfWAL?.timeline == 1 && primary.endOfWAL?.lsn == 0x3000028)
+        let replica = Controldata(output: """
+            Database cluster state:               shut down in recovery
+            Latest checkpoint location:           0/2000060
+            Latest checkpoint's TimeLineID:       1
+            Minimum recovery ending location:     0/3000110
+            Min recovery ending loc's timeline:   2
+            """)
+        #expect(replica.wasReplica && replica.endOfWAL?.timeline == 2 && replica.endOfWAL?.lsn == 0x3000110)
+    }
+}
