@@ -83,6 +83,8 @@ let package = Package(
         ], path: "Tests/VigilTestSupport"),
 
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+        // Many HA engines over the in-memory store, under seeded faults.
+        .testTarget(name: "SimulationTests", dependencies: ["VigilCore", "VigilDCS"]),
         .testTarget(name: "VigilDCSTests", dependencies: ["VigilDCS", "VigilTestSupport"]),
         .testTarget(name: "VigilPostgresTests", dependencies: [
             "VigilPostgres", "VigilConfig", "VigilTestSupport",

@@ -86,10 +86,18 @@ public actor EtcdStore: DistributedStore {
     public func renewLeader() async throws(StoreError) -> LeaderRenewal {
         let name = try me()
         let deadline = Deadline(budget)
-        guard let lease else { return .lost(reason: "this member holds no lease") }
-        guard try await kv.keepAlive(lease: lease, budget: try deadline.remaining()) != nil else {
-            self.lease = nil
-            return .lost(reason: "the lease expired")
+        let lease: Int64
+        if let current = self.lease {
+            guard try await kv.keepAlive(lease: current, budget: try deadline.remaining()) != nil else {
+                self.lease = nil
+                return .lost(reason: "the lease expired")
+            }
+            lease = current
+        } else {
+            // A restarted agent has a new lease: the key, if it still bears this member's name,
+            // moves onto it below. (Two live agents never share a name: the agent refuses to
+            // start when another with its name answers.)
+            lease = try await ensureLease(deadline)
         }
         // Prove the key is ours: our name on our lease. If our name sits on an older lease of
         // ours, move it onto this one (as Patroni does); if the key is gone, take it back only

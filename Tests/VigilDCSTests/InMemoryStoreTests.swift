@@ -21,7 +21,6 @@ import VigilDCS
     @Test func aLostResponseAfterCommitStillLeavesTheKeyTaken() async throws {
         let memory = InMemoryStore(clock: .manual())
         let (n1, connection) = memory.store(layout: layout, memberName: "n1")
-        _ = try await n1.renewLeader()  // no lease yet: lost, and no write
         try await n1.publishMember(MemberRecord(state: "running"))
         connection.faults = StoreFaults(loseResponsesAfterCommit: true)
         let error = await #expect(throws: StoreError.self) { try await n1.acquireLeader() }

@@ -1,0 +1,103 @@
+import Foundation
+
+extension HAEngine {
+    /// This member holds the leader key and PostgreSQL runs.
+    static func leaderCycle(_ c: inout Context) -> Decision {
+        let o = c.o
+        if o.lock.lost {
+            if o.postgres.isRunningPrimary && !c.paused {
+                return c.decision(.demotedLostLock, "demoted self because failed to update leader lock in DCS",
+                                  [.demote(.immediateNoLock)])
+            }
+            return c.decision(.renewingFailed, "not promoting because failed to update leader lock in DCS")
+        }
+        if let request = c.cluster.failover, !request.value.isEmpty, o.postgres.isRunningPrimary {
+            if let decision = switchover(&c, request) { return decision }
+        }
+        if o.postgres.isRunningReplica {
+            if c.paused {
+                return c.decision(.leaderWithLock, "no action. I am (\(c.me)), a replica with the lock, and in pause",
+                                  [.renewLeader])
+            }
+            return c.decision(.promotingWithLock, "promoted self to leader because I had the session lock",
+                              [.renewLeader, .promote, .updateStatus])
+        }
+        var actions: [Action] = [.renewLeader, .updateStatus]
+        if let timeline = o.postgres.status.timeline, timeline > c.cluster.timeline { actions.append(.recordHistory) }
+        return c.decision(.leaderWithLock, "no action. I am (\(c.me)), the leader with the lock", actions)
+    }
+
+    /// A `failover` key while this member leads: step down for the candidate when one can
+    /// take over, or clear the request and say why not. nil: nothing to do now.
+    static func switchover(_ c: inout Context, _ request: Versioned<FailoverRequest>) -> Decision? {
+        let o = c.o
+        let wanted = request.value
+        if let leader = wanted.leader, leader != c.me {
+            return c.decision(.switchoverRefused, "cleared a switchover request from \(leader): I am the leader",
+                              [.renewLeader, .clearFailover(version: request.version)])
+        }
+        if wanted.member == c.me {
+            return c.decision(.switchoverRefused, "cleared a failover request to myself: I am already the leader",
+                              [.renewLeader, .clearFailover(version: request.version)])
+        }
+        if let scheduledAt = wanted.scheduledAt, let when = Schedule.parse(scheduledAt) {
+            let loopWait = Double(o.settings.timings.loopWait)
+            if when - o.wallClock > loopWait {
+                return c.decision(.switchoverScheduled, "awaiting the scheduled switchover at \(scheduledAt)",
+                                  [.renewLeader, .updateStatus])
+            }
+            if o.wallClock - when > 1.5 * loopWait {
+                return c.decision(.switchoverRefused, "cleared a stale scheduled switchover (\(scheduledAt))",
+                                  [.renewLeader, .clearFailover(version: request.version)])
+            }
+        }
+        guard let peers = o.peers else {
+            return c.decision(.racing, "checking who can take over before a switchover", [.renewLeader, .probePeers])
+        }
+        let optime = c.cluster.status?.optime ?? o.postgres.walPosition
+        let able = peers.filter { peer in
+            peer.reachable && peer.inRecovery && !peer.nofailover && peer.failoverPriority > 0
+                && (wanted.member == nil || peer.name == wanted.member)
+                && optime - peer.walPosition <= o.settings.maximumLagOnFailover
+        }
+        guard !able.isEmpty else {
+            let whom = wanted.member.map { "member \($0)" } ?? "any member"
+            return c.decision(.switchoverRefused, "cleared a switchover request: \(whom) is not healthy enough to take over",
+                              [.renewLeader, .clearFailover(version: request.version)])
+        }
+        return c.decision(.switchoverDemoting, "manual failover: demoting myself", [.renewLeader, .demote(.graceful)])
+    }
+
+    /// Someone else holds the leader key and PostgreSQL runs here.
+    static func followerCycle(_ c: inout Context, leader: String) -> Decision {
+        let o = c.o
+        if o.postgres.isRunningPrimary {
+            if c.paused { return c.decision(.followingLeader, "continue to run as primary without lock") }
+            return c.decision(.demotedNotLeader, "demoting self because I do not have the lock and I was a leader",
+                              [.demote(.immediateNoLock)])
+        }
+        if o.postgres.following != leader {
+            return c.decision(.changingLeader, "following new leader (\(leader))", [.follow(leader: leader)])
+        }
+        // Pointed at the leader but not streaming while the leader is on a newer timeline: its
+        // history forked from ours (the walreceiver refuses it). Follow again, which rewinds.
+        if o.postgres.status.replicationState != "streaming",
+           let leaderTimeline = c.cluster.leaderMember?.record.timeline,
+           leaderTimeline > (o.postgres.status.timeline ?? 0) {
+            return c.decision(.changingLeader, "rejoining leader (\(leader)) on its timeline \(leaderTimeline)",
+                              [.follow(leader: leader)])
+        }
+        return c.decision(.followingLeader, "no action. I am (\(c.me)), a secondary, and following a leader (\(leader))")
+    }
+}
+
+/// `scheduled_at` of a switchover: ISO 8601 with an offset (patronictl writes it so).
+enum Schedule {
+    static func parse(_ text: String) -> Double? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date.timeIntervalSince1970 }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text)?.timeIntervalSince1970
+    }
+}

@@ -1,0 +1,59 @@
+extension HAEngine {
+    /// No leader key and PostgreSQL runs: take the key if this member is the healthiest.
+    static func race(_ c: inout Context) -> Decision {
+        let o = c.o
+        let cluster = c.cluster
+        if c.paused {
+            if o.postgres.isRunningPrimary {
+                return c.decision(.leaderWithLock, "acquired session lock as a leader", [.acquireLeader, .updateStatus])
+            }
+            return c.decision(.pausedNoRace, "no action. I am (\(c.me)), a secondary, and there is no leader")
+        }
+        let candidate = cluster.failover.flatMap { $0.value.member }
+        let failoverVersion = cluster.failover.map(\.version)
+        let clearRequest: [Action] = failoverVersion.map { _ in [.clearFailover(version: nil)] } ?? []
+
+        if o.postgres.isRunningPrimary {
+            // A primary whose lease lapsed may take the key back, unless a newer timeline exists.
+            if let timeline = o.postgres.status.timeline, cluster.history != nil, timeline < cluster.timeline {
+                return c.decision(.demotedNotLeader, "demoting self because I am not the healthiest node",
+                                  [.demote(.immediateNoLock)])
+            }
+            return c.decision(.leaderWithLock, "acquired session lock as a leader", [.acquireLeader, .updateStatus] + clearRequest)
+        }
+        if !o.me.mayRace && candidate != c.me {
+            return c.decision(.notAllowedToPromote, "following a different leader because I am not allowed to promote")
+        }
+        if candidate == c.me {
+            return c.decision(.promotedByRace, "promoted self to leader by acquiring session lock",
+                              [.acquireLeader] + clearRequest + [.promote, .updateStatus])
+        }
+        let myWAL = o.postgres.walPosition
+        if let optime = cluster.status?.optime, optime - myWAL > o.settings.maximumLagOnFailover {
+            return c.decision(.notHealthiest,
+                              "following a different leader because i am not the healthiest node (lagging \(optime - myWAL) bytes behind the last known primary position)")
+        }
+        if o.settings.checkTimeline, cluster.history != nil, (o.postgres.status.timeline ?? 0) < cluster.timeline {
+            return c.decision(.notHealthiest, "following a different leader because i am not the healthiest node (old timeline)")
+        }
+        guard let peers = o.peers else {
+            return c.decision(.racing, "no leader: asking the other members before racing", [.probePeers])
+        }
+        if let candidate, let named = peers.first(where: { $0.name == candidate }), named.reachable, named.inRecovery {
+            return c.decision(.notHealthiest, "following a different leader because \(candidate) was asked to take over")
+        }
+        for peer in peers where peer.reachable && !peer.nofailover && peer.failoverPriority > 0 {
+            if !peer.inRecovery {
+                return c.decision(.notHealthiest, "following a different leader because Primary (\(peer.name)) is still alive")
+            }
+            if peer.walPosition > myWAL {
+                return c.decision(.notHealthiest, "following a different leader because i am not the healthiest node (\(peer.name) is ahead)")
+            }
+            if peer.walPosition == myWAL, peer.failoverPriority > o.me.failoverPriority {
+                return c.decision(.notHealthiest, "following a different leader because \(peer.name) has a higher failover_priority")
+            }
+        }
+        return c.decision(.promotedByRace, "promoted self to leader by acquiring session lock",
+                          [.acquireLeader] + clearRequest + [.promote, .updateStatus])
+    }
+}

@@ -1,0 +1,152 @@
+/// Everything the HA engine may look at for one decision. The shell gathers it (store,
+/// PostgreSQL, peers, clock); the engine never reads anything else.
+public struct Observation: Sendable, Equatable {
+    /// Monotonic time (e.g. since the agent started). Only differences matter.
+    public var now: Duration
+    /// Wall-clock seconds since 1970, for scheduled switchovers only.
+    public var wallClock: Double
+    public var me: MemberIdentity
+    public var settings: EngineSettings
+    public var store: StoreView
+    public var postgres: LocalPostgres
+    /// What the shell knows about this member's hold on the leader key.
+    public var lock: LockState
+    /// Peers' answers to `GET /patroni`, collected only when the engine asked (`.probePeers`).
+    public var peers: [PeerStatus]?
+
+    public init(now: Duration, wallClock: Double = 0, me: MemberIdentity, settings: EngineSettings, store: StoreView,
+                postgres: LocalPostgres, lock: LockState = LockState(), peers: [PeerStatus]? = nil) {
+        self.now = now
+        self.wallClock = wallClock
+        self.me = me
+        self.settings = settings
+        self.store = store
+        self.postgres = postgres
+        self.lock = lock
+        self.peers = peers
+    }
+}
+
+/// Who this member is.
+public struct MemberIdentity: Sendable, Equatable {
+    public var name: String
+    public var nofailover: Bool
+    /// Higher wins a race between equally advanced replicas; ≤ 0 never races.
+    public var failoverPriority: Int64
+    /// Whether the local configuration has a `bootstrap` section (only then may it initialize a cluster).
+    public var canBootstrap: Bool
+
+    public init(name: String, nofailover: Bool = false, failoverPriority: Int64 = 1, canBootstrap: Bool = true) {
+        self.name = name
+        self.nofailover = nofailover
+        self.failoverPriority = failoverPriority
+        self.canBootstrap = canBootstrap
+    }
+
+    /// Whether this member may ever become primary on its own.
+    public var mayRace: Bool { !nofailover && failoverPriority > 0 }
+}
+
+/// The cluster-wide settings in force (the store's `config` key, or `bootstrap.dcs`).
+public struct EngineSettings: Sendable, Equatable {
+    /// Effective timings (after `HATimings.effective()`).
+    public var timings: HATimings
+    public var maximumLagOnFailover: Int64
+    /// How long a crashed primary may take to restart in place before the lock is given up.
+    public var primaryStartTimeout: Duration
+    public var checkTimeline: Bool
+    public var paused: Bool
+
+    public init(timings: HATimings = .defaults, maximumLagOnFailover: Int64 = 1_048_576,
+                primaryStartTimeout: Duration = .seconds(300), checkTimeline: Bool = false, paused: Bool = false) {
+        self.timings = timings
+        self.maximumLagOnFailover = maximumLagOnFailover
+        self.primaryStartTimeout = primaryStartTimeout
+        self.checkTimeline = checkTimeline
+        self.paused = paused
+    }
+
+    public var ttl: Duration { .seconds(timings.ttl) }
+}
+
+/// The store as seen this cycle: its contents, or the fact that it could not be read.
+public enum StoreView: Sendable, Equatable {
+    case reachable(ClusterState)
+    case unreachable
+}
+
+/// The local PostgreSQL as the shell sees it.
+public struct LocalPostgres: Sendable, Equatable {
+    public enum DataDirectory: Sendable, Equatable {
+        case empty
+        /// An initialized cluster and its system identifier.
+        case initialized(systemID: String)
+    }
+
+    public var dataDirectory: DataDirectory
+    public var status: PostgresStatus
+    /// The member this instance replicates from, as configured (nil: none, or a primary).
+    public var following: String?
+    /// When the current start (or crash) began, for `primary_start_timeout`.
+    public var stateSince: Duration
+    /// A long operation the shell is running (bootstrap, clone, rewind), if any.
+    public var busyWith: String?
+
+    public init(dataDirectory: DataDirectory, status: PostgresStatus, following: String? = nil,
+                stateSince: Duration = .zero, busyWith: String? = nil) {
+        self.dataDirectory = dataDirectory
+        self.status = status
+        self.following = following
+        self.stateSince = stateSince
+        self.busyWith = busyWith
+    }
+
+    public var isRunning: Bool { status.state == .running }
+    public var isRunningPrimary: Bool { isRunning && status.role == .primary }
+    public var isRunningReplica: Bool { isRunning && status.role == .replica }
+    public var walPosition: Int64 { status.walPosition ?? 0 }
+}
+
+/// This member's hold on the leader key, as far as the shell knows.
+public struct LockState: Sendable, Equatable {
+    /// When the request that last proved the key ours (renewal or acquisition) was *sent*:
+    /// the store's lease lives at least `ttl` from then, so validity is never overestimated.
+    public var lastConfirmed: Duration?
+    /// The store answered that the key is not ours (set by a failed renewal until the next success).
+    public var lost: Bool
+
+    public init(lastConfirmed: Duration? = nil, lost: Bool = false) {
+        self.lastConfirmed = lastConfirmed
+        self.lost = lost
+    }
+
+    /// Whether the key can still be ours: confirmed within `ttl` and not known lost.
+    public func isValid(at now: Duration, ttl: Duration) -> Bool {
+        guard let lastConfirmed, !lost else { return false }
+        return now - lastConfirmed < ttl
+    }
+}
+
+/// A peer's answer to `GET /patroni` during a leader race (or its silence).
+public struct PeerStatus: Sendable, Equatable {
+    public var name: String
+    public var reachable: Bool
+    public var inRecovery: Bool
+    public var walPosition: Int64
+    public var nofailover: Bool
+    public var failoverPriority: Int64
+    public var timeline: Int64?
+
+    public init(name: String, reachable: Bool, inRecovery: Bool = true, walPosition: Int64 = 0,
+                nofailover: Bool = false, failoverPriority: Int64 = 1, timeline: Int64? = nil) {
+        self.name = name
+        self.reachable = reachable
+        self.inRecovery = inRecovery
+        self.walPosition = walPosition
+        self.nofailover = nofailover
+        self.failoverPriority = failoverPriority
+        self.timeline = timeline
+    }
+
+    public static func unreachable(_ name: String) -> PeerStatus { PeerStatus(name: name, reachable: false) }
+}

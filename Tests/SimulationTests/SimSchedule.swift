@@ -1,0 +1,117 @@
+import VigilCore
+import VigilDCS
+
+/// One seeded schedule: a cluster bootstraps, suffers random faults, then heals; the
+/// invariants are checked after every step and convergence at the end.
+enum SimSchedule {
+    static let faultSteps = 60
+    static let calmSteps = 45
+
+    struct Outcome {
+        var violation: String?
+        var log: [String]
+    }
+
+    static func run(seed: UInt64, keepLog: Bool = false) async -> Outcome {
+        let sim = SimCluster(seed: seed, size: 2 + Int(seed % 2), keepLog: keepLog)
+        var pending: [(at: Duration, node: SimCluster.Node)] = []
+        let loopWait = Duration.seconds(sim.settings.timings.loopWait)
+        for step in 0..<(faultSteps + calmSteps) {
+            sim.memory.clock.advance(by: .seconds(1))
+            await sim.memory.expireLeases()
+            let now = sim.now
+            for (index, item) in pending.enumerated().reversed() where item.at <= now {
+                restartAgent(item.node, in: sim)
+                pending.remove(at: index)
+            }
+            if step >= 12 && step < faultSteps && sim.rng.chance(0.12) {
+                await inject(into: sim, pending: &pending)
+            }
+            if step == faultSteps { heal(sim, pending: &pending) }
+            for node in sim.nodes where node.agentRunning(at: now) {
+                if let storeCut = node.storeCutUntil, storeCut <= now {
+                    node.connection.faults = .none
+                    node.storeCutUntil = nil
+                }
+                if node.frozenUntil != nil, !node.frozen(at: now) {
+                    node.frozenUntil = nil
+                    node.nextCycle = now  // a thawed agent runs at once
+                }
+                guard node.nextCycle <= now else { continue }
+                await sim.cycle(node)
+                node.nextCycle = now + loopWait
+            }
+            sim.replicate()
+            sim.clientWrites()
+            await sim.checkInvariants(step: step)
+            if sim.violation != nil { break }
+        }
+        if sim.violation == nil, let problem = await sim.convergenceProblem() {
+            sim.violation = "did not converge after \(calmSteps) s without faults: \(problem)"
+        }
+        return Outcome(violation: sim.violation, log: sim.log)
+    }
+
+    static func inject(into sim: SimCluster, pending: inout [(at: Duration, node: SimCluster.Node)]) async {
+        let node = sim.nodes[Int.random(in: 0..<sim.nodes.count, using: &sim.rng)]
+        let now = sim.now
+        switch Int.random(in: 0..<6, using: &sim.rng) {
+        case 0:
+            sim.note("FAULT: postgres on \(node.name) killed")
+            if node.postgres.running {
+                node.postgres.running = false
+                node.postgres.crashed = true
+                node.postgres.since = now
+            }
+        case 1:
+            guard node.agentAlive else { return }
+            sim.note("FAULT: \(node.name) lost (agent and postgres killed)")
+            node.agentAlive = false
+            node.postgres.running = false
+            node.postgres.crashed = node.postgres.systemID != nil
+            node.postgres.since = now
+            pending.append((now + .seconds(Int64.random(in: 5...25, using: &sim.rng)), node))
+        case 2:
+            sim.note("FAULT: \(node.name) agent frozen")
+            node.frozenUntil = now + .seconds(Int64.random(in: 3...25, using: &sim.rng))
+        case 3:
+            sim.note("FAULT: \(node.name) cut off from the store")
+            node.connection.faults = StoreFaults(unreachable: true)
+            node.storeCutUntil = now + .seconds(Int64.random(in: 3...15, using: &sim.rng))
+        case 4:
+            guard node.agentAlive else { return }
+            sim.note("FAULT: \(node.name) agent restarted (postgres keeps running)")
+            node.agentAlive = false
+            pending.append((now + .seconds(Int64.random(in: 1...5, using: &sim.rng)), node))
+        default:
+            let target = sim.nodes[Int.random(in: 0..<sim.nodes.count, using: &sim.rng)].name
+            sim.note("REQUEST: switchover to \(target)")
+            _ = try? await sim.observer.setFailover(FailoverRequest(member: target), expectedVersion: nil)
+        }
+    }
+
+    /// A restarted agent is a new process: a new lease, no memory of its lock.
+    static func restartAgent(_ node: SimCluster.Node, in sim: SimCluster) {
+        sim.note("\(node.name) agent back")
+        let (store, connection) = sim.memory.store(layout: sim.layout, memberName: node.name, ttl: sim.settings.timings.ttl,
+                                                   retryTimeout: sim.settings.timings.retryTimeout)
+        node.store = store
+        node.connection = connection
+        node.storeCutUntil = nil
+        node.lock = LockState()
+        node.agentAlive = true
+        node.nextCycle = sim.now
+    }
+
+    static func heal(_ sim: SimCluster, pending: inout [(at: Duration, node: SimCluster.Node)]) {
+        sim.note("HEAL")
+        for item in pending { restartAgent(item.node, in: sim) }
+        pending.removeAll()
+        for node in sim.nodes {
+            node.frozenUntil = nil
+            node.connection.faults = .none
+            node.storeCutUntil = nil
+            if !node.agentAlive { restartAgent(node, in: sim) }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+
+/// Thousands of seeded schedules of a whole cluster under faults. A failing seed is printed;
+/// `SIMULATION_SEED=<n> swift test --filter SimulationTests` replays it with a full log.
+@Suite struct SimulationTests {
+    static let schedules = Int(ProcessInfo.processInfo.environment["SIMULATION_SCHEDULES"] ?? "") ?? 10_000
+
+    @Test func invariantsHoldAcrossSeededSchedules() async throws {
+        if let replay = ProcessInfo.processInfo.environment["SIMULATION_SEED"].flatMap(UInt64.init) {
+            let outcome = await SimSchedule.run(seed: replay, keepLog: true)
+            print(outcome.log.joined(separator: "\n"))
+            #expect(outcome.violation == nil, "seed \(replay): \(outcome.violation ?? "")")
+            return
+        }
+        let started = ContinuousClock.now
+        let failures = await withTaskGroup(of: (UInt64, String?).self) { group in
+            let workers = 4
+            for worker in 0..<workers {
+                group.addTask {
+                    var seed = UInt64(worker)
+                    while seed < UInt64(Self.schedules) {
+                        if let violation = await SimSchedule.run(seed: seed).violation { return (seed, violation) }
+                        seed += UInt64(workers)
+                    }
+                    return (0, nil)
+                }
+            }
+            var failures: [(UInt64, String)] = []
+            for await (seed, violation) in group { if let violation { failures.append((seed, violation)) } }
+            return failures
+        }
+        print("simulation: \(Self.schedules) seeded schedules, \(failures.count) with invariant violations, in \(ContinuousClock.now - started)")
+        for (seed, violation) in failures {
+            Issue.record("seed \(seed): \(violation) (replay: SIMULATION_SEED=\(seed) swift test --filter SimulationTests)")
+        }
+    }
+}
