@@ -15,7 +15,7 @@ import Testing
         }
         let started = ContinuousClock.now
         let failures = await withTaskGroup(of: (UInt64, String?).self) { group in
-            let workers = 4
+            let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
             for worker in 0..<workers {
                 group.addTask {
                     var seed = UInt64(worker)

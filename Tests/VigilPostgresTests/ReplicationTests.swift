@@ -47,7 +47,7 @@ import Glibc
             #expect(await b.instance.observe().role == .primary)
             #expect(try await a.instance.needsRewind(against: b.address) == false)
             try await b.instance.ensureSlots(for: ["a"])
-            try await a.instance.start(following: b.address)
+            try await a.instance.start(.replica(of: b.address))
             _ = try await b.instance.query("INSERT INTO t VALUES (2)")
             #expect(try await a.waitFor("SELECT count(*)::text FROM t", toReturn: "2"))
             #expect(await a.instance.observe().timeline == 2)
@@ -66,6 +66,23 @@ import Glibc
                     "after the rewind b follows a: its diverged row 100 is gone")
             let status = await b.instance.observe()
             #expect(status.role == .replica && status.timeline == 3 && status.replicationState == "streaming")
+        }
+    }
+
+    @Test func aPromotionNeverReusesATimelineThatExistsElsewhere() async throws {
+        try await TestNode.with(["a", "b"]) { nodes in
+            let (a, b) = (nodes[0], nodes[1])
+            _ = try await a.instance.bootstrap()
+            try await b.instance.createReplica(from: a.address)
+            try await b.instance.promote()
+            #expect(await b.instance.observe().timeline == 2)
+            // a never saw b's timeline 2; promoted from its own timeline 1 it would call its branch 2 as well.
+            try await a.instance.stop(.fast)
+            try await a.instance.start(.replica(of: nil))
+            let history = [TimelineEvent(timeline: 1, lsn: Int64(await b.instance.observe().walPosition ?? 0),
+                                         reason: "no recovery target specified", newLeader: "b")]
+            try await a.instance.promote(knownHistory: history)
+            #expect(await a.instance.observe().timeline == 3)
         }
     }
 

@@ -19,7 +19,7 @@ extension PostgresInstance {
             throw InstanceError(.permission, "cannot move the new copy into \(dataPath): \(String(cString: strerror(errno)))")
         }
         state = .stopped
-        try await start(following: primary)
+        try await start(.replica(of: primary))
     }
 
     /// Replaces the data directory with a fresh copy of `primary` (after a failed rewind, or on
@@ -39,7 +39,7 @@ extension PostgresInstance {
         }
         try? FileManager.default.removeItem(atPath: old)
         state = .stopped
-        try await start(following: primary)
+        try await start(.replica(of: primary))
     }
 
     /// pg_basebackup into `<data_dir>.vigil-new`; returns that path. On failure nothing is left.
@@ -74,23 +74,43 @@ extension PostgresInstance {
     }
 
     /// Ends recovery and waits until this node accepts writes (`pg_promote` with wait).
-    public func promote(timeout: Duration = .seconds(60)) async throws(InstanceError) {
+    ///
+    /// PostgreSQL names the new timeline one past the newest history file it can find. A
+    /// replica that missed a promotion elsewhere would reuse that number for a different
+    /// branch, which pg_rewind and streaming later take for the same history. So the store's
+    /// history (`knownHistory`) is laid into pg_wal first as history files for every timeline
+    /// this directory lacks, and the new timeline lands above all of them.
+    public func promote(knownHistory: [TimelineEvent] = [], timeout: Duration = .seconds(60)) async throws(InstanceError) {
         guard state == .running else { throw InstanceError(.state, "cannot promote: PostgreSQL is not running") }
         guard try await isInRecovery() else { return }
+        try reserveTimelines(knownHistory)
         let seconds = max(1, Int(timeout.components.seconds))
         let answer = try await sql.rows("SELECT pg_promote(true, \(seconds))::text", timeout: timeout + .seconds(5))
         guard answer.first?.first == "true" else {
             throw InstanceError(.timeout, "promotion did not finish within \(seconds) s")
         }
         // A later restart must come up as a primary too.
-        try writeConfiguration(upstream: nil)
+        try writeConfiguration(.primary)
+    }
+
+    /// Writes `0000000N.history` for each timeline the store knows and pg_wal lacks.
+    func reserveTimelines(_ history: [TimelineEvent]) throws(InstanceError) {
+        guard let newest = history.map(\.timeline).max() else { return }
+        for timeline in 2...max(2, newest + 1) {
+            let file = path(String(format: "pg_wal/%08X.history", timeline))
+            guard !FileManager.default.fileExists(atPath: file) else { continue }
+            let lines = history.filter { $0.timeline < timeline }.map {
+                "\($0.timeline)\t\(LSN(UInt64(max(0, $0.lsn))))\t\($0.reason.isEmpty ? "promoted elsewhere" : $0.reason)"
+            }
+            try ManagedFiles.write(lines.joined(separator: "\n") + "\n", to: file, mode: 0o600, owner: effectiveOwner)
+        }
     }
 
     /// Stops a primary (fast, so the shutdown checkpoint reaches the replicas) and starts it
     /// again as a replica of `newPrimary`.
     public func demote(following newPrimary: HostPort, mode: StopMode = .fast) async throws(InstanceError) {
         try await stop(mode)
-        try await start(following: newPrimary)
+        try await start(.replica(of: newPrimary))
     }
 
     /// Ensures a physical slot for each member that streams from this primary.

@@ -51,7 +51,7 @@ extension PostgresInstance {
             }
             throw InstanceError(.command, "pg_rewind from \(primary.host):\(primary.port) failed: \(why)")
         }
-        try await start(following: primary)
+        try await start(.replica(of: primary))
     }
 
     /// The role pg_rewind and the divergence check connect as: `authentication.rewind`, else the superuser.

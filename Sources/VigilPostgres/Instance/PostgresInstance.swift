@@ -28,6 +28,13 @@ public actor PostgresInstance {
         }
     }
 
+    /// How PostgreSQL is to run: as a primary, or in recovery (streaming from `of`, or from
+    /// nowhere yet: read-only until told whom to follow).
+    public enum Role: Sendable, Equatable {
+        case primary
+        case replica(of: HostPort?)
+    }
+
     public nonisolated let settings: InstanceSettings
     public nonisolated let owner: ProcessOwner?
     public nonisolated let logFile: String
@@ -63,16 +70,16 @@ public actor PostgresInstance {
 
     // MARK: Start and stop
 
-    /// Starts PostgreSQL as a primary, or as a replica of `upstream`, and waits until it
-    /// accepts connections (at most `settings.startTimeout`).
-    public func start(following upstream: HostPort? = nil) async throws(InstanceError) {
+    /// Starts PostgreSQL in `role` and waits until it accepts connections (at most
+    /// `settings.startTimeout`).
+    public func start(_ role: Role = .primary) async throws(InstanceError) {
         if let postmaster, postmaster.isRunning {
             throw InstanceError(.state, "PostgreSQL in \(dataPath) is already running (pid \(postmaster.pid))")
         }
         try checkDataDirectory()
         try checkNotRunningElsewhere()
         try checkAddressesFree()
-        try writeConfiguration(upstream: upstream)
+        try writeConfiguration(role)
         state = .starting
         stopping = false
         var arguments = ["-D", dataPath, "--config-file=\(path("postgresql.conf"))",
@@ -111,19 +118,19 @@ public actor PostgresInstance {
 
     /// Re-reads the configuration files (SIGHUP).
     public func reload() async throws(InstanceError) {
-        try writeConfiguration(upstream: currentUpstream)
+        try writeConfiguration(currentRole)
         guard let postmaster, postmaster.isRunning else { throw InstanceError(.state, "PostgreSQL is not running") }
         postmaster.signal(SIGHUP)
     }
 
     public func restart(mode: StopMode = .fast) async throws(InstanceError) {
-        let upstream = currentUpstream
+        let role = currentRole
         try await stop(mode)
-        try await start(following: upstream)
+        try await start(role)
     }
 
-    /// The upstream the running configuration follows (nil for a primary).
-    var currentUpstream: HostPort?
+    /// The role the configuration files were last written for.
+    public private(set) var currentRole: Role = .primary
 
     private func watch(_ process: ChildProcess) {
         Task { [weak self] in
@@ -199,7 +206,9 @@ public actor PostgresInstance {
     // MARK: Configuration files
 
     /// Writes Vigil's managed settings, the include line, the replica signal and the password file.
-    func writeConfiguration(upstream: HostPort?) throws(InstanceError) {
+    func writeConfiguration(_ role: Role) throws(InstanceError) {
+        var upstream: HostPort?
+        if case let .replica(of) = role { upstream = of }
         let owner = effectiveOwner
         try writePgpass()
         let upstreamSettings = upstream.map {
@@ -216,14 +225,14 @@ public actor PostgresInstance {
                                    to: confPath, mode: 0o600, owner: owner)
         }
         let signal = path("standby.signal")
-        if upstream != nil {
+        if role != .primary {
             if !FileManager.default.fileExists(atPath: signal) {
                 try ManagedFiles.write("", to: signal, mode: 0o600, owner: owner)
             }
         } else {
             try? FileManager.default.removeItem(atPath: signal)
         }
-        currentUpstream = upstream
+        currentRole = role
     }
 
     func writePgpass() throws(InstanceError) {
