@@ -43,8 +43,9 @@ import VigilTestSupport
     @Test func aThreeMemberClusterWithOneMemberDownKeepsWorking() async throws {
         try await TestEtcdCluster.with(size: 3) { cluster in
             let layout = KeyLayout(namespace: "/db/", scope: "quorum")
-            let n1 = try store(cluster.endpoints, "n1", layout: layout)
-            let n2 = try store(cluster.endpoints, "n2", layout: layout)
+            // The production default budget: losing a member may cost a raft election first.
+            let n1 = try store(cluster.endpoints, "n1", layout: layout, retryTimeout: 10)
+            let n2 = try store(cluster.endpoints, "n2", layout: layout, retryTimeout: 10)
             #expect(try await n1.acquireLeader())
             await cluster.members[0].kill()
             for _ in 0..<5 {

@@ -52,7 +52,11 @@ public final class ChildProcess: Sendable {
         if let owner { try owner.own(logPath) }
         var executable = executable
         var arguments = arguments
+        var workingDirectory = workingDirectory
         if let owner, owner.uid != geteuid() {
+            // Our own working directory may be closed to that user (a checkout under /root),
+            // and some programs chdir back to it (Python's multiprocessing does).
+            workingDirectory = workingDirectory ?? "/"
             // setpriv switches the user and then execs, so the PID is still the program's own.
             // (Asking swift-subprocess for another uid makes it fork and call setgroups in the
             // child, which can deadlock in a multithreaded process.)
