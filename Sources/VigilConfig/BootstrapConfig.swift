@@ -25,6 +25,8 @@ public struct BootstrapConfig: Sendable {
 
     public var location: SourceLocation?
     public var dcs: DynamicConfig
+    /// `bootstrap.dcs` as written, for the store's `config` key at initialization.
+    public var dcsNode: ConfigNode?
     /// `initdb` or the name of a custom method section.
     public var method: String
     public var initdb: [InitdbOption]
@@ -36,6 +38,7 @@ public struct BootstrapConfig: Sendable {
     init(_ s: ConfigSection) {
         location = s.location
         dcs = DynamicConfig(s.section("dcs"))
+        dcsNode = s.node("dcs")
         method = s.string("method") ?? "initdb"
         initdb = Self.initdbOptions(s)
         pgHBA = s.strings("pg_hba")
