@@ -52,7 +52,7 @@ import VigilTestSupport
             #expect(try await n1.renewLeader() == .held)
             var view = try await n2.readCluster()
             #expect(view.leader?.name == "n1" && view.member(named: "n1") != nil)
-            try await backend.letTimePass(seconds: ttl + 2)
+            try await backend.letTimePass(seconds: ttl + 3)
             view = try await n2.readCluster()
             #expect(view.leader == nil, "the leader key must vanish with its lease")
             #expect(view.member(named: "n1") == nil, "the member key lives on the same lease")
