@@ -18,7 +18,6 @@ public enum Reason: String, Sendable, Equatable, CaseIterable {
     case demotedStoreUnreachable = "demoted_store_unreachable"
     case busy
     case bootstrapping
-    case bootstrapRaceLost = "bootstrap_race_lost"
     case cloning
     case waitingForLeaderToBootstrap = "waiting_for_leader_to_bootstrap"
     case adoptingCluster = "adopting_cluster"

@@ -2,7 +2,7 @@ import Foundation
 
 extension HAEngine {
     /// This member holds the leader key and PostgreSQL runs.
-    static func leaderCycle(_ c: inout Context) -> Decision {
+    static func leaderCycle(_ c: Context) -> Decision {
         let o = c.o
         if o.lock.lost {
             if o.postgres.isRunningPrimary && !c.paused {
@@ -12,7 +12,7 @@ extension HAEngine {
             return c.decision(.renewingFailed, "not promoting because failed to update leader lock in DCS")
         }
         if let request = c.cluster.failover, !request.value.isEmpty, o.postgres.isRunningPrimary {
-            if let decision = switchover(&c, request) { return decision }
+            if let decision = switchover(c, request) { return decision }
         }
         if o.postgres.isRunningReplica {
             if c.paused {
@@ -29,7 +29,7 @@ extension HAEngine {
 
     /// A `failover` key while this member leads: step down for the candidate when one can
     /// take over, or clear the request and say why not. nil: nothing to do now.
-    static func switchover(_ c: inout Context, _ request: Versioned<FailoverRequest>) -> Decision? {
+    static func switchover(_ c: Context, _ request: Versioned<FailoverRequest>) -> Decision? {
         let o = c.o
         let wanted = request.value
         if let leader = wanted.leader, leader != c.me {
@@ -69,7 +69,7 @@ extension HAEngine {
     }
 
     /// Someone else holds the leader key and PostgreSQL runs here.
-    static func followerCycle(_ c: inout Context, leader: String) -> Decision {
+    static func followerCycle(_ c: Context, leader: String) -> Decision {
         let o = c.o
         if o.postgres.isRunningPrimary {
             if c.paused { return c.decision(.followingLeader, "continue to run as primary without lock") }

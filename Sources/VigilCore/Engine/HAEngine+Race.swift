@@ -1,6 +1,6 @@
 extension HAEngine {
     /// No leader key and PostgreSQL runs: take the key if this member is the healthiest.
-    static func race(_ c: inout Context) -> Decision {
+    static func race(_ c: Context) -> Decision {
         let o = c.o
         let cluster = c.cluster
         if c.paused {

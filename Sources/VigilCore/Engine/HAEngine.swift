@@ -5,13 +5,13 @@
 public enum HAEngine {
     public static func decide(_ o: Observation) -> Decision {
         guard case let .reachable(cluster) = o.store else { return storeUnreachable(o) }
-        var context = Context(o: o, cluster: cluster)
+        let context = Context(o: o, cluster: cluster)
         if let busy = o.postgres.busyWith {
             return context.holdsLock
                 ? context.decision(.busy, "updated leader lock during \(busy)", [.renewLeader])
                 : context.decision(.busy, "\(busy) in progress")
         }
-        guard case let .initialized(systemID) = o.postgres.dataDirectory else { return bootstrapOrClone(&context) }
+        guard case let .initialized(systemID) = o.postgres.dataDirectory else { return bootstrapOrClone(context) }
         if let initialize = cluster.initialize, !initialize.isEmpty, initialize != systemID {
             return context.decision(.systemIDMismatch,
                                     "system ID mismatch: this node's data directory (\(systemID)) is not of the cluster in the store (\(initialize))",
@@ -25,14 +25,14 @@ public enum HAEngine {
         case .running:
             break
         case .starting:
-            return starting(&context)
+            return starting(context)
         case .stopping:
             return context.decision(.busy, "PostgreSQL is stopping")
         case .stopped, .crashed, .uninitialized:
-            return recover(&context)
+            return recover(context)
         }
-        guard let leader = cluster.leader else { return race(&context) }
-        return leader.name == o.me.name ? leaderCycle(&context) : followerCycle(&context, leader: leader.name)
+        guard let leader = cluster.leader else { return race(context) }
+        return leader.name == o.me.name ? leaderCycle(context) : followerCycle(context, leader: leader.name)
     }
 
     /// Facts derived once per decision.
@@ -61,7 +61,7 @@ public enum HAEngine {
 
     // MARK: No data yet
 
-    static func bootstrapOrClone(_ c: inout Context) -> Decision {
+    static func bootstrapOrClone(_ c: Context) -> Decision {
         let cluster = c.cluster
         if c.holdsLock {
             return c.decision(.busy, "releasing the leader key: this node has no data directory", [.releaseLeader])
@@ -86,7 +86,7 @@ public enum HAEngine {
 
     // MARK: PostgreSQL not running
 
-    static func recover(_ c: inout Context) -> Decision {
+    static func recover(_ c: Context) -> Decision {
         let o = c.o
         if c.paused {
             return c.holdsLock
@@ -111,7 +111,7 @@ public enum HAEngine {
         return c.decision(.startingReplica, "starting as a secondary", [.startPostgres(.replica(following: nil))])
     }
 
-    static func starting(_ c: inout Context) -> Decision {
+    static func starting(_ c: Context) -> Decision {
         let o = c.o
         guard c.holdsLock else { return c.decision(.stillStarting, "PostgreSQL is still starting up") }
         let elapsed = o.now - o.postgres.stateSince
