@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import VigilPostgres
 
 /// Free addresses for test servers. Each server gets its own random 127.x.y.z (every
 /// address in 127/8 is local on Linux), so tests running in parallel, or in two checkouts
@@ -22,19 +20,8 @@ public enum LoopbackAddress {
         throw HarnessError("no free loopback address/port found after 50 tries")
     }
 
-    /// Whether a TCP listener could bind host:port.
+    /// Whether a TCP listener could bind host:port (the check PostgresInstance makes before starting).
     public static func isFree(host: String, port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { return false }
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
+        AddressProbe.isFree(host: host, port: port)
     }
 }

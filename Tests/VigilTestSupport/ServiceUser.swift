@@ -20,10 +20,10 @@ public struct ServiceUser: Sendable {
             return ServiceUser(name: name, uid: geteuid(), gid: getegid(), switches: false)
         }
         let name = ProcessInfo.processInfo.environment["VIGIL_PG_USER"] ?? "vigil"
-        guard let entry = getpwnam(name) else {
+        guard let owner = ProcessOwner.named(name) else {
             throw HarnessError("running as root, and the unprivileged user '\(name)' that PostgreSQL must run as does not exist. Run `make test`, which creates it.")
         }
-        return ServiceUser(name: name, uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid, switches: true)
+        return ServiceUser(name: owner.name, uid: owner.uid, gid: owner.gid, switches: true)
     }
 
     /// The owner to hand to `ChildProcess.spawn`: nil when processes need not switch user.
@@ -31,9 +31,6 @@ public struct ServiceUser: Sendable {
 
     /// Makes `path` belong to this user (a no-op when we are not root).
     public func own(_ path: String) throws {
-        guard switches else { return }
-        guard chown(path, uid, gid) == 0 else {
-            throw HarnessError("cannot give \(path) to user \(name): \(String(cString: strerror(errno)))")
-        }
+        try owner?.own(path)
     }
 }

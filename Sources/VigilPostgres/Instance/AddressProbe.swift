@@ -4,8 +4,8 @@ import Glibc
 
 /// Whether a TCP port can still be listened on, checked before PostgreSQL is started so a
 /// taken port is reported as such rather than as a crashed server.
-enum AddressProbe {
-    static func isFree(host: String, port: Int) -> Bool {
+public enum AddressProbe {
+    public static func isFree(host: String, port: Int) -> Bool {
         let wildcard = ["*", "0.0.0.0", ""].contains(host)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return true }

@@ -30,7 +30,7 @@ public struct ProcessOwner: Sendable, Equatable {
     }
 
     /// Gives `path` to this owner when that differs from who we are (i.e. we are root).
-    func own(_ path: String) throws(InstanceError) {
+    public func own(_ path: String) throws(InstanceError) {
         guard uid != geteuid() else { return }
         guard chown(path, uid, gid) == 0 else {
             throw InstanceError(.permission, "cannot give \(path) to user \(name): \(String(cString: strerror(errno)))")
