@@ -69,6 +69,14 @@ import VigilTestSupport
         }
     }
 
+    @Test func nothingListeningIsReportedPlainly() async throws {
+        let dead = try LoopbackAddress.freeEndpoint()
+        let s = try store(["\(dead.host):\(dead.port)"], "n1", layout: KeyLayout(namespace: "/db/", scope: "down"), retryTimeout: 1)
+        let error = await #expect(throws: StoreError.self) { try await s.readCluster() }
+        #expect(error?.kind == .unreachable)
+        #expect(error?.description == "etcd unreachable (http://\(dead.host):\(dead.port)): connection refused: is etcd running there?")
+    }
+
     @Test func passwordAuthenticationAndAWrongPassword() async throws {
         try await TestEtcd.with { etcd in
             let etcdctl = try TestTools.executable("etcdctl")

@@ -1,4 +1,5 @@
 import NIOSSL
+import VigilCore
 
 /// How to reach etcd: endpoint URLs, credentials and TLS files, derived the way Patroni
 /// derives them from an `etcd3:` section (`proxy` first, then `hosts`/`host`, then `url`;
@@ -24,8 +25,7 @@ public struct EtcdConnectionSettings: Sendable, CustomStringConvertible {
         } else {
             urls = hosts.map { host in
                 if host.contains("://") { return host }
-                let hasPort = host.split(separator: ":").last.map { Int($0) != nil } ?? false && host.contains(":")
-                return hasPort ? "\(scheme)://\(host)" : "\(scheme)://\(host):2379"
+                return HostPort(host) != nil ? "\(scheme)://\(host)" : "\(scheme)://\(host):2379"
             }
             if urls.isEmpty, let url { urls = [url] }
         }

@@ -281,11 +281,18 @@ public actor EtcdGateway: EtcdKV {
             switch http {
             case .deadlineExceeded, .readTimeout, .writeTimeout:
                 return StoreError(.timedOut, "no answer in time", endpoint: endpoint)
+            case .connectTimeout:
+                return StoreError(.unreachable, "no connection within the timeout", endpoint: endpoint)
             default:
                 return StoreError(.unreachable, "\(http)", endpoint: endpoint)
             }
         }
-        return StoreError(.unreachable, "\(error)", endpoint: endpoint)
+        // NIO reports a refused connection as a nested socket error; say it plainly.
+        let text = "\(error)"
+        if text.contains("Connection refused") {
+            return StoreError(.unreachable, "connection refused: is etcd running there?", endpoint: endpoint)
+        }
+        return StoreError(.unreachable, text, endpoint: endpoint)
     }
 
     static func classify(status: HTTPResponseStatus, json: JSONValue?, text: String, endpoint: String) -> StoreError {

@@ -163,10 +163,9 @@ public struct ToolRun: Sendable {
         try? FileManager.default.removeItem(atPath: logPath)
         let process = try await ChildProcess.spawn(executable, arguments, owner: owner, environment: environment,
                                                    logPath: logPath)
-        var status = await process.waitForExit(timeout: timeout)
+        let status = await process.waitForExit(timeout: timeout)
         if status == nil {
             process.signal(SIGKILL)
-            status = nil
             _ = await process.waitForExit(timeout: .seconds(5))
         }
         let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
