@@ -52,12 +52,16 @@ let package = Package(
         .target(name: "VigilAPI", dependencies: [
             "VigilCore", "VigilConfig",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .target(name: "VigilAgent", dependencies: [
             "VigilCore", "VigilConfig", "VigilDCS", "VigilPostgres", "VigilAPI",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "VigilCTL", dependencies: [
@@ -71,6 +75,7 @@ let package = Package(
         .executableTarget(name: "vigil", dependencies: [
             "VigilAgent", "VigilConfig",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "vigilctl", dependencies: ["VigilCTL", "VigilLab"]),
 
@@ -83,6 +88,12 @@ let package = Package(
         ], path: "Tests/VigilTestSupport"),
 
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+        .testTarget(name: "VigilAPITests", dependencies: ["VigilAPI", "VigilCore"]),
+        // Real `vigil` agents with real etcd and PostgreSQL 18.
+        .testTarget(name: "AgentTests", dependencies: [
+            "VigilTestSupport",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
         // Many HA engines over the in-memory store, under seeded faults.
         .testTarget(name: "SimulationTests", dependencies: ["VigilCore", "VigilDCS"]),
         .testTarget(name: "VigilDCSTests", dependencies: ["VigilDCS", "VigilTestSupport"]),

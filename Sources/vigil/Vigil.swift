@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Logging
+import VigilAgent
 import VigilConfig
 import VigilCore
 #if canImport(Glibc)
@@ -8,7 +10,7 @@ import Glibc
 
 /// `vigil CONFIG`: the agent that keeps one PostgreSQL node in its cluster.
 @main
-struct Vigil: ParsableCommand {
+struct Vigil: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil",
         abstract: "High-availability agent for PostgreSQL: reads patroni.yml, manages one node.",
@@ -21,7 +23,7 @@ struct Vigil: ParsableCommand {
     @Argument(help: "The configuration file (patroni.yml) or a directory of *.yml files.")
     var configFile: String?
 
-    func run() throws {
+    func run() async throws {
         if validateConfig {
             guard let configFile else { throw ValidationError("--validate-config needs the configuration file to check.") }
             let report = ConfigCheck.run(path: configFile)
@@ -40,7 +42,13 @@ struct Vigil: ParsableCommand {
             for line in report.lines { FileHandle.standardError.write(Data((line + "\n").utf8)) }
             throw ExitCode(report.outcome.rawValue)
         }
-        FileHandle.standardError.write(Data("vigil: \(configFile) is valid, but this build has no HA agent yet: it can only --validate-config.\n".utf8))
-        throw ExitCode(1)
+        for line in report.lines { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        let code = await Agent.run(configPath: configFile, logger: Logger(label: "vigil"))
+        throw ExitCode(code)
     }
 }

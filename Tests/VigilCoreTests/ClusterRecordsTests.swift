@@ -53,3 +53,18 @@ import VigilCore
         #expect(ClusterState(history: Versioned([TimelineEvent(timeline: 3, lsn: 1, reason: "")], version: 1)).timeline == 4)
     }
 }
+
+@Suite struct ConnectionURLTests {
+    @Test func parsesHostAndPortAsPatroniWritesThem() {
+        #expect(ConnectionURL.hostPort("postgres://10.0.0.4:5432/postgres") == HostPort(hosts: ["10.0.0.4"], port: 5432))
+        #expect(ConnectionURL.hostPort("postgresql://user@db.example:6543/x") == HostPort(hosts: ["db.example"], port: 6543))
+        #expect(ConnectionURL.hostPort("postgres://[::1]:5433/postgres") == HostPort(hosts: ["::1"], port: 5433))
+        #expect(ConnectionURL.hostPort("postgres://host/postgres") == HostPort(hosts: ["host"], port: 5432))
+        #expect(ConnectionURL.hostPort("not a url") == nil)
+    }
+
+    @Test func makesTheURLOtherMembersCloneFrom() {
+        #expect(ConnectionURL.make(HostPort(hosts: ["127.0.50.21"], port: 5432)) == "postgres://127.0.50.21:5432/postgres")
+        #expect(ConnectionURL.make(HostPort(hosts: ["::1"], port: 5432)) == "postgres://[::1]:5432/postgres")
+    }
+}

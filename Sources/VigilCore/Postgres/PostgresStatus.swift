@@ -31,6 +31,8 @@ public struct PostgresStatus: Sendable, Equatable {
     public var slots: [ReplicationSlot]
     public var postmasterStartTime: String?
     public var systemIdentifier: String?
+    /// `server_version_num`, e.g. 180001.
+    public var serverVersion: Int64?
     /// Parameters changed in the configuration that take effect only after a restart.
     public var pendingRestart: [String]
 

@@ -17,9 +17,10 @@ extension PostgresInstance {
                             ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint::text END,
                        (SELECT status FROM pg_stat_wal_receiver),
                        pg_postmaster_start_time()::text,
-                       (SELECT system_identifier FROM pg_control_system())::text
+                       (SELECT system_identifier FROM pg_control_system())::text,
+                       current_setting('server_version_num')
                 """, timeout: timeout)
-            guard let row = facts.first, row.count == 8 else { return status }
+            guard let row = facts.first, row.count == 9 else { return status }
             let inRecovery = row[0] == "true"
             status.role = inRecovery ? .replica : .primary
             func lsn(_ text: String?) -> Int64? { text.flatMap(LSN.init).map { Int64($0.value) } }
@@ -30,8 +31,9 @@ extension PostgresInstance {
             if inRecovery { status.replicationState = row[5] == "streaming" ? "streaming" : "in archive recovery" }
             status.postmasterStartTime = row[6]
             status.systemIdentifier = row[7]
+            status.serverVersion = row[8].flatMap { Int64($0) }
             status.pendingRestart = try await sql.rows("SELECT name FROM pg_settings WHERE pending_restart", timeout: timeout)
-                .compactMap { $0.first ?? nil }
+                .compactMap { $0.first ?? nil } + commandLinePending
             status.slots = try await sql.rows(
                 "SELECT slot_name::text, slot_type, active::text, restart_lsn::text FROM pg_replication_slots ORDER BY 1",
                 timeout: timeout).map { r in

@@ -62,6 +62,12 @@ extension PostgresInstance {
     func ensureCleanShutdown() async throws(InstanceError) {
         let control = try await controldata()
         guard !control.cleanlyShutDown else { return }
+        // Single-user mode refuses to run in standby mode: the signal files are set aside meanwhile.
+        let signals = ["standby.signal", "recovery.signal"].filter { FileManager.default.fileExists(atPath: path($0)) }
+        for name in signals { try? FileManager.default.moveItem(atPath: path(name), toPath: path(name + ".vigil-aside")) }
+        defer {
+            for name in signals { try? FileManager.default.moveItem(atPath: path(name + ".vigil-aside"), toPath: path(name)) }
+        }
         let run = try await ToolRun.run(settings.binaries.postgres,
                                         ["--single", "-D", dataPath, "-c", "archive_mode=off", settings.database],
                                         owner: owner, environment: ["LC_MESSAGES": "C"], timeout: .seconds(600),

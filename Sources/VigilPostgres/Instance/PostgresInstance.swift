@@ -45,6 +45,14 @@ public actor PostgresInstance {
     var postmaster: ChildProcess?
     var state: PostgresStatus.State
     var stopping = false
+    /// Read once per data directory (it changes only when the directory is replaced).
+    var cachedSystemIdentifier: String?
+    /// The parameters in force: the resolved settings at first, then whatever the cluster's
+    /// dynamic configuration changed them to (`applyParameters`).
+    var parameters: [(name: String, value: String)]
+    var commandLineParameters: [(name: String, value: String)]
+    /// The command-line parameters the running postmaster was started with.
+    var startedCommandLine: [(name: String, value: String)] = []
     let sql: SQLSession
 
     /// - Parameters:
@@ -55,6 +63,8 @@ public actor PostgresInstance {
         self.owner = owner
         self.logFile = logFile ?? settings.dataDirectory + ".log"
         (unexpectedExits, exitContinuation) = AsyncStream<TerminationStatus>.makeStream()
+        parameters = settings.parameters
+        commandLineParameters = settings.commandLineParameters
         sql = SQLSession(host: settings.localHost, port: settings.port, credentials: settings.superuser,
                          database: settings.database)
         let versionFile = (settings.dataDirectory as NSString).appendingPathComponent("PG_VERSION")
@@ -80,12 +90,14 @@ public actor PostgresInstance {
         try checkNotRunningElsewhere()
         try checkAddressesFree()
         try writeConfiguration(role)
+        cachedSystemIdentifier = nil
         state = .starting
         stopping = false
         var arguments = ["-D", dataPath, "--config-file=\(path("postgresql.conf"))",
                          "-c", "listen_addresses=\(settings.listenHosts.joined(separator: ","))",
                          "-c", "port=\(settings.port)", "-c", "cluster_name=\(settings.scope)"]
-        for (name, value) in settings.commandLineParameters { arguments += ["-c", "\(name)=\(value)"] }
+        for (name, value) in commandLineParameters { arguments += ["-c", "\(name)=\(value)"] }
+        startedCommandLine = commandLineParameters
         let process: ChildProcess
         do {
             process = try await ChildProcess.spawn(settings.binaries.postgres, arguments, owner: owner,
@@ -216,7 +228,7 @@ public actor PostgresInstance {
                                   passfile: settings.pgpassPath, applicationName: settings.memberName,
                                   slot: settings.useSlots ? SlotName.forMember(settings.memberName) : nil)
         }
-        try ManagedFiles.write(ManagedFiles.managedConf(parameters: settings.parameters, upstream: upstreamSettings),
+        try ManagedFiles.write(ManagedFiles.managedConf(parameters: parameters, upstream: upstreamSettings),
                                to: path(ManagedFiles.managedConfName), mode: 0o600, owner: owner)
         let confPath = path("postgresql.conf")
         let conf = (try? String(contentsOfFile: confPath, encoding: .utf8)) ?? ""

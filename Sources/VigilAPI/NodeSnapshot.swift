@@ -1,0 +1,77 @@
+import VigilCore
+
+/// What the REST API answers from: the agent's view at the end of its last cycle, updated
+/// at once when the postmaster exits. Health checks never run SQL; they read this.
+public struct NodeSnapshot: Sendable {
+    public var scope: String
+    public var name: String
+    public var postgres: PostgresStatus
+    /// A long operation under way ("creating replica", "initializing new cluster"), shown as the state.
+    public var busyWith: String?
+    /// The role Patroni reports when PostgreSQL is not running: uninitialized, demoted, replica, primary.
+    public var internalRole: String
+    /// The last successful read of the store and when it happened.
+    public var cluster: ClusterState?
+    public var clusterReadAt: ContinuousClock.Instant?
+    /// Wall-clock seconds of the last successful store read (`dcs_last_seen`).
+    public var dcsLastSeen: Int64?
+    /// Until when this member may consider itself the leader (lock confirmed + ttl); nil: not the leader.
+    public var leaderUntil: ContinuousClock.Instant?
+    public var paused: Bool
+    /// The effective tags as published (only those that are set).
+    public var tags: JSONValue?
+    public var noloadbalance: Bool
+    public var ttl: Int
+    public var maximumLagOnFailover: Int64
+    /// When the HA loop should next have run; /liveness fails once it is late by `ttl` (2×ttl on replicas).
+    public var nextRun: ContinuousClock.Instant?
+    public var version: String
+
+    public init(scope: String, name: String, postgres: PostgresStatus = PostgresStatus(state: .stopped),
+                busyWith: String? = nil, internalRole: String = "uninitialized", cluster: ClusterState? = nil,
+                clusterReadAt: ContinuousClock.Instant? = nil, dcsLastSeen: Int64? = nil,
+                leaderUntil: ContinuousClock.Instant? = nil, paused: Bool = false, tags: JSONValue? = nil,
+                noloadbalance: Bool = false, ttl: Int = 30, maximumLagOnFailover: Int64 = 1_048_576,
+                nextRun: ContinuousClock.Instant? = nil, version: String = VigilVersion.string) {
+        self.scope = scope
+        self.name = name
+        self.postgres = postgres
+        self.busyWith = busyWith
+        self.internalRole = internalRole
+        self.cluster = cluster
+        self.clusterReadAt = clusterReadAt
+        self.dcsLastSeen = dcsLastSeen
+        self.leaderUntil = leaderUntil
+        self.paused = paused
+        self.tags = tags
+        self.noloadbalance = noloadbalance
+        self.ttl = ttl
+        self.maximumLagOnFailover = maximumLagOnFailover
+        self.nextRun = nextRun
+        self.version = version
+    }
+
+    public func isLeader(at now: ContinuousClock.Instant) -> Bool { leaderUntil.map { now < $0 } ?? false }
+
+    /// The store view if it is fresh (read within `ttl`), as Patroni's health checks require.
+    public func freshCluster(at now: ContinuousClock.Instant) -> ClusterState? {
+        guard let cluster, let clusterReadAt, now - clusterReadAt < .seconds(ttl) else { return nil }
+        return cluster
+    }
+
+    /// Patroni's state string.
+    public var stateText: String {
+        if let busyWith { return busyWith }
+        switch postgres.state {
+        case .uninitialized, .stopped: return "stopped"
+        case .starting: return "starting"
+        case .running: return "running"
+        case .stopping: return "stopping"
+        case .crashed: return "crashed"
+        }
+    }
+
+    public var isRunning: Bool { postgres.state == .running && busyWith == nil }
+    /// The role from PostgreSQL while it runs, the agent's own otherwise.
+    public var role: String { isRunning ? (postgres.role?.rawValue ?? internalRole) : internalRole }
+}

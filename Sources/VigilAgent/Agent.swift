@@ -1,0 +1,167 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import VigilAPI
+import VigilConfig
+import VigilCore
+import VigilDCS
+import VigilPostgres
+
+/// `vigil CONFIG`: one node's agent. The HA loop and the REST server run as services of one
+/// ServiceGroup; SIGTERM/SIGINT shut the loop down first (PostgreSQL stopped, leader key
+/// released), then the server. SIGHUP reloads the configuration file.
+public enum Agent {
+    /// Runs until stopped; returns the process exit code.
+    public static func run(configPath: String, logger: Logger) async -> Int32 {
+        let loaded: LoadedConfiguration
+        do {
+            loaded = try ConfigSource.load(path: configPath)
+        } catch {
+            logger.critical("\(error)")
+            return 2
+        }
+        let setup: AgentSetup
+        do {
+            setup = try AgentSetup(loaded.configuration)
+        } catch {
+            logger.critical("\(configPath): \(error)")
+            return 1
+        }
+        for host in setup.restListen.hosts where !AddressProbe.isFree(host: host, port: setup.restListen.port) {
+            logger.critical("restapi.listen \(host):\(setup.restListen.port) is already in use: is another agent running on this node?")
+            return 1
+        }
+        let store: EtcdStore
+        do {
+            let timings = setup.configuration.bootstrap.dcs.engineSettings.timings
+            store = EtcdStore(kv: try EtcdGateway(settings: setup.store), layout: setup.layout, memberName: setup.identity.name,
+                              ttl: timings.ttl, retryTimeout: timings.retryTimeout)
+        } catch {
+            logger.critical("\(setup.store): \(error)")
+            return 1
+        }
+        let wakeup = Wakeup()
+        let box = SnapshotBox(NodeSnapshot(scope: setup.configuration.scope ?? "", name: setup.identity.name,
+                                           noloadbalance: setup.noloadbalance),
+                              onWake: { wakeup.signal() })
+        box.update { $0.tags = setup.tags }
+        let notifier = SystemdNotifier()
+        let instance = PostgresInstance(settings: setup.instance)
+        let loop = HALoop(setup: setup, store: store, instance: instance, probe: PeerProbe(client: .shared), box: box,
+                          wakeup: wakeup, logger: logger, onStatus: { notifier.status($0) })
+        let ready = ReadyGate()
+        let haService = HALoopService(loop: loop, ready: ready, notifier: notifier, logger: logger)
+        let server = RestServer.application(host: setup.restListen.host, port: setup.restListen.port, source: box,
+                                            logger: Logger(label: "vigil.rest"))
+        let restService = GatedService(gate: ready, service: server)
+        let group = ServiceGroup(configuration: .init(
+            services: [
+                .init(service: restService, successTerminationBehavior: .gracefullyShutdownGroup,
+                      failureTerminationBehavior: .gracefullyShutdownGroup),
+                .init(service: haService, successTerminationBehavior: .gracefullyShutdownGroup,
+                      failureTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        let reloads = Task {
+            for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                logger.notice("SIGHUP: reloading the configuration")
+                await loop.requestReload(path: configPath)
+            }
+        }
+        defer { reloads.cancel() }
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("\(error)")
+            return 1
+        }
+        if let fatal = await haService.outcome() {
+            logger.critical("\(fatal)")
+            return 1
+        }
+        return 0
+    }
+}
+
+/// Opens once the HA loop's preflight has passed (the REST API must not answer for a member
+/// that turns out to be a duplicate).
+final class ReadyGate: Sendable {
+    private let stream: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+
+    init() {
+        (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    func open() {
+        continuation.yield()
+        continuation.finish()
+    }
+
+    func wait() async -> Bool {
+        for await _ in stream { return true }
+        return false
+    }
+}
+
+/// A service that starts only when its gate opens, and ends quietly on shutdown before that.
+struct GatedService<Wrapped: Service>: Service {
+    let gate: ReadyGate
+    let service: Wrapped
+
+    func run() async throws {
+        let opened = await cancelWhenGracefulShutdown { await gate.wait() }
+        guard opened, !Task.isCancelled, !Task.isShuttingDownGracefully else { return }
+        try await service.run()
+    }
+}
+
+/// The HA loop as a Service.
+final class HALoopService: Service {
+    let loop: HALoop
+    let ready: ReadyGate
+    let notifier: SystemdNotifier
+    let logger: Logger
+    private let result = ResultBox()
+
+    init(loop: HALoop, ready: ReadyGate, notifier: SystemdNotifier, logger: Logger) {
+        self.loop = loop
+        self.ready = ready
+        self.notifier = notifier
+        self.logger = logger
+    }
+
+    func outcome() async -> String? { await result.value }
+
+    func run() async throws {
+        let loop = self.loop
+        await withGracefulShutdownHandler {
+            if let refusal = await loop.preflight() {
+                // The gate stays shut: the REST API never answers for a refused member.
+                await result.set(refusal)
+                return
+            }
+            ready.open()
+            notifier.ready()
+            let watch = await loop.watchStore()
+            let exits = await loop.watchPostmaster()
+            let fatal = await loop.runCycles()
+            notifier.stopping()
+            await loop.shutdown()
+            watch.cancel()
+            exits.cancel()
+            await result.set(fatal)
+        } onGracefulShutdown: {
+            Task { await loop.requestStop() }
+        }
+    }
+}
+
+actor ResultBox {
+    var value: String?
+    func set(_ value: String?) { self.value = value }
+}

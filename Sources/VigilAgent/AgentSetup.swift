@@ -1,0 +1,73 @@
+import Foundation
+import VigilConfig
+import VigilCore
+import VigilDCS
+import VigilPostgres
+
+/// Everything the agent derives from its configuration file once, at start (and again on
+/// SIGHUP): who it is, where it listens, how to reach the store and PostgreSQL.
+public struct AgentSetup: Sendable {
+    public var configuration: Configuration
+    public var identity: MemberIdentity
+    public var instance: InstanceSettings
+    public var store: EtcdConnectionSettings
+    public var layout: KeyLayout
+    public var restListen: HostPort
+    public var restConnect: HostPort
+    /// The tags as published in the member key: only those that are set (as Patroni 4 does).
+    public var tags: JSONValue
+    public var noloadbalance: Bool
+
+    public init(_ configuration: Configuration) throws(AgentError) {
+        self.configuration = configuration
+        guard let name = configuration.name, let scope = configuration.scope else {
+            throw AgentError("the configuration needs `name` and `scope`")
+        }
+        guard let dcs = configuration.dcs else {
+            throw AgentError("the configuration has no etcd3 section: Vigil needs etcd to coordinate the cluster")
+        }
+        if case let .unsupported(kind) = dcs.kind {
+            throw AgentError("the store `\(kind)` is not supported; Vigil works with etcd (an etcd3: section)")
+        }
+        guard let listenText = configuration.restAPI.listen, let listen = HostPort(listenText) else {
+            throw AgentError("restapi.listen must be HOST:PORT (it is \(configuration.restAPI.listen ?? "missing"))")
+        }
+        let connect = configuration.restAPI.connectAddress.flatMap(HostPort.init) ?? listen
+        let tags = configuration.tags
+        identity = MemberIdentity(name: name, nofailover: tags.nofailover,
+                                  failoverPriority: Int64(tags.failoverPriority ?? (tags.nofailover ? 0 : 1)),
+                                  canBootstrap: configuration.hasBootstrapSection)
+        do {
+            instance = try InstanceSettings.resolve(configuration)
+        } catch {
+            throw AgentError(error.description)
+        }
+        store = EtcdConnectionSettings(dcs)
+        layout = KeyLayout(namespace: configuration.namespace, scope: scope)
+        restListen = listen
+        restConnect = connect
+        self.tags = Self.publishedTags(tags)
+        noloadbalance = tags.noloadbalance
+    }
+
+    static func publishedTags(_ t: Tags) -> JSONValue {
+        var o: [(key: String, value: JSONValue)] = []
+        if t.clonefrom { o.append(("clonefrom", true)) }
+        if let p = t.failoverPriority { o.append(("failover_priority", .int(Int64(p)))) }
+        if t.noloadbalance { o.append(("noloadbalance", true)) }
+        if t.nofailover { o.append(("nofailover", true)) }
+        if t.nosync { o.append(("nosync", true)) }
+        if let p = t.syncPriority { o.append(("sync_priority", .int(Int64(p)))) }
+        if let r = t.replicatefrom { o.append(("replicatefrom", .string(r))) }
+        if t.nostream { o.append(("nostream", true)) }
+        for (key, value) in t.custom.sorted(by: { $0.key < $1.key }) { o.append((key, .string(value))) }
+        return .object(o)
+    }
+
+    public var apiURL: String {
+        let host = restConnect.host.contains(":") ? "[\(restConnect.host)]" : restConnect.host
+        return "http://\(host):\(restConnect.port)/patroni"
+    }
+
+    public var connURL: String { ConnectionURL.make(instance.connectAddress) }
+}

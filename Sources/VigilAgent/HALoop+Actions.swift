@@ -1,0 +1,255 @@
+import Foundation
+import VigilConfig
+import VigilCore
+import VigilDCS
+import VigilPostgres
+
+extension HALoop {
+    /// Carries out one action. false: a gate did not pass or the step failed, so the rest of
+    /// the decision is dropped and the engine is asked again with what changed.
+    func perform(_ action: Action, _ o: Observation) async -> Bool {
+        do {
+            switch action {
+            case .probePeers:
+                return true
+            case .claimInitialization:
+                return try await store.initialize(systemID: "", create: true)
+            case .bootstrap:
+                return await bootstrap()
+            case .recordSystemID:
+                let sysid = try? await instance.systemIdentifier()
+                if let sysid { _ = try await store.initialize(systemID: sysid, create: false) }
+            case .writeInitialConfig:
+                try await writeInitialConfig(o)
+            case .acquireLeader:
+                let sent = now
+                guard try await store.acquireLeader() else {
+                    logger.info("the leader key was taken by another member first")
+                    return false
+                }
+                lock = LockState(lastConfirmed: sent)
+                logger.notice("acquired the leader key")
+            case .renewLeader:
+                let sent = now
+                switch try await store.renewLeader() {
+                case .held:
+                    lock = LockState(lastConfirmed: sent)
+                case let .lost(reason):
+                    logger.error("the leader key is no longer ours: \(reason)")
+                    lock.lost = true
+                    box.update { $0.leaderUntil = nil }
+                    return false
+                }
+            case .releaseLeader:
+                lock = LockState()
+                box.update { $0.leaderUntil = nil }
+                _ = try await store.releaseLeader()
+            case let .createReplica(from):
+                return await createReplica(from: from, o)
+            case let .startPostgres(role):
+                return await startPostgres(role, o)
+            case let .follow(leader):
+                return await follow(leader, o)
+            case let .rejoin(leader):
+                return await rejoin(leader, o)
+            case .promote:
+                return await promote(o)
+            case let .demote(mode):
+                return await demote(mode, o)
+            case .updateStatus:
+                await updateStatus(o)
+            case .recordHistory:
+                try await recordHistory(o)
+            case let .clearFailover(version):
+                _ = try await store.setFailover(FailoverRequest(), expectedVersion: version)
+            case let .exit(reason):
+                fatal = reason
+            }
+            return true
+        } catch {
+            logger.error("\(action): \(error)")
+            return false
+        }
+    }
+
+    // MARK: Data directory
+
+    func bootstrap() async -> Bool {
+        box.update { $0.busyWith = "initializing new cluster" }
+        defer { box.update { $0.busyWith = nil } }
+        logger.notice("initializing a new cluster in \(setup.instance.dataDirectory)")
+        do {
+            _ = try await instance.bootstrap()
+            return true
+        } catch {
+            // Let another member try: the initialize key goes, and this agent stops (as Patroni does).
+            try? await store.cancelInitialization()
+            fatal = "failed to bootstrap the cluster: \(error)"
+            return false
+        }
+    }
+
+    func writeInitialConfig(_ o: Observation) async throws(StoreError) {
+        guard o.cluster?.config == nil else { return }
+        let value = setup.configuration.bootstrap.dcsNode?.jsonValue ?? .object([])
+        // Create-only: a config someone else wrote meanwhile wins.
+        _ = try await store.setConfig(value, expectedVersion: 0)
+    }
+
+    func createReplica(from source: String, _ o: Observation) async -> Bool {
+        guard let address = address(of: source, o) else {
+            logger.warning("cannot clone from \(source): it publishes no connection address")
+            return false
+        }
+        box.update { $0.busyWith = "creating replica" }
+        defer { box.update { $0.busyWith = nil } }
+        logger.notice("cloning the data directory from \(source) (\(address.host):\(address.port))")
+        do {
+            try await instance.createReplica(from: address)
+            following = source
+            softFollowAt = now
+            return true
+        } catch {
+            logger.error("cloning from \(source) failed: \(error)")
+            return false
+        }
+    }
+
+    // MARK: Roles
+
+    func startPostgres(_ role: StartRole, _ o: Observation) async -> Bool {
+        do {
+            switch role {
+            case .primary:
+                try await instance.start(.primary)
+                following = nil
+            case let .replica(leader):
+                let upstream = leader.flatMap { address(of: $0, o) }
+                try await instance.start(.replica(of: upstream))
+                following = upstream == nil ? nil : leader
+                softFollowAt = now
+            }
+            return true
+        } catch {
+            logger.error("starting PostgreSQL failed: \(error)")
+            return false
+        }
+    }
+
+    /// Points a running replica at `leader`: first by a reload; if it still does not stream
+    /// after a while and the leader is on a newer timeline, its history forked, so it is
+    /// stopped and rewound.
+    func follow(_ leader: String, _ o: Observation) async -> Bool {
+        guard let upstream = address(of: leader, o) else { return false }
+        if following != leader {
+            do {
+                try await instance.follow(upstream)
+                logger.notice("following \(leader) at \(upstream.host):\(upstream.port)")
+                following = leader
+                softFollowAt = now
+                return true
+            } catch {
+                logger.error("re-pointing at \(leader) failed: \(error)")
+                return false
+            }
+        }
+        let grace = Duration.seconds(max(5, settings.timings.loopWait))
+        if let at = softFollowAt, now - at < grace { return true }
+        return await rejoin(leader, o)
+    }
+
+    func rejoin(_ leader: String, _ o: Observation) async -> Bool {
+        guard let upstream = address(of: leader, o) else { return false }
+        box.update { $0.busyWith = "rewinding" }
+        defer { box.update { $0.busyWith = nil } }
+        do {
+            let rewound = try await instance.rejoin(upstream)
+            logger.notice(rewound ? "rewound onto \(leader)'s timeline and following it" : "started as a replica of \(leader)")
+            following = leader
+            softFollowAt = now
+            return true
+        } catch {
+            logger.error("rejoining \(leader) failed: \(error)")
+            return false
+        }
+    }
+
+    func promote(_ o: Observation) async -> Bool {
+        // The lock must be ours right now: acquired (or renewed) earlier in this decision.
+        guard lock.isValid(at: now, ttl: settings.ttl) else {
+            logger.warning("not promoting: the leader key is not confirmed as ours")
+            return false
+        }
+        box.update { $0.busyWith = "promoting" }
+        defer { box.update { $0.busyWith = nil } }
+        do {
+            try await instance.promote(knownHistory: o.cluster?.history?.value ?? [])
+            following = nil
+            logger.notice("promoted to primary")
+            return true
+        } catch {
+            logger.error("promotion failed: \(error)")
+            return false
+        }
+    }
+
+    func demote(_ mode: DemoteMode, _ o: Observation) async -> Bool {
+        // Stop being routable first: health checks read the snapshot.
+        box.update { $0.leaderUntil = nil }
+        let stop: PostgresInstance.StopMode = mode == .graceful || mode == .offline ? .fast : .immediate
+        logger.notice("demoting (\(mode.rawValue))")
+        do {
+            try await instance.stop(stop)
+        } catch {
+            logger.error("stopping PostgreSQL to demote failed: \(error)")
+        }
+        if mode == .graceful || mode == .immediate { _ = try? await store.releaseLeader() }
+        if mode != .offline { lock = LockState() }
+        following = nil
+        do {
+            try await instance.start(.replica(of: nil))
+        } catch {
+            logger.error("restarting as a replica failed: \(error)")
+        }
+        return true
+    }
+
+    // MARK: Store records
+
+    func updateStatus(_ o: Observation) async {
+        guard o.postgres.isRunningPrimary else { return }
+        if setup.instance.useSlots {
+            do {
+                try await instance.ensureSlots(for: o.clusterMembers.map(\.name))
+            } catch {
+                logger.warning("creating replication slots failed: \(error)")
+            }
+        }
+        let optime = o.postgres.walPosition
+        guard o.cluster?.status?.optime != optime else { return }
+        do {
+            try await store.setStatus(StatusRecord(optime: optime))
+        } catch {
+            logger.warning("writing the status key failed: \(error)")
+        }
+    }
+
+    func recordHistory(_ o: Observation) async throws(StoreError) {
+        guard let timeline = o.postgres.status.timeline,
+              let entry = await instance.currentTimelineSwitch(timeline: timeline) else { return }
+        var history = o.cluster?.history?.value ?? []
+        guard !history.contains(where: { $0.timeline >= entry.parentTimeline }) else { return }
+        // Python's isoformat(): "2026-11-27T15:42:10.069+00:00", not "…Z".
+        var stamp = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!,
+                                                formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+        if stamp.hasSuffix("Z") { stamp = String(stamp.dropLast()) + "+00:00" }
+        history.append(TimelineEvent(timeline: entry.parentTimeline, lsn: entry.switchpoint,
+                                     reason: "no recovery target specified", timestamp: stamp, newLeader: me))
+        try await store.setHistory(history)
+    }
+
+    /// Where a member's PostgreSQL listens, from its member key.
+    func address(of member: String, _ o: Observation) -> HostPort? {
+        (o.cluster ?? lastCluster)?.member(named: member)?.record.connURL.flatMap(ConnectionURL.hostPort)
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import VigilAPI
+import VigilCore
+import VigilPostgres
+
+extension HALoop {
+    /// The member key, written every cycle (Patroni's touch_member): it also keeps this
+    /// member's lease alive.
+    func publishMember(_ o: Observation) async {
+        guard o.cluster != nil else { return }
+        let snapshot = box.snapshot()
+        let pg = snapshot.postgres
+        let running = snapshot.isRunning
+        var record = MemberRecord(connURL: setup.connURL, apiURL: setup.apiURL, state: snapshot.stateText,
+                                  role: snapshot.role, version: VigilVersion.string)
+        if case let .object(entries) = setup.tags, !entries.isEmpty { record.tags = setup.tags }
+        if running {
+            record.xlogLocation = pg.walPosition
+            if pg.role == .replica {
+                record.replayLSN = pg.replayLSN
+                record.receiveLSN = pg.receiveLSN
+                record.replicationState = pg.replicationState
+            }
+            record.timeline = pg.timeline
+            record.pendingRestart = !pg.pendingRestart.isEmpty
+        }
+        record.pause = settings.paused
+        // Written even when unchanged: the write is what keeps a replica's lease alive.
+        do {
+            try await store.publishMember(record)
+        } catch {
+            logger.warning("writing the member key failed: \(error)")
+        }
+    }
+
+    /// Replaces the REST API's snapshot with this cycle's view.
+    func refreshSnapshot(_ status: PostgresStatus) {
+        let current = self.settings
+        let lockValid = lock.isValid(at: now, ttl: current.ttl)
+        let leaderUntil = lockValid ? lock.lastConfirmed.map { started + $0 + current.ttl } : nil
+        let hasData = instance.hasDataDirectory
+        let internalRole = !hasData ? "uninitialized" : (instance.dataDirectoryRole == .replica ? "replica" : "primary")
+        let cluster = lastCluster
+        let readAt = lastClusterReadAt
+        let seen = storeDownSince == nil && readAt != nil ? Int64(Date().timeIntervalSince1970) : nil
+        box.update { s in
+            s.postgres = status
+            s.internalRole = internalRole
+            s.cluster = cluster
+            s.clusterReadAt = readAt
+            if let seen { s.dcsLastSeen = seen }
+            s.leaderUntil = leaderUntil
+            s.paused = current.paused
+            s.ttl = current.timings.ttl
+            s.maximumLagOnFailover = current.maximumLagOnFailover
+        }
+    }
+}

@@ -1,0 +1,230 @@
+import Foundation
+import Logging
+import VigilAPI
+import VigilConfig
+import VigilCore
+import VigilDCS
+import VigilPostgres
+
+/// The imperative shell around `HAEngine`: observe (store, PostgreSQL, peers when asked) →
+/// decide → carry out the actions, once per `loop_wait` or at once when woken by the store's
+/// watch, a REST request or the postmaster's exit.
+actor HALoop {
+    var setup: AgentSetup
+    let store: EtcdStore
+    let instance: PostgresInstance
+    let probe: PeerProbe
+    let box: SnapshotBox
+    let wakeup: Wakeup
+    var logger: Logger
+    let clock = ContinuousClock()
+    let started: ContinuousClock.Instant
+
+    /// The cluster-wide settings in force: `bootstrap.dcs` until the `config` key exists.
+    var dynamic: DynamicConfig
+    var settings: EngineSettings
+    var configVersion: Int64?
+    var reportedBadConfig = false
+
+    var lock = LockState()
+    /// The member this node's PostgreSQL was last pointed at.
+    var following: String?
+    /// When the last plain re-point (reload) toward `following` happened, so a replica that is
+    /// not streaming yet is given a moment before it is rewound.
+    var softFollowAt: Duration?
+    var lastState: PostgresStatus.State?
+    var stateSince: Duration = .zero
+    var lastCluster: ClusterState?
+    var lastClusterReadAt: ContinuousClock.Instant?
+    var lastSummary: String?
+    var storeDownSince: ContinuousClock.Instant?
+
+    var stopRequested = false
+    /// Set when the agent must exit with an error (system ID mismatch, failed bootstrap, duplicate name).
+    var fatal: String?
+    let onStatus: @Sendable (String) -> Void
+
+    init(setup: AgentSetup, store: EtcdStore, instance: PostgresInstance, probe: PeerProbe, box: SnapshotBox,
+         wakeup: Wakeup, logger: Logger, onStatus: @escaping @Sendable (String) -> Void) {
+        self.setup = setup
+        self.store = store
+        self.instance = instance
+        self.probe = probe
+        self.box = box
+        self.wakeup = wakeup
+        self.logger = logger
+        self.onStatus = onStatus
+        started = clock.now
+        dynamic = setup.configuration.bootstrap.dcs
+        settings = dynamic.engineSettings
+    }
+
+    var now: Duration { clock.now - started }
+    var me: String { setup.identity.name }
+
+    func requestStop() {
+        stopRequested = true
+        wakeup.signal()
+    }
+
+    /// Runs cycles until asked to stop (or a fatal condition), then shuts down. Returns the
+    /// fatal reason, if any.
+    func runCycles() async -> String? {
+        var lastCycle = clock.now
+        while !stopRequested && fatal == nil {
+            let began = clock.now
+            await cycle()
+            if stopRequested || fatal != nil { break }
+            let next = began + .seconds(settings.timings.loopWait)
+            box.update { $0.nextRun = next }
+            if clock.now < next {
+                await wakeup.wait(upTo: next - clock.now)
+            } else {
+                logger.warning("Loop time exceeded, rescheduling immediately")
+            }
+            // Wake-ups come in bursts (our own writes are watched too): keep cycles apart a little.
+            let gap = clock.now - lastCycle
+            if gap < .milliseconds(50) { try? await Task.sleep(for: .milliseconds(50) - gap) }
+            lastCycle = clock.now
+        }
+        return fatal
+    }
+
+    // MARK: One cycle
+
+    func cycle() async {
+        var peers: [PeerStatus]?
+        var observation = await observe(peers: nil)
+        for _ in 0..<4 {
+            let decision = HAEngine.decide(observation)
+            report(decision)
+            var again = false
+            for action in decision.actions {
+                if case .probePeers = action {
+                    let members = observation.clusterMembers
+                    peers = await probe.statuses(of: members, except: me)
+                    again = true
+                    break
+                }
+                guard await perform(action, observation) else {
+                    // A lost gate (race, lock) is decided again at once with what was learned;
+                    // a failed operation waits for the next cycle rather than spinning.
+                    again = action.isGate
+                    break
+                }
+                if fatal != nil { return }
+            }
+            guard again, !stopRequested else { break }
+            observation = await observe(peers: peers)
+        }
+        // What the actions changed (a promotion, a new lock) is served at once, not a cycle later.
+        refreshSnapshot(await instance.observe(timeout: .seconds(min(5, max(1, settings.timings.retryTimeout)))))
+        await publishMember(observation)
+    }
+
+    func report(_ decision: Decision) {
+        // Patroni logs its summary every cycle; so does Vigil, at info, with the reason code.
+        logger.info("\(decision.summary)", metadata: ["reason": "\(decision.reason)"])
+        if decision.summary != lastSummary { onStatus(decision.summary) }
+        lastSummary = decision.summary
+    }
+
+    // MARK: Observe
+
+    func observe(peers: [PeerStatus]?) async -> Observation {
+        var view = StoreView.unreachable
+        do {
+            let cluster = try await store.readCluster()
+            view = .reachable(cluster)
+            lastCluster = cluster
+            lastClusterReadAt = clock.now
+            if storeDownSince != nil { logger.notice("the store answers again") }
+            storeDownSince = nil
+            await apply(cluster)
+        } catch {
+            if storeDownSince == nil {
+                storeDownSince = clock.now
+                logger.error("cannot read the cluster from the store: \(error)")
+            }
+        }
+        var status = await instance.observe(timeout: .seconds(min(5, max(1, settings.timings.retryTimeout))))
+        if status.state != lastState {
+            lastState = status.state
+            stateSince = now
+        }
+        var directory = LocalPostgres.DataDirectory.empty
+        var busy: String?
+        if instance.hasDataDirectory {
+            if status.state != .running { status.role = instance.dataDirectoryRole }
+            if let sysid = status.systemIdentifier {
+                directory = .initialized(systemID: sysid)
+            } else if let sysid = try? await instance.systemIdentifier() {
+                directory = .initialized(systemID: sysid)
+            } else {
+                busy = "reading the data directory"
+            }
+        }
+        refreshSnapshot(status)
+        return Observation(now: now, wallClock: Date().timeIntervalSince1970, me: setup.identity, settings: settings,
+                           store: view,
+                           postgres: LocalPostgres(dataDirectory: directory, status: status, following: following,
+                                                   stateSince: stateSince, busyWith: busy),
+                           lock: lock, peers: peers)
+    }
+
+    /// Takes the store's `config` key into force when it changed. An unreadable key keeps the
+    /// last good settings (and is reported once).
+    func apply(_ cluster: ClusterState) async {
+        guard let config = cluster.config else {
+            if let problem = cluster.problems.first(where: { $0.key.hasSuffix("config") }) {
+                if !reportedBadConfig {
+                    logger.error("ignoring the store's config key, keeping the last good settings: \(problem)")
+                }
+                reportedBadConfig = true
+            }
+            return
+        }
+        reportedBadConfig = false
+        guard config.version != configVersion else { return }
+        configVersion = config.version
+        let (dynamic, diagnostics) = DynamicConfig.read(json: config.value, key: store.layout.config)
+        for diagnostic in diagnostics { logger.warning("\(diagnostic)") }
+        let previous = settings
+        self.dynamic = dynamic
+        settings = dynamic.engineSettings
+        if settings.timings != previous.timings {
+            await store.setTTL(settings.timings.ttl)
+            await store.setRetryTimeout(settings.timings.retryTimeout)
+            logger.notice("timings now ttl \(settings.timings.ttl), loop_wait \(settings.timings.loopWait), retry_timeout \(settings.timings.retryTimeout)")
+        }
+        await applyParameters(dynamic)
+        if settings.paused != previous.paused {
+            logger.notice(settings.paused ? "the cluster is paused: no automatic failover" : "the cluster is resumed")
+        }
+    }
+}
+
+extension HALoop {
+    /// The cluster-wide PostgreSQL parameters: reloaded at once; those that need a restart
+    /// are reported (and shown as pending_restart) until an operator restarts the node.
+    func applyParameters(_ dynamic: DynamicConfig) async {
+        do {
+            let resolved = try InstanceSettings.resolve(setup.configuration, dynamic: dynamic)
+            let pending = try await instance.applyParameters(resolved.parameters, commandLine: resolved.commandLineParameters)
+            if !pending.isEmpty {
+                logger.notice("PostgreSQL needs a restart for the new value of: \(pending.joined(separator: ", "))")
+            }
+        } catch {
+            logger.error("applying the cluster's postgresql parameters failed: \(error)")
+        }
+    }
+}
+
+extension Observation {
+    var cluster: ClusterState? {
+        if case let .reachable(cluster) = store { return cluster }
+        return nil
+    }
+
+    var clusterMembers: [Member] { cluster?.members ?? [] }
+}

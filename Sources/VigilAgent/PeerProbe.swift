@@ -1,0 +1,52 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import VigilCore
+
+/// Asks the other members for `GET /patroni` during a leader race or before a switchover:
+/// in parallel, 2 s each (as Patroni does); a member that does not answer counts as unreachable.
+struct PeerProbe: Sendable {
+    let client: HTTPClient
+    let timeout: Duration = .seconds(2)
+
+    func statuses(of members: [Member], except me: String) async -> [PeerStatus] {
+        await withTaskGroup(of: PeerStatus.self) { group in
+            for member in members where member.name != me {
+                group.addTask { await status(of: member) }
+            }
+            var all: [PeerStatus] = []
+            for await status in group { all.append(status) }
+            return all.sorted { $0.name < $1.name }
+        }
+    }
+
+    func status(of member: Member) async -> PeerStatus {
+        guard let url = member.record.apiURL else { return .unreachable(member.name) }
+        do {
+            var request = HTTPClientRequest(url: url)
+            request.method = .GET
+            let response = try await client.execute(request, timeout: .seconds(timeout.components.seconds))
+            let body = try await response.body.collect(upTo: 1 << 20)
+            let json = try JSONValue.parse(Array(body.readableBytesView))
+            return Self.peerStatus(member.name, json)
+        } catch {
+            return .unreachable(member.name)
+        }
+    }
+
+    /// A peer's `/patroni` document as the race reads it: role, WAL position, tags, timeline.
+    static func peerStatus(_ name: String, _ json: JSONValue) -> PeerStatus {
+        let xlog = json["xlog"]
+        let inRecovery = json["role"]?.stringValue != "primary"
+        let wal = inRecovery
+            ? max(xlog?["received_location"]?.intValue ?? 0, xlog?["replayed_location"]?.intValue ?? 0)
+            : xlog?["location"]?.intValue ?? 0
+        let tags = json["tags"]
+        let nofailover = tags?["nofailover"].map { $0 == .bool(true) || $0 == .string("true") } ?? false
+        let priority = tags?["failover_priority"]?.intValue ?? (nofailover ? 0 : 1)
+        let running = json["state"]?.stringValue == "running"
+        return PeerStatus(name: name, reachable: true, inRecovery: inRecovery, walPosition: running ? wal : 0,
+                          nofailover: nofailover || json["watchdog_failed"] == .bool(true), failoverPriority: priority,
+                          timeline: json["timeline"]?.intValue)
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import VigilCore
+
+/// What the agent reads from a data directory that may not be running, and the small
+/// changes it makes to a running replica.
+extension PostgresInstance {
+    /// Whether the data directory holds a cluster (PG_VERSION present).
+    public nonisolated var hasDataDirectory: Bool {
+        FileManager.default.fileExists(atPath: (settings.dataDirectory as NSString).appendingPathComponent("PG_VERSION"))
+    }
+
+    /// The role the data directory would start in: a replica when `standby.signal` is present.
+    public nonisolated var dataDirectoryRole: PostgresStatus.Role {
+        let signal = (settings.dataDirectory as NSString).appendingPathComponent("standby.signal")
+        return FileManager.default.fileExists(atPath: signal) ? .replica : .primary
+    }
+
+    /// The system identifier of the data directory, running or not (pg_controldata).
+    public func systemIdentifier() async throws(InstanceError) -> String {
+        if let cached = cachedSystemIdentifier { return cached }
+        guard let id = try await controldata().systemIdentifier else {
+            throw InstanceError(.command, "pg_controldata reported no system identifier for \(dataPath)")
+        }
+        cachedSystemIdentifier = id
+        return id
+    }
+
+    /// Points a running replica at another upstream (primary_conninfo reloads without a restart).
+    public func follow(_ upstream: HostPort) async throws(InstanceError) {
+        try writeConfiguration(.replica(of: upstream))
+        guard let postmaster, postmaster.isRunning else { throw InstanceError(.state, "PostgreSQL is not running") }
+        postmaster.signal(SIGHUP)
+    }
+
+    /// Brings a stopped (possibly crashed) data directory back as a replica of `upstream`,
+    /// rewinding it first when its history forked from the upstream's (and pg_rewind is allowed).
+    /// Returns whether a rewind was needed.
+    @discardableResult
+    public func rejoin(_ upstream: HostPort) async throws(InstanceError) -> Bool {
+        if state == .running || state == .starting { try await stop(.fast) }
+        guard settings.usePgRewind else {
+            try await start(.replica(of: upstream))
+            return false
+        }
+        try await ensureCleanShutdown()
+        if try await needsRewind(against: upstream) {
+            try await rewind(from: upstream)
+            return true
+        }
+        try await start(.replica(of: upstream))
+        return false
+    }
+
+    /// The switch that began the current timeline (from its history file), for the store's
+    /// `history` key: the parent timeline and where it ended.
+    public func currentTimelineSwitch(timeline: Int64) -> TimelineDivergence.HistoryEntry? {
+        guard timeline > 1 else { return nil }
+        let file = path(String(format: "pg_wal/%08X.history", timeline))
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
+        return TimelineDivergence.parseHistory(text).last
+    }
+}
+
+extension PostgresInstance {
+    /// Takes new parameters from the cluster's dynamic configuration: the configuration file
+    /// is rewritten and a running PostgreSQL reloads it. Returns the parameters that need a
+    /// restart to take effect (command-line ones, and those PostgreSQL reports as pending).
+    @discardableResult
+    public func applyParameters(_ parameters: [(name: String, value: String)],
+                                commandLine: [(name: String, value: String)]) async throws(InstanceError) -> [String] {
+        self.parameters = parameters
+        commandLineParameters = commandLine
+        guard let postmaster, postmaster.isRunning, state == .running else { return [] }
+        try writeConfiguration(currentRole)
+        postmaster.signal(SIGHUP)
+        // Give the postmaster a moment to re-read the files before asking what is pending.
+        try? await Task.sleep(for: .milliseconds(300))
+        let pending = (try? await sql.rows("SELECT name FROM pg_settings WHERE pending_restart", timeout: .seconds(5)))?
+            .compactMap { $0.first ?? nil } ?? []
+        return (pending + commandLinePending).sorted()
+    }
+
+    /// Command-line parameters whose configured value differs from what the postmaster runs with.
+    var commandLinePending: [String] {
+        guard !startedCommandLine.isEmpty else { return [] }
+        return commandLineParameters.filter { wanted in
+            startedCommandLine.first(where: { $0.name == wanted.name })?.value != wanted.value
+        }.map(\.name)
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import PostgresNIO
+import Testing
+import VigilTestSupport
+
+/// A few real agents against one real etcd, stopped (and their logs shown on failure) when
+/// the test ends.
+struct AgentCluster {
+    let etcd: TestEtcd
+    let scope: String
+    var agents: [TestAgent] = []
+
+    init(etcd: TestEtcd) {
+        self.etcd = etcd
+        scope = "agent-\(UUID().uuidString.prefix(6).lowercased())"
+    }
+
+    mutating func add(_ name: String, tags: [String] = [], maximumLagOnFailover: Int = 1_048_576,
+                      host: String? = nil) throws -> TestAgent {
+        let agent = try TestAgent(name: name, scope: scope, etcdEndpoints: [etcd.endpoint],
+                                  maximumLagOnFailover: maximumLagOnFailover, tags: tags, host: host)
+        agents.append(agent)
+        return agent
+    }
+
+    static func with(_ body: (inout AgentCluster) async throws -> Void) async throws {
+        try await TestEtcd.with { etcd in
+            var cluster = AgentCluster(etcd: etcd)
+            do {
+                try await body(&cluster)
+            } catch {
+                for agent in cluster.agents { print(agent.logTail()) }
+                for agent in cluster.agents { await agent.stop() }
+                throw error
+            }
+            for agent in cluster.agents { await agent.stop() }
+        }
+    }
+
+    /// Fails the test with every agent's log when `condition` does not hold within `timeout`.
+    func require(_ what: String, within timeout: Duration, _ condition: () async -> Bool) async throws {
+        guard await eventually(timeout, condition) else {
+            for agent in agents { print(agent.logTail()) }
+            throw AgentTestError("\(what): not within \(timeout)")
+        }
+    }
+
+    func etcdctl(_ arguments: [String]) async throws -> CommandRun {
+        try await CommandRun.run(try TestTools.executable("etcdctl"), ["--endpoints=\(etcd.endpoint)"] + arguments,
+                                 environment: ["ETCDCTL_API": "3"])
+    }
+
+    func key(_ name: String) -> String { "/db/\(scope)/\(name)" }
+
+    func get(_ name: String) async throws -> String? {
+        let run = try await etcdctl(["get", key(name), "--print-value-only"])
+        let value = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        return value.isEmpty ? nil : value
+    }
+}
+
+struct AgentTestError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension PostgresConnection {
+    func count(_ table: String) async throws -> Int {
+        let rows = try await query(PostgresQuery(unsafeSQL: "SELECT count(*)::int FROM \(table)"), logger: logger)
+        for try await (n) in rows.decode(Int.self) { return n }
+        return -1
+    }
+
+    func run(_ sql: String) async throws {
+        _ = try await query(PostgresQuery(unsafeSQL: sql), logger: logger).get()
+    }
+
+    func int(_ sql: String) async throws -> Int {
+        let rows = try await query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        for try await (n) in rows.decode(Int.self) { return n }
+        return -1
+    }
+}

@@ -1,0 +1,222 @@
+import Foundation
+import PostgresNIO
+import Testing
+import VigilTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Real agents, real etcd, real PostgreSQL 18: what the guide's "Проверка и тестирование"
+/// section checks by hand, unattended. Short timings (ttl 6, loop_wait 1, retry_timeout 2).
+@Suite(.serialized) struct FailoverTests {
+    /// Bootstrap elects one leader and the other streams; kill -9 of the primary's node →
+    /// the replica is promoted once the lease expires; the old node, restarted, is rewound
+    /// onto the new timeline and streams again.
+    @Test func killedPrimaryIsReplacedAndRejoinsByRewind() async throws {
+        try await AgentCluster.with { cluster in
+            let first = try cluster.add("node1")
+            let second = try cluster.add("node2")
+            try await first.start()
+            try await cluster.require("node1 bootstraps and leads", within: .seconds(60)) { await first.isPrimary() }
+            try await second.start()
+            try await cluster.require("node2 clones and streams", within: .seconds(60)) { await second.isStreamingReplica() }
+            #expect(await second.get("/primary").status == 503)
+            #expect(await first.get("/replica").status == 503)
+            #expect(try await cluster.get("leader") == "node1")
+            #expect(try await cluster.get("initialize")?.count ?? 0 >= 10)
+
+            try await first.withSQL { primary in
+                try await primary.run("CREATE TABLE acknowledged (i int)")
+                try await primary.run("INSERT INTO acknowledged SELECT generate_series(1, 1000)")
+            }
+            try await cluster.require("the rows reach the replica", within: .seconds(10)) {
+                (try? await second.withSQL { try await $0.count("acknowledged") }) == 1000
+            }
+
+            await first.killHard()
+            try await cluster.require("node2 is promoted after the lease expires", within: .seconds(30)) {
+                await second.isPrimary()
+            }
+            #expect(try await cluster.get("leader") == "node2")
+            try await second.withSQL { promoted in
+                #expect(try await promoted.count("acknowledged") == 1000)
+                try await promoted.run("INSERT INTO acknowledged SELECT generate_series(1001, 1100)")
+            }
+            let history = try await cluster.get("history") ?? ""
+            #expect(history.hasPrefix("[[1,"), "history: \(history)")
+
+            try await first.start()
+            try await cluster.require("node1 rejoins as a streaming replica", within: .seconds(60)) {
+                await first.isStreamingReplica()
+            }
+            #expect(first.fullLog().contains("rewound onto node2's timeline"))
+            let status = await first.get("/patroni").json
+            #expect((status?["timeline"] as? Int ?? 0) >= 2)
+            try await cluster.require("node1 has the rows written after the failover", within: .seconds(10)) {
+                (try? await first.withSQL { try await $0.count("acknowledged") }) == 1100
+            }
+        }
+    }
+
+    /// A switchover through the `failover` key swaps the roles without losing a row; then
+    /// SIGTERM of the primary's agent hands over at once (the key is released, not left to
+    /// expire); a `config` key that is not JSON is reported and the last good one kept.
+    @Test func switchoverAndShutdownHandOverWithoutLosingRows() async throws {
+        try await AgentCluster.with { cluster in
+            let first = try cluster.add("node1")
+            let second = try cluster.add("node2")
+            try await first.start()
+            try await cluster.require("node1 leads", within: .seconds(60)) { await first.isPrimary() }
+            try await second.start()
+            try await cluster.require("node2 streams", within: .seconds(60)) { await second.isStreamingReplica() }
+
+            try await first.withSQL { primary in
+                try await primary.run("CREATE TABLE acknowledged (i int)")
+                try await primary.run("INSERT INTO acknowledged SELECT generate_series(1, 500)")
+            }
+
+            let put = try await cluster.etcdctl(["put", cluster.key("failover"), #"{"leader":"node1","member":"node2"}"#])
+            #expect(put.exitCode == 0)
+            try await cluster.require("roles swap", within: .seconds(30)) { await second.isPrimary() }
+            try await cluster.require("the old primary streams from the new one", within: .seconds(60)) {
+                await first.isStreamingReplica()
+            }
+            #expect(try await cluster.get("failover") == "{}")
+            #expect(try await cluster.get("leader") == "node2")
+            try await second.withSQL { afterSwitch in
+                #expect(try await afterSwitch.count("acknowledged") == 500)
+                try await afterSwitch.run("INSERT INTO acknowledged SELECT generate_series(501, 600)")
+            }
+
+            // A config key that is not JSON: reported, and the agents keep their settings.
+            let config = try await cluster.get("config")
+            _ = try await cluster.etcdctl(["put", cluster.key("config"), "{this is not json"])
+            try await cluster.require("the bad config key is reported", within: .seconds(10)) {
+                second.fullLog().contains("ignoring the store's config key")
+            }
+            #expect(await second.isPrimary())
+            _ = try await cluster.etcdctl(["put", cluster.key("config"), config ?? "{}"])
+
+            let code = await second.terminate()
+            #expect(code == 0)
+            #expect(second.fullLog().contains("released the leader key"))
+            try await cluster.require("node1 takes over after the SIGTERM", within: .seconds(30)) {
+                await first.isPrimary()
+            }
+            #expect(try await first.withSQL { try await $0.count("acknowledged") } == 600)
+        }
+    }
+
+    /// With the primary gone, a `nofailover` replica never promotes, nor does one lagging
+    /// further behind than `maximum_lag_on_failover`: the cluster stays without a primary.
+    @Test func neitherNofailoverNorLaggingReplicaIsPromoted() async throws {
+        try await AgentCluster.with { cluster in
+            let first = try cluster.add("node1")
+            let fenced = try cluster.add("node2", tags: ["nofailover: true"])
+            let lagging = try cluster.add("node3")
+            try await first.start()
+            try await cluster.require("node1 leads", within: .seconds(60)) { await first.isPrimary() }
+            try await fenced.start()
+            try await lagging.start()
+            try await cluster.require("both replicas stream", within: .seconds(90)) {
+                let a = await fenced.isStreamingReplica()
+                let b = await lagging.isStreamingReplica()
+                return a && b
+            }
+            // Freeze node3's WAL receiver, then write far more than maximum_lag_on_failover (1 MB).
+            let receiver = try await lagging.withSQL { try await $0.int("SELECT pid FROM pg_stat_wal_receiver") }
+            #expect(receiver > 0)
+            kill(pid_t(receiver), SIGSTOP)
+            defer { kill(pid_t(receiver), SIGCONT) }
+            let written = try await first.withSQL { primary in
+                try await primary.run("CREATE TABLE filler AS SELECT repeat('x', 1000) AS pad FROM generate_series(1, 20000)")
+                return try await primary.int("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint::int")
+            }
+            try await cluster.require("the leader publishes its new position", within: .seconds(10)) {
+                let status = try? await cluster.get("status")
+                let json = status.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                return (json?["optime"] as? Int ?? 0) >= written
+            }
+
+            await first.killHard()
+            let promoted = await eventually(.seconds(20)) {
+                let a = await fenced.isPrimary()
+                let b = await lagging.isPrimary()
+                return a || b
+            }
+            #expect(!promoted)
+            #expect(try await cluster.get("leader") == nil)
+            #expect(fenced.fullLog().contains("not allowed to promote"))
+            #expect(lagging.fullLog().contains("not the healthiest node"))
+        }
+    }
+
+    /// In pause nothing is promoted; a second agent with a live member's name refuses to start.
+    @Test func pauseHoldsFailoverAndDuplicateNamesAreRefused() async throws {
+        try await AgentCluster.with { cluster in
+            let first = try cluster.add("node1")
+            let second = try cluster.add("node2")
+            try await first.start()
+            try await cluster.require("node1 leads", within: .seconds(60)) { await first.isPrimary() }
+            try await second.start()
+            try await cluster.require("node2 streams", within: .seconds(60)) { await second.isStreamingReplica() }
+
+            let impostor = try cluster.add("node2")
+            try await impostor.start()
+            let status = await impostor.current?.waitForExit(timeout: .seconds(30))
+            #expect(status.map { "\($0)" } == "exited(1)")
+            #expect(impostor.fullLog().contains("another agent named node2 is running"))
+            #expect(await second.isStreamingReplica())
+
+            let config = try await cluster.get("config") ?? "{}"
+            var settings = try JSONSerialization.jsonObject(with: Data(config.utf8)) as? [String: Any] ?? [:]
+            settings["pause"] = true
+            let paused = String(decoding: try JSONSerialization.data(withJSONObject: settings), as: UTF8.self)
+            _ = try await cluster.etcdctl(["put", cluster.key("config"), paused])
+            try await cluster.require("both agents see the pause", within: .seconds(10)) {
+                let a = await first.get("/patroni").json?["pause"] as? Bool
+                let b = await second.get("/patroni").json?["pause"] as? Bool
+                return a == true && b == true
+            }
+
+            await first.killHard()
+            let promoted = await eventually(.seconds(20)) { await second.isPrimary() }
+            #expect(!promoted)
+            #expect(await second.get("/patroni").json?["role"] as? String == "replica")
+        }
+    }
+}
+
+/// The cluster-wide configuration in the store reaches PostgreSQL on every node.
+@Suite(.serialized) struct DynamicConfigTests {
+    /// bootstrap.dcs becomes the `config` key; a changed reloadable parameter is in force at
+    /// once, one that needs a restart is reported as pending_restart.
+    @Test func parameterChangesAreReloadedOrReportedAsPendingRestart() async throws {
+        try await AgentCluster.with { cluster in
+            let node = try cluster.add("node1")
+            try await node.start()
+            try await cluster.require("node1 leads", within: .seconds(60)) { await node.isPrimary() }
+            let config = try await cluster.get("config") ?? "{}"
+            var settings = try JSONSerialization.jsonObject(with: Data(config.utf8)) as? [String: Any] ?? [:]
+            #expect(settings["ttl"] as? Int == 6)
+            var postgresql = settings["postgresql"] as? [String: Any] ?? [:]
+            var parameters = postgresql["parameters"] as? [String: Any] ?? [:]
+            #expect(parameters["wal_keep_size"] as? String == "256MB")
+            parameters["work_mem"] = "24MB"
+            parameters["max_connections"] = 150
+            postgresql["parameters"] = parameters
+            settings["postgresql"] = postgresql
+            let changed = String(decoding: try JSONSerialization.data(withJSONObject: settings), as: UTF8.self)
+            _ = try await cluster.etcdctl(["put", cluster.key("config"), changed])
+
+            try await cluster.require("work_mem is reloaded", within: .seconds(15)) {
+                (try? await node.withSQL { try await $0.int("SELECT setting::int FROM pg_settings WHERE name = 'work_mem'") }) == 24 * 1024
+            }
+            try await cluster.require("max_connections waits for a restart", within: .seconds(15)) {
+                await node.get("/patroni").json?["pending_restart"] as? Bool == true
+            }
+            #expect(node.fullLog().contains("needs a restart for the new value of: max_connections"))
+            #expect(try await node.withSQL { try await $0.int("SELECT setting::int FROM pg_settings WHERE name = 'max_connections'") } != 150)
+        }
+    }
+}

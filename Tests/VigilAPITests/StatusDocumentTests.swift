@@ -1,0 +1,44 @@
+import Testing
+import VigilAPI
+import VigilCore
+
+/// `GET /patroni` has Patroni's fields, order and types (spec §1.3).
+@Suite struct StatusDocumentTests {
+    @Test func aReplicaReportsIntegerLocationsAndItsReplicationState() throws {
+        var s = NodeSnapshot(scope: "demo", name: "n2", postgres: PostgresStatus(
+            state: .running, role: .replica, timeline: 3, walPosition: 900, receiveLSN: 900, replayLSN: 800,
+            replicationState: "streaming", postmasterStartTime: "2026-11-27 10:00:00.5+00", systemIdentifier: "7268616322854375442"))
+        s.postgres.serverVersion = 180006
+        s.clusterReadAt = .now
+        s.cluster = ClusterState(leader: LeaderLock(name: "n1"))
+        s.dcsLastSeen = 1_795_000_000
+        let json = StatusDocument.json(s)
+        #expect(json.compactText == #"{"state":"running","postmaster_start_time":"2026-11-27 10:00:00.5+00:00","role":"replica","server_version":180006,"xlog":{"received_location":900,"replayed_location":800,"replayed_timestamp":null,"paused":false},"timeline":3,"replication_state":"streaming","dcs_last_seen":1795000000,"database_system_identifier":"7268616322854375442","patroni":{"version":"\#(VigilVersion.string)","scope":"demo","name":"n2"}}"#)
+    }
+
+    @Test func aStoppedNodeReportsOnlyStateAndItsOwnRole() {
+        let s = NodeSnapshot(scope: "demo", name: "n1", postgres: PostgresStatus(state: .stopped), internalRole: "uninitialized")
+        let json = StatusDocument.json(s)
+        #expect(json["state"] == "stopped")
+        #expect(json["role"] == "uninitialized")
+        #expect(json["xlog"] == nil)
+        #expect(json["cluster_unlocked"] == true)
+    }
+
+    @Test func aPrimaryReportsItsFlushLocation() {
+        var s = NodeSnapshot(scope: "demo", name: "n1", postgres: PostgresStatus(state: .running, role: .primary, timeline: 1, walPosition: 67_395_656))
+        s.paused = true
+        s.tags = ["clonefrom": true]
+        let json = StatusDocument.json(s)
+        #expect(json["xlog"] == ["location": 67_395_656])
+        #expect(json["pause"] == true)
+        #expect(json["tags"] == ["clonefrom": true])
+        #expect(json["role"] == "primary")
+    }
+
+    @Test func aLongOperationIsShownAsTheState() {
+        var s = NodeSnapshot(scope: "demo", name: "n3")
+        s.busyWith = "creating replica"
+        #expect(StatusDocument.json(s)["state"] == "creating replica")
+    }
+}

@@ -1,0 +1,214 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import Synchronization
+import VigilPostgres
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real `vigil` agent managing its own PostgreSQL 18 on a loopback address: the product
+/// binary itself, started as the unprivileged service user with a patroni.yml in the
+/// guide's shape and short timings, so that integration tests see what an operator would.
+public final class TestAgent: Sendable {
+    public let name: String
+    public let scope: String
+    public let host: String
+    public let restPort = 8008
+    public let postgresPort = 5432
+    public let configPath: String
+    public let directory: TestDirectory
+    public let dataDirectory: String
+    public static let superuserPassword = "agent-test-super"
+    private let process = Mutex<ChildProcess?>(nil)
+    private let starts = Mutex(0)
+
+    public var restURL: String { "http://\(host):\(restPort)" }
+    public var current: ChildProcess? { process.withLock { $0 } }
+
+    /// Writes the configuration; `start()` runs the agent.
+    /// - Parameters:
+    ///   - tags: lines for the `tags:` section, e.g. `["nofailover: true"]`.
+    ///   - host: reuse an address (a second agent with the same name on another address is a different host).
+    public init(name: String, scope: String, etcdEndpoints: [String], ttl: Int = 6, loopWait: Int = 1,
+                retryTimeout: Int = 2, maximumLagOnFailover: Int = 1_048_576, tags: [String] = [],
+                host: String? = nil) throws {
+        self.name = name
+        self.scope = scope
+        let user = try ServiceUser.current()
+        let bin = try TestTools.postgresBinDirectory()
+        self.host = host ?? LoopbackAddress.random()
+        directory = try TestDirectory.make("agent-\(name)")
+        let work = try directory.makeOwned("work", by: user)
+        dataDirectory = work + "/data"
+        configPath = directory.sub("patroni.yml")
+        let tagLines = tags.isEmpty ? "tags: {}" : "tags:\n" + tags.map { "  " + $0 }.joined(separator: "\n")
+        let config = """
+            scope: \(scope)
+            namespace: /db/
+            name: \(name)
+            restapi:
+              listen: \(self.host):\(restPort)
+              connect_address: \(self.host):\(restPort)
+            etcd3:
+              hosts: [\(etcdEndpoints.joined(separator: ", "))]
+            bootstrap:
+              dcs:
+                ttl: \(ttl)
+                loop_wait: \(loopWait)
+                retry_timeout: \(retryTimeout)
+                maximum_lag_on_failover: \(maximumLagOnFailover)
+                postgresql:
+                  use_pg_rewind: true
+                  use_slots: true
+                  parameters:
+                    wal_keep_size: 256MB
+              initdb: [{encoding: UTF8}, data-checksums]
+            postgresql:
+              listen: \(self.host):\(postgresPort)
+              connect_address: \(self.host):\(postgresPort)
+              data_dir: \(dataDirectory)
+              bin_dir: \(bin)
+              pgpass: \(work)/pgpass
+              authentication:
+                superuser: {username: postgres, password: \(Self.superuserPassword)}
+                replication: {username: replicator, password: agent-test-repl}
+              parameters:
+                unix_socket_directories: \(work)
+            \(tagLines)
+            """
+        FileManager.default.createFile(atPath: configPath, contents: Data(config.utf8),
+                                       attributes: [.posixPermissions: 0o600])
+        try user.own(configPath)
+    }
+
+    /// The agent binary, where the service user can execute it: the build directory may sit
+    /// under /root, so under root it is copied once per test run to a world-readable place.
+    static let binary = Mutex<String?>(nil)
+
+    public static func agentBinary() throws -> String {
+        try binary.withLock { cached in
+            if let cached { return cached }
+            let built = try CommandRun.product("vigil")
+            let user = try ServiceUser.current()
+            guard user.switches else {
+                cached = built
+                return built
+            }
+            let dir = try TestDirectory.make("agentbin")
+            let copy = dir.sub("vigil")
+            try FileManager.default.copyItem(atPath: built, toPath: copy)
+            chmod(copy, 0o755)
+            cached = copy
+            return copy
+        }
+    }
+
+    public func start() async throws {
+        let user = try ServiceUser.current()
+        let count = starts.withLock { n -> Int in
+            n += 1
+            return n
+        }
+        let child = try await ChildProcess.spawn(try Self.agentBinary(), [configPath], owner: user.owner,
+                                                 logPath: directory.sub("agent-\(count).log"))
+        process.withLock { $0 = child }
+    }
+
+    /// kill -9 of the agent and its postmaster: the node vanishes as in a power cut.
+    public func killHard() async {
+        if let child = current { _ = await child.stop(signal: SIGKILL, grace: .seconds(5)) }
+        if let pid = postmasterPID() { kill(pid, SIGKILL) }
+        try? await Task.sleep(for: .milliseconds(200))
+    }
+
+    /// SIGTERM, as systemd stops the service; waits for the agent to exit.
+    public func terminate(grace: Duration = .seconds(60)) async -> Int32? {
+        guard let child = current else { return nil }
+        guard let status = await child.stop(signal: SIGTERM, grace: grace) else { return nil }
+        if case let .exited(code) = status { return code }
+        return nil
+    }
+
+    public func stop() async {
+        _ = await terminate(grace: .seconds(30))
+        if let pid = postmasterPID() {
+            kill(pid, SIGQUIT)
+            try? await Task.sleep(for: .milliseconds(500))
+            kill(pid, SIGKILL)
+        }
+        directory.remove()
+    }
+
+    func postmasterPID() -> pid_t? {
+        guard let text = try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8),
+              let pid = pid_t(text.split(separator: "\n").first ?? "") else { return nil }
+        return kill(pid, 0) == 0 ? pid : nil
+    }
+
+    public func logTail(lines: Int = 40) -> String {
+        let log = current?.logPath ?? ""
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        return "--- \(name) (\(log)) ---\n" + text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+    }
+
+    /// Everything this agent has logged, across restarts.
+    public func fullLog() -> String {
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
+            .filter { $0.hasPrefix("agent-") && $0.hasSuffix(".log") }.sorted()
+        return files.compactMap { try? String(contentsOfFile: directory.sub($0), encoding: .utf8) }.joined()
+    }
+
+    // MARK: REST
+
+    /// `GET path` on the agent's REST API: the status code and the JSON body (nil when none or unreachable).
+    public func get(_ path: String) async -> (status: Int, json: [String: Any]?) {
+        var request = HTTPClientRequest(url: restURL + path)
+        request.method = .GET
+        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)) else { return (0, nil) }
+        let body = try? await response.body.collect(upTo: 1 << 20)
+        let json = body.flatMap { try? JSONSerialization.jsonObject(with: Data(buffer: $0)) as? [String: Any] }
+        return (Int(response.status.code), json)
+    }
+
+    public func isPrimary() async -> Bool { await get("/primary").status == 200 }
+    public func isStreamingReplica() async -> Bool {
+        let (status, json) = await get("/replica")
+        return status == 200 && json?["replication_state"] as? String == "streaming"
+    }
+
+    // MARK: SQL
+
+    /// Runs `body` on a superuser connection, closed afterwards whether `body` threw or not.
+    public func withSQL<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let connection = try await connect()
+        do {
+            let result = try await body(connection)
+            try? await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    func connect() async throws -> PostgresConnection {
+        try await PostgresConnection.connect(
+            configuration: .init(host: host, port: postgresPort, username: "postgres", password: Self.superuserPassword,
+                                 database: "postgres", tls: .disable),
+            id: Int.random(in: 1...1_000_000), logger: Logger(label: "test-agent-sql"))
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes.
+public func eventually(_ timeout: Duration, every interval: Duration = .milliseconds(200),
+                       _ condition: () async -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: interval)
+    }
+    return await condition()
+}
