@@ -20,6 +20,9 @@ extension HALoop {
                 lastCluster = cluster
                 lastClusterReadAt = clock.now
                 await apply(cluster)
+                if let pid = await instance.stopLeftoverPostmaster() {
+                    logger.notice("stopped PostgreSQL (pid \(pid)) left running by a previous agent; this agent starts it again")
+                }
                 return nil
             } catch {
                 if lastComplaint.map({ clock.now - $0 >= .seconds(5) }) ?? true {

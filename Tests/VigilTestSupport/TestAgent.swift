@@ -106,16 +106,23 @@ public final class TestAgent: Sendable {
         }
     }
 
-    public func start() async throws {
+    public func start(environment: [String: String] = [:]) async throws {
         let user = try ServiceUser.current()
         let count = starts.withLock { n -> Int in
             n += 1
             return n
         }
         let child = try await ChildProcess.spawn(try Self.agentBinary(), [configPath], owner: user.owner,
-                                                 logPath: directory.sub("agent-\(count).log"))
+                                                 environment: environment, logPath: directory.sub("agent-\(count).log"))
         process.withLock { $0 = child }
     }
+
+    /// kill -9 of the agent alone: its PostgreSQL keeps running.
+    public func killAgentOnly() async {
+        if let child = current { _ = await child.stop(signal: SIGKILL, grace: .seconds(5)) }
+    }
+
+    public var postgresRunning: Bool { postmasterPID() != nil }
 
     /// kill -9 of the agent and its postmaster: the node vanishes as in a power cut.
     public func killHard() async {

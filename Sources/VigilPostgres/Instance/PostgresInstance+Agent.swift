@@ -1,5 +1,8 @@
 import Foundation
 import VigilCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What the agent reads from a data directory that may not be running, and the small
 /// changes it makes to a running replica.
@@ -86,5 +89,31 @@ extension PostgresInstance {
         return commandLineParameters.filter { wanted in
             startedCommandLine.first(where: { $0.name == wanted.name })?.value != wanted.value
         }.map(\.name)
+    }
+}
+
+extension PostgresInstance {
+    /// A postmaster left running on this data directory by an agent that died on its own
+    /// (kill -9 of the agent alone) is stopped (fast: a clean shutdown checkpoint), so the new
+    /// agent starts it again as its own child and sees its exits. Returns its pid, if there was one.
+    public func stopLeftoverPostmaster(timeout: Duration = .seconds(60)) async -> Int32? {
+        guard postmaster == nil,
+              let text = try? String(contentsOfFile: path("postmaster.pid"), encoding: .utf8),
+              let pid = pid_t(text.split(separator: "\n").first ?? ""), pid > 0, kill(pid, 0) == 0 else { return nil }
+        // The pid may have been reused: only a postgres running on this very directory is stopped.
+        let commandLine = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+        let arguments = commandLine.split(separator: "\0").map(String.init)
+        guard arguments.first?.hasSuffix("postgres") == true, arguments.contains(dataPath) else { return nil }
+        kill(pid, SIGINT)
+        let deadline = ContinuousClock.now + timeout
+        while kill(pid, 0) == 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        if kill(pid, 0) == 0 {
+            kill(pid, SIGQUIT)
+            try? await Task.sleep(for: .seconds(1))
+        }
+        state = .stopped
+        return pid
     }
 }

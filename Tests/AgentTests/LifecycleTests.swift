@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+import VigilTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How the agent starts and stops as a service: under systemd (`Type=notify`), and after an
+/// agent died on its own.
+@Suite(.serialized) struct LifecycleTests {
+    /// kill -9 of the agent alone leaves PostgreSQL running; the next agent stops that
+    /// postmaster cleanly and runs it again as its own child.
+    @Test func anAgentKilledAloneTakesItsPostgreSQLBack() async throws {
+        try await AgentCluster.with { cluster in
+            let node = try cluster.add("node1")
+            try await node.start()
+            try await cluster.require("node1 leads", within: .seconds(60)) { await node.isPrimary() }
+            await node.killAgentOnly()
+            #expect(node.postgresRunning)
+            try await node.start()
+            try await cluster.require("node1 leads again", within: .seconds(30)) { await node.isPrimary() }
+            #expect(node.fullLog().contains("left running by a previous agent"))
+            #expect(try await cluster.get("leader") == "node1")
+        }
+    }
+
+    /// With NOTIFY_SOCKET set, systemd hears READY=1 once the agent serves, STATUS= lines with
+    /// the HA loop's summary, and STOPPING=1 on SIGTERM.
+    @Test func systemdHearsReadyStatusAndStopping() async throws {
+        let directory = try TestDirectory.make("notify")
+        defer { directory.remove() }
+        chmod(directory.path, 0o777)
+        let listener = try DatagramListener(path: directory.sub("notify.sock"))
+        defer { listener.close() }
+        try await AgentCluster.with { cluster in
+            let node = try cluster.add("node1")
+            try await node.start(environment: ["NOTIFY_SOCKET": listener.path])
+            try await cluster.require("node1 leads", within: .seconds(60)) { await node.isPrimary() }
+            var messages: [String] = []
+            try await cluster.require("systemd hears READY=1 and a status", within: .seconds(10)) {
+                messages += listener.drain()
+                return messages.contains { $0.hasPrefix("READY=1") }
+                    && messages.contains { $0 == "STATUS=no action. I am (node1), the leader with the lock" }
+            }
+            #expect(messages.contains { $0 == "STATUS=trying to bootstrap a new cluster" })
+            #expect(await node.terminate() == 0)
+            messages += listener.drain()
+            #expect(messages.contains("STOPPING=1"))
+        }
+    }
+}
+
+/// A unix datagram socket standing in for systemd's notify socket.
+final class DatagramListener: @unchecked Sendable {
+    let path: String
+    private let fd: Int32
+
+    init(path: String) throws {
+        self.path = path
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { throw AgentTestError("socket() failed") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in bytes.enumerated() { raw[i] = byte }
+        }
+        let result = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard result == 0 else { throw AgentTestError("bind(\(path)) failed: errno \(errno)") }
+        chmod(path, 0o777)
+    }
+
+    /// Every datagram waiting now.
+    func drain() -> [String] {
+        var messages: [String] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            guard n > 0 else { break }
+            messages += String(decoding: buffer[0..<n], as: UTF8.self).split(separator: "\n").map(String.init)
+        }
+        return messages
+    }
+
+    func close() {
+        Glibc.close(fd)
+        unlink(path)
+    }
+}
