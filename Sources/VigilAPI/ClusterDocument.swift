@@ -24,8 +24,8 @@ public enum ClusterDocument {
             if !isLeader {
                 func lag(_ lsn: Int64?) -> (JSONValue, JSONValue) {
                     guard let lsn else { return ("unknown", "unknown") }
-                    let behind = optime.map { max(0, $0 - lsn) }
-                    return (behind.map(JSONValue.int) ?? "unknown", .string(LSN(UInt64(lsn)).description))
+                    let behind = optime.map { max(0, $0.subtractingReportingOverflow(lsn).partialValue) }
+                    return (behind.map(JSONValue.int) ?? "unknown", .string(LSN(UInt64(clamping: lsn)).description))
                 }
                 let receive = lag(r.receiveLSN ?? r.xlogLocation)
                 let replay = lag(r.replayLSN ?? r.xlogLocation)

@@ -61,14 +61,16 @@ public enum HealthCheck {
         let lag = query["lag"].flatMap(parseBytes) ?? s.maximumLagOnFailover
         let position = query["mode"] == "write" ? (s.postgres.receiveLSN ?? 0) : (s.postgres.replayLSN ?? 0)
         guard let optime = s.freshCluster(at: now)?.status?.optime else { return s.freshCluster(at: now) == nil ? 503 : 200 }
-        return optime - position <= lag ? 200 : 503
+        let (behind, overflow) = optime.subtractingReportingOverflow(position)
+        return !overflow && behind <= lag ? 200 : 503
     }
 
     static func lagOK(query: [String: String], snapshot s: NodeSnapshot, cluster: ClusterState?) -> Bool {
         guard let text = query["lag"], let lag = parseBytes(text) else { return true }
         let leaderOptime = max(cluster?.status?.optime ?? 0, s.postgres.receiveLSN ?? 0)
         guard leaderOptime > 0 else { return true }
-        return leaderOptime <= (s.postgres.replayLSN ?? 0) + lag
+        let (limit, overflow) = (s.postgres.replayLSN ?? 0).addingReportingOverflow(lag)
+        return overflow || leaderOptime <= limit
     }
 
     /// Every `tag_<name>=<value>` must equal the node's tag (compared as lowercase text).
@@ -92,7 +94,9 @@ public enum HealthCheck {
         let units: [(String, Int64)] = [("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10), ("B", 1)]
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         for (unit, factor) in units where trimmed.hasSuffix(unit) {
-            return Int64(trimmed.dropLast(unit.count).trimmingCharacters(in: .whitespaces)).map { $0 * factor }
+            guard let number = Int64(trimmed.dropLast(unit.count).trimmingCharacters(in: .whitespaces)) else { return nil }
+            let (bytes, overflow) = number.multipliedReportingOverflow(by: factor)
+            return overflow ? Int64.max : bytes
         }
         return Int64(trimmed)
     }

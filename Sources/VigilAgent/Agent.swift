@@ -50,12 +50,14 @@ public enum Agent {
         box.update { $0.tags = setup.tags }
         let notifier = SystemdNotifier()
         let instance = PostgresInstance(settings: setup.instance)
-        let loop = HALoop(setup: setup, store: store, instance: instance, probe: PeerProbe(client: .shared), box: box,
+        let probe = PeerProbe(client: .shared)
+        let loop = HALoop(configPath: configPath, setup: setup, store: store, instance: instance, probe: probe, box: box,
                           wakeup: wakeup, logger: logger, onStatus: { notifier.status($0) })
         let ready = ReadyGate()
         let haService = HALoopService(loop: loop, ready: ready, notifier: notifier, logger: logger)
-        let server = RestServer.application(host: setup.restListen.host, port: setup.restListen.port, source: box,
-                                            logger: Logger(label: "vigil.rest"))
+        let control = AgentControl(store: store, probe: probe, loop: loop)
+        let server = RestServer(source: box, control: control, access: AccessControl(setup.configuration.restAPI))
+            .application(host: setup.restListen.host, port: setup.restListen.port, logger: Logger(label: "vigil.rest"))
         let restService = GatedService(gate: ready, service: server)
         let group = ServiceGroup(configuration: .init(
             services: [

@@ -55,7 +55,8 @@ public struct AgentSetup: Sendable {
         if t.clonefrom { o.append(("clonefrom", true)) }
         if let p = t.failoverPriority { o.append(("failover_priority", .int(Int64(p)))) }
         if t.noloadbalance { o.append(("noloadbalance", true)) }
-        if t.nofailover { o.append(("nofailover", true)) }
+        // Patroni keeps nofailover: false beside a failover_priority.
+        if t.nofailover || t.failoverPriority != nil { o.append(("nofailover", .bool(t.nofailover))) }
         if t.nosync { o.append(("nosync", true)) }
         if let p = t.syncPriority { o.append(("sync_priority", .int(Int64(p)))) }
         if let r = t.replicatefrom { o.append(("replicatefrom", .string(r))) }

@@ -31,7 +31,17 @@ extension HALoop {
                 logger.notice("acquired the leader key")
             case .renewLeader:
                 let sent = now
-                switch try await store.renewLeader() {
+                let answer: LeaderRenewal
+                do {
+                    answer = try await store.renewLeader()
+                } catch {
+                    // No answer is no proof: a leader that cannot renew steps down (as Patroni does).
+                    logger.error("renewing the leader key failed: \(error)")
+                    lock.lost = true
+                    box.update { $0.leaderUntil = nil }
+                    return false
+                }
+                switch answer {
                 case .held:
                     lock = LockState(lastConfirmed: sent)
                 case let .lost(reason):
@@ -121,7 +131,17 @@ extension HALoop {
         do {
             switch role {
             case .primary:
-                try await instance.start(.primary)
+                do {
+                    try await instance.start(.primary)
+                } catch {
+                    // A primary that cannot start must not keep the key: let a replica take over.
+                    if (try? await store.releaseLeader()) == true {
+                        logger.error("removed leader key after trying and failing to start postgres")
+                    }
+                    lock = LockState()
+                    box.update { $0.leaderUntil = nil }
+                    throw error
+                }
                 following = nil
             case let .replica(leader):
                 let upstream = leader.flatMap { address(of: $0, o) }
@@ -160,8 +180,6 @@ extension HALoop {
 
     func rejoin(_ leader: String, _ o: Observation) async -> Bool {
         guard let upstream = address(of: leader, o) else { return false }
-        box.update { $0.busyWith = "rewinding" }
-        defer { box.update { $0.busyWith = nil } }
         do {
             let rewound = try await instance.rejoin(upstream)
             logger.notice(rewound ? "rewound onto \(leader)'s timeline and following it" : "started as a replica of \(leader)")
@@ -180,10 +198,10 @@ extension HALoop {
             logger.warning("not promoting: the leader key is not confirmed as ours")
             return false
         }
-        box.update { $0.busyWith = "promoting" }
-        defer { box.update { $0.busyWith = nil } }
         do {
-            try await instance.promote(knownHistory: o.cluster?.history?.value ?? [])
+            // Bounded well inside the lease: the key is renewed only after this returns.
+            let wait = Duration.seconds(max(2, settings.timings.ttl / 2))
+            try await instance.promote(knownHistory: o.cluster?.history?.value ?? [], timeout: wait)
             following = nil
             logger.notice("promoted to primary")
             return true
@@ -198,10 +216,10 @@ extension HALoop {
         box.update { $0.leaderUntil = nil }
         let stop: PostgresInstance.StopMode = mode == .graceful || mode == .offline ? .fast : .immediate
         logger.notice("demoting (\(mode.rawValue))")
-        do {
-            try await instance.stop(stop)
-        } catch {
-            logger.error("stopping PostgreSQL to demote failed: \(error)")
+        guard await stopForDemotion(stop) else {
+            // Still running: the key is kept (and lapses) rather than handed to a second primary.
+            logger.critical("PostgreSQL did not stop; the leader key is left to expire")
+            return false
         }
         if mode == .graceful || mode == .immediate { _ = try? await store.releaseLeader() }
         if mode != .offline { lock = LockState() }
@@ -212,6 +230,24 @@ extension HALoop {
             logger.error("restarting as a replica failed: \(error)")
         }
         return true
+    }
+
+    /// Stops PostgreSQL for a demotion, harder each time it does not go: the mode asked for,
+    /// then immediate, then SIGKILL. true once the postmaster is gone.
+    func stopForDemotion(_ mode: PostgresInstance.StopMode) async -> Bool {
+        do {
+            try await instance.stop(mode, timeout: .seconds(max(5, settings.timings.ttl)))
+            return true
+        } catch {
+            logger.error("stopping PostgreSQL (\(mode.rawValue)) to demote failed: \(error); stopping it immediately")
+        }
+        do {
+            try await instance.stop(.immediate, timeout: .seconds(5))
+            return true
+        } catch {
+            logger.error("immediate stop failed: \(error); killing the postmaster")
+        }
+        return await instance.killPostmaster()
     }
 
     // MARK: Store records

@@ -55,6 +55,8 @@ extension HALoop {
     /// leader key up at once so a replica need not wait for the lease. In pause PostgreSQL and
     /// the key are left as they are.
     func shutdown() async {
+        for request in pending { request.reply.resume(returning: (503, "the agent is shutting down")) }
+        pending.removeAll()
         if settings.paused {
             logger.notice("shutting down in pause: PostgreSQL keeps running and the leader key stays")
             return

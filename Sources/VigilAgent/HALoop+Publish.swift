@@ -25,6 +25,11 @@ extension HALoop {
             record.pendingRestart = !pg.pendingRestart.isEmpty
         }
         record.pause = settings.paused
+        if let (request, _) = scheduledRestart {
+            var o: [(key: String, value: JSONValue)] = [("schedule", .string(request.schedule ?? ""))]
+            if let version = request.postgresVersion { o.append(("postgres_version", .string(version))) }
+            record.scheduledRestart = .object(o)
+        }
         // Written even when unchanged: the write is what keeps a replica's lease alive.
         do {
             try await store.publishMember(record)

@@ -37,15 +37,23 @@ actor HALoop {
     var lastCluster: ClusterState?
     var lastClusterReadAt: ContinuousClock.Instant?
     var lastSummary: String?
+    /// The leader's member entry from the last view that had one.
+    var lastLeader: Member?
+    var lastRole: PostgresStatus.Role?
     var storeDownSince: ContinuousClock.Instant?
 
     var stopRequested = false
+    var reloadRequested = false
+    var pending: [PendingOperation] = []
+    var scheduledRestart: (request: RestartRequest, at: Double)?
+    let configPath: String
     /// Set when the agent must exit with an error (system ID mismatch, failed bootstrap, duplicate name).
     var fatal: String?
     let onStatus: @Sendable (String) -> Void
 
-    init(setup: AgentSetup, store: EtcdStore, instance: PostgresInstance, probe: PeerProbe, box: SnapshotBox,
+    init(configPath: String, setup: AgentSetup, store: EtcdStore, instance: PostgresInstance, probe: PeerProbe, box: SnapshotBox,
          wakeup: Wakeup, logger: Logger, onStatus: @escaping @Sendable (String) -> Void) {
+        self.configPath = configPath
         self.setup = setup
         self.store = store
         self.instance = instance
@@ -93,6 +101,7 @@ actor HALoop {
     // MARK: One cycle
 
     func cycle() async {
+        await runOperations()
         var peers: [PeerStatus]?
         var observation = await observe(peers: nil)
         for _ in 0..<4 {
@@ -101,8 +110,17 @@ actor HALoop {
             var again = false
             for action in decision.actions {
                 if case .probePeers = action {
-                    let members = observation.clusterMembers
-                    peers = await probe.statuses(of: members, except: me)
+                    // The last leader too, even when its member key has lapsed: a primary
+                    // that is still alive must stop the race.
+                    var members = observation.clusterMembers
+                    if let lastLeader, !members.contains(where: { $0.name == lastLeader.name }) { members.append(lastLeader) }
+                    let answers = await probe.statuses(of: members, except: me)
+                    peers = answers
+                    let described = answers.map { peer in
+                        peer.reachable ? "\(peer.name) (\(peer.inRecovery ? "replica" : "primary"), wal \(peer.walPosition))"
+                            : "\(peer.name) (no answer)"
+                    }
+                    logger.info("peers: \(described.joined(separator: ", "))")
                     again = true
                     break
                 }
@@ -136,6 +154,11 @@ actor HALoop {
         do {
             let cluster = try await store.readCluster()
             view = .reachable(cluster)
+            if cluster.leader?.name != me, lock.lastConfirmed != nil {
+                // Someone else holds the key: this member is not the leader, whatever it last renewed.
+                lock = LockState()
+            }
+            if let leader = cluster.leaderMember { lastLeader = leader }
             lastCluster = cluster
             lastClusterReadAt = clock.now
             if storeDownSince != nil { logger.notice("the store answers again") }
@@ -155,7 +178,11 @@ actor HALoop {
         var directory = LocalPostgres.DataDirectory.empty
         var busy: String?
         if instance.hasDataDirectory {
-            if status.state != .running { status.role = instance.dataDirectoryRole }
+            // Running but not answering queries: assume the role it last had, so an overloaded
+            // primary is still treated as one (and demoted when it must be).
+            if status.state != .running || status.role == nil { status.role = lastRole ?? instance.dataDirectoryRole }
+            if status.state == .running, let role = status.role { lastRole = role }
+            if status.state != .running { lastRole = nil }
             if let sysid = status.systemIdentifier {
                 directory = .initialized(systemID: sysid)
             } else if let sysid = try? await instance.systemIdentifier() {
@@ -193,6 +220,10 @@ actor HALoop {
         self.dynamic = dynamic
         settings = dynamic.engineSettings
         if settings.timings != previous.timings {
+            // The lease in force keeps its old TTL until renewed: never count on more than it has.
+            if settings.timings.ttl > previous.timings.ttl, let confirmed = lock.lastConfirmed {
+                lock.lastConfirmed = confirmed - .seconds(settings.timings.ttl - previous.timings.ttl)
+            }
             await store.setTTL(settings.timings.ttl)
             await store.setRetryTimeout(settings.timings.retryTimeout)
             logger.notice("timings now ttl \(settings.timings.ttl), loop_wait \(settings.timings.loopWait), retry_timeout \(settings.timings.retryTimeout)")

@@ -22,16 +22,28 @@ struct PeerProbe: Sendable {
 
     func status(of member: Member) async -> PeerStatus {
         guard let url = member.record.apiURL else { return .unreachable(member.name) }
-        do {
-            var request = HTTPClientRequest(url: url)
-            request.method = .GET
-            let response = try await client.execute(request, timeout: .seconds(timeout.components.seconds))
-            let body = try await response.body.collect(upTo: 1 << 20)
-            let json = try JSONValue.parse(Array(body.readableBytesView))
-            return Self.peerStatus(member.name, json)
-        } catch {
-            return .unreachable(member.name)
+        let client = self.client
+        let timeout = self.timeout
+        // The whole exchange, body included, within the timeout: a peer that stalls after
+        // sending its headers must not hold up a leader race.
+        let json = await withTaskGroup(of: JSONValue?.self) { group in
+            group.addTask {
+                var request = HTTPClientRequest(url: url)
+                request.method = .GET
+                guard let response = try? await client.execute(request, timeout: .seconds(timeout.components.seconds)),
+                      let body = try? await response.body.collect(upTo: 1 << 20) else { return nil }
+                return try? JSONValue.parse(Array(body.readableBytesView))
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
+        guard let json else { return .unreachable(member.name) }
+        return Self.peerStatus(member.name, json)
     }
 
     /// A peer's `/patroni` document as the race reads it: role, WAL position, tags, timeline.

@@ -58,7 +58,7 @@ public actor EtcdStore: DistributedStore {
 
     public func readCluster() async throws(StoreError) -> ClusterState {
         let result = try await kv.range(layout.prefix, rangeEnd: layout.prefix.prefixRangeEnd,
-                                        serializable: memberName != nil, budget: budget)
+                                        serializable: false, budget: budget)
         return ClusterStateDecoder.decode(result.kvs, layout: layout, revision: result.revision)
     }
 
@@ -72,10 +72,19 @@ public actor EtcdStore: DistributedStore {
                           failure: [.range(layout.leader)])
             do {
                 let result = try await kv.txn(txn, budget: try deadline.remaining())
-                if result.succeeded { return true }
-                // An earlier attempt whose answer was lost may have taken it for us.
-                guard case let .range(kvs)? = result.responses.first, let holder = kvs.first else { return false }
-                return holder.value == name && holder.lease == lease
+                var ours = result.succeeded
+                if !ours, case let .range(kvs)? = result.responses.first, let holder = kvs.first {
+                    // An earlier attempt whose answer was lost may have taken it for us.
+                    ours = holder.value == name && holder.lease == lease
+                }
+                guard ours else { return false }
+                // The lease may be part-used: extended now, so the key lives a full ttl from the
+                // moment the caller sent this request.
+                guard try await kv.keepAlive(lease: lease, budget: try deadline.remaining()) != nil else {
+                    self.lease = nil
+                    return false
+                }
+                return true
             } catch let error where error.kind == .leaseNotFound && attempt == 0 {
                 self.lease = nil
             }
@@ -195,7 +204,10 @@ public actor EtcdStore: DistributedStore {
                              budget: budget)
     }
 
+    /// A lease keeps the TTL it was granted with: a new one is granted at the next write, and
+    /// the renewal moves the leader key onto it.
     public func setTTL(_ ttl: Int) {
+        if ttl != self.ttl { lease = nil }
         self.ttl = ttl
     }
 

@@ -16,9 +16,10 @@ struct AgentCluster {
     }
 
     mutating func add(_ name: String, tags: [String] = [], maximumLagOnFailover: Int = 1_048_576,
-                      host: String? = nil) throws -> TestAgent {
+                      host: String? = nil, restAuthentication: (username: String, password: String)? = nil) throws -> TestAgent {
         let agent = try TestAgent(name: name, scope: scope, etcdEndpoints: [etcd.endpoint],
-                                  maximumLagOnFailover: maximumLagOnFailover, tags: tags, host: host)
+                                  maximumLagOnFailover: maximumLagOnFailover, tags: tags, host: host,
+                                  restAuthentication: restAuthentication)
         agents.append(agent)
         return agent
     }
@@ -29,7 +30,7 @@ struct AgentCluster {
             do {
                 try await body(&cluster)
             } catch {
-                for agent in cluster.agents { print(agent.logTail()) }
+                for agent in cluster.agents { print(agent.logTail(lines: 150)) }
                 for agent in cluster.agents { await agent.stop() }
                 throw error
             }
@@ -40,7 +41,7 @@ struct AgentCluster {
     /// Fails the test with every agent's log when `condition` does not hold within `timeout`.
     func require(_ what: String, within timeout: Duration, _ condition: () async -> Bool) async throws {
         guard await eventually(timeout, condition) else {
-            for agent in agents { print(agent.logTail()) }
+            for agent in agents { print(agent.logTail(lines: 150)) }
             throw AgentTestError("\(what): not within \(timeout)")
         }
     }

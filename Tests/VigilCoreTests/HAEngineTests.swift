@@ -261,3 +261,19 @@ import VigilCore
         #expect(HAEngine.decide(o) == HAEngine.decide(o))
     }
 }
+
+extension HAEngineTests {
+    /// After a graceful demotion for a switchover without a named candidate, the old leader
+    /// (as far ahead as anyone, thanks to the shutdown checkpoint) must not take the key back.
+    @Test func theLeaderThatSteppedDownDoesNotRaceWhileAnotherMemberCanLead() {
+        let cluster = Self.cluster(leader: nil, failover: FailoverRequest(leader: "n1"))
+        let old = Self.decide("n1", cluster, Self.replica(wal: 5000), peers: Self.peers(("n2", 5000), ("n3", 5000)))
+        #expect(old.actions.isEmpty && old.reason == .notHealthiest)
+        // Alone, it may lead again.
+        let alone = Self.decide("n1", cluster, Self.replica(wal: 5000), peers: [.unreachable("n2"), .unreachable("n3")])
+        #expect(alone.actions.first == .acquireLeader)
+        // The others do not wait for it even when it is level with them.
+        let other = Self.decide("n2", cluster, Self.replica(wal: 5000), peers: Self.peers(("n1", 5000), ("n3", 4000)))
+        #expect(other.actions.first == .acquireLeader)
+    }
+}

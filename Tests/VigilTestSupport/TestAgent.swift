@@ -34,7 +34,7 @@ public final class TestAgent: Sendable {
     ///   - host: reuse an address (a second agent with the same name on another address is a different host).
     public init(name: String, scope: String, etcdEndpoints: [String], ttl: Int = 6, loopWait: Int = 1,
                 retryTimeout: Int = 2, maximumLagOnFailover: Int = 1_048_576, tags: [String] = [],
-                host: String? = nil) throws {
+                host: String? = nil, restAuthentication: (username: String, password: String)? = nil) throws {
         self.name = name
         self.scope = scope
         let user = try ServiceUser.current()
@@ -52,6 +52,7 @@ public final class TestAgent: Sendable {
             restapi:
               listen: \(self.host):\(restPort)
               connect_address: \(self.host):\(restPort)
+            \(restAuthentication.map { "  authentication: {username: \($0.username), password: \($0.password)}" } ?? "")
             etcd3:
               hosts: [\(etcdEndpoints.joined(separator: ", "))]
             bootstrap:
@@ -178,6 +179,23 @@ public final class TestAgent: Sendable {
         let body = try? await response.body.collect(upTo: 1 << 20)
         let json = body.flatMap { try? JSONSerialization.jsonObject(with: Data(buffer: $0)) as? [String: Any] }
         return (Int(response.status.code), json)
+    }
+
+    /// Any request to the REST API: the status code and the body as text (0 when unreachable).
+    public func request(_ method: String, _ path: String, body: String? = nil, username: String? = nil,
+                        password: String? = nil, contentLength: Bool = true) async -> (status: Int, body: String) {
+        var request = HTTPClientRequest(url: restURL + path)
+        request.method = .init(rawValue: method)
+        if let username, let password {
+            request.headers.add(name: "Authorization", value: "Basic " + Data("\(username):\(password)".utf8).base64EncodedString())
+        }
+        if let body {
+            let bytes = ByteBuffer(string: body)
+            request.body = contentLength ? .bytes(bytes) : .stream(AsyncStream<ByteBuffer> { c in c.yield(bytes); c.finish() }, length: .unknown)
+        }
+        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(40)) else { return (0, "") }
+        let text = (try? await response.body.collect(upTo: 1 << 20)).map { String(buffer: $0) } ?? ""
+        return (Int(response.status.code), text)
     }
 
     public func isPrimary() async -> Bool { await get("/primary").status == 200 }

@@ -42,7 +42,22 @@ extension HAEngine {
         if let candidate, let named = peers.first(where: { $0.name == candidate }), named.reachable, named.inRecovery {
             return c.decision(.notHealthiest, "following a different leader because \(candidate) was asked to take over")
         }
+        // The leader a switchover asked to step down does not take the key back while another
+        // member can have it (as Patroni's manual_failover_process_no_leader), and the others do
+        // not defer to it.
+        let formerLeader = cluster.failover.flatMap { $0.value.leader }
+        if formerLeader == c.me {
+            let optime = cluster.status?.optime ?? myWAL
+            let able = peers.filter { peer in
+                peer.reachable && peer.inRecovery && !peer.nofailover && peer.failoverPriority > 0
+                    && optime - peer.walPosition <= o.settings.maximumLagOnFailover
+            }
+            if !able.isEmpty {
+                return c.decision(.notHealthiest, "following a different leader because I was asked to step down by a switchover")
+            }
+        }
         for peer in peers where peer.reachable && !peer.nofailover && peer.failoverPriority > 0 {
+            if peer.name == formerLeader && peer.inRecovery { continue }
             if !peer.inRecovery {
                 return c.decision(.notHealthiest, "following a different leader because Primary (\(peer.name)) is still alive")
             }

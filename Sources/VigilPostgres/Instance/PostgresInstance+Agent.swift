@@ -117,3 +117,15 @@ extension PostgresInstance {
         return pid
     }
 }
+
+extension PostgresInstance {
+    /// SIGKILL to the postmaster, the last resort when it ignores every stop; true once it is gone.
+    public func killPostmaster() async -> Bool {
+        guard let postmaster, postmaster.isRunning else { return true }
+        stopping = true
+        postmaster.signal(SIGKILL)
+        guard await postmaster.waitForExit(timeout: .seconds(10)) != nil else { return false }
+        state = .stopped
+        return true
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import PostgresNIO
 
 /// The agent's own connection to its PostgreSQL, kept open between queries and reopened
@@ -52,6 +53,12 @@ actor SQLSession {
         }
     }
 
+    private func abandonConnection() {
+        guard let connection else { return }
+        self.connection = nil
+        _ = connection.close() as EventLoopFuture<Void>
+    }
+
     private func open() async throws -> PostgresConnection {
         if let connection, !connection.isClosed { return connection }
         nextID += 1
@@ -65,6 +72,9 @@ actor SQLSession {
             group.addTask { try await body() }
             group.addTask {
                 try await Task.sleep(for: timeout)
+                // PostgresNIO does not give up a query on cancellation: closing the connection
+                // fails it, so the query task ends and this group can return.
+                await self.abandonConnection()
                 throw InstanceError(.timeout, "no answer from PostgreSQL within \(timeout)")
             }
             defer { group.cancelAll() }

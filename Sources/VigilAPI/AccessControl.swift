@@ -1,0 +1,94 @@
+import Foundation
+import HTTPTypes
+import NIOCore
+import VigilConfig
+import VigilCore
+
+/// Who may call the endpoints that act on the cluster (spec §1.6): the IP allowlist, then
+/// Basic authentication. GET, HEAD and OPTIONS are never protected.
+public struct AccessControl: Sendable {
+    /// `Basic base64(user:password)`, the exact header expected; nil: no authentication configured.
+    let expectedAuthorization: [UInt8]?
+    let allowlist: [AddressMatcher]
+    /// `allowlist_include_members`: every member's REST host is allowed too.
+    let includeMembers: Bool
+
+    public init(username: String?, password: String?, allowlist: [String] = [], includeMembers: Bool = false) {
+        self.includeMembers = includeMembers
+        if let username, let password {
+            expectedAuthorization = Array(("Basic " + Data("\(username):\(password)".utf8).base64EncodedString()).utf8)
+        } else {
+            expectedAuthorization = nil
+        }
+        self.allowlist = allowlist.compactMap(AddressMatcher.init)
+    }
+
+    public init(_ config: RestAPIConfig) {
+        self.init(username: config.authentication?.username, password: config.authentication?.password?.value,
+                  allowlist: config.allowlist, includeMembers: config.allowlistIncludeMembers)
+    }
+
+    public static let open = AccessControl(username: nil, password: nil)
+
+    /// nil when allowed; otherwise the refusal to send.
+    func check(authorization: String?, client: String?, members: [Member]) -> (status: Int, message: String, challenge: Bool)? {
+        if !allowlist.isEmpty || includeMembers {
+            let memberHosts = includeMembers
+                ? members.compactMap { $0.record.apiURL.flatMap { URL(string: $0)?.host }.flatMap(AddressMatcher.init) } : []
+            guard let client, (allowlist + memberHosts).contains(where: { $0.matches(client) }) else {
+                return (403, "Access is denied", false)
+            }
+        }
+        guard let expected = expectedAuthorization else { return nil }
+        guard let authorization else { return (401, "no auth header received", true) }
+        guard Self.constantTimeEqual(Array(authorization.utf8), expected) else { return (401, "not authenticated", true) }
+        return nil
+    }
+
+    /// Compares without stopping at the first difference, so the time taken says nothing about the password.
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var difference = UInt8(a.count == b.count ? 0 : 1)
+        for i in 0..<max(a.count, b.count) {
+            difference |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
+        }
+        return difference == 0
+    }
+}
+
+/// One allowlist entry: an IPv4/IPv6 address or a CIDR range.
+struct AddressMatcher: Sendable {
+    let network: [UInt8]
+    let prefix: Int
+
+    init?(_ text: String) {
+        let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
+        guard let bytes = Self.bytes(parts[0]) else { return nil }
+        network = bytes
+        if parts.count == 2 {
+            guard let p = Int(parts[1]), p >= 0, p <= bytes.count * 8 else { return nil }
+            prefix = p
+        } else {
+            prefix = bytes.count * 8
+        }
+    }
+
+    func matches(_ address: String) -> Bool {
+        guard let bytes = Self.bytes(address), bytes.count == network.count else { return false }
+        var remaining = prefix
+        for i in 0..<bytes.count where remaining > 0 {
+            let bits = min(8, remaining)
+            let mask = UInt8(truncatingIfNeeded: 0xFF << (8 - bits))
+            if bytes[i] & mask != network[i] & mask { return false }
+            remaining -= bits
+        }
+        return true
+    }
+
+    static func bytes(_ text: String) -> [UInt8]? {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, text, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
+        return nil
+    }
+}

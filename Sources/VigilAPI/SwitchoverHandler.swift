@@ -1,0 +1,118 @@
+import Foundation
+import VigilCore
+
+/// `POST /switchover`, `POST /failover` and `DELETE /switchover`, with Patroni's checks,
+/// codes and messages in Patroni's order (spec §1.5).
+struct SwitchoverHandler: Sendable {
+    let control: any ClusterControl
+    let paused: Bool
+
+    func post(_ body: JSONValue, failover: Bool) async -> (Int, String) {
+        let action = failover ? "failover" : "switchover"
+        let leader = body["leader"]?.stringValue
+        let candidate = body["candidate"]?.stringValue ?? body["member"]?.stringValue
+        let scheduledText = body["scheduled_at"]?.stringValue
+        // A failover that names a leader is a switchover.
+        let isFailover = failover && leader == nil
+        if failover && candidate == nil { return (400, "Failover could be performed only to a specific candidate") }
+        if !failover && leader == nil { return (400, "Switchover could be performed only from a specific leader") }
+        if failover && scheduledText != nil { return (400, "Failover can't be scheduled") }
+        var scheduledAt: Double?
+        if let scheduledText {
+            if paused { return (400, "Can't schedule switchover in the paused state") }
+            switch ScheduleTime.parse(scheduledText) {
+            case .missingTimeZone: return (400, "Timezone information is mandatory for the scheduled switchover")
+            case .unparsable: return (422, "Unable to parse scheduled timestamp. It should be in an unambiguous format, e.g. ISO 8601")
+            case let .time(when):
+                if when < Date().timeIntervalSince1970 { return (422, "Can't schedule switchover in the past") }
+                scheduledAt = when
+            }
+        }
+        if paused && candidate == nil { return (400, "Switchover is possible only to a specific candidate in a paused state") }
+        if let leader, leader == candidate { return (400, "Switchover target and source are the same") }
+
+        let cluster: ClusterState
+        do {
+            cluster = try await control.readCluster()
+        } catch {
+            return (503, "failed to read the cluster from the store: \(error)")
+        }
+        if scheduledAt == nil, let refusal = await precheck(cluster, leader: leader, candidate: candidate, action: action) {
+            return refusal
+        }
+        let request = FailoverRequest(leader: leader, member: candidate, scheduledAt: scheduledText)
+        do {
+            guard try await control.setFailover(request, expectedVersion: nil) else {
+                return (503, "failed to write failover key into DCS")
+            }
+        } catch {
+            return (503, "failed to write failover key into DCS")
+        }
+        if scheduledAt != nil { return (202, "Switchover scheduled") }
+        return await awaitOutcome(from: cluster.leader?.name, candidate: candidate, failover: isFailover)
+    }
+
+    /// The checks Patroni makes before writing an immediate request (412 when they fail).
+    func precheck(_ cluster: ClusterState, leader: String?, candidate: String?, action: String) async -> (Int, String)? {
+        if let leader, cluster.leader?.name != leader { return (412, "leader name does not match") }
+        if let candidate, cluster.member(named: candidate) == nil { return (412, "candidate does not exists") }
+        let others = cluster.members.filter { $0.name != cluster.leader?.name }
+        if others.isEmpty { return (412, "\(action) is not possible: cluster does not have members except leader") }
+        let candidates = candidate.map { name in others.filter { $0.name == name } } ?? others
+        var good = false
+        for member in candidates {
+            let status = await control.peerStatus(member)
+            if status.reachable && !status.nofailover { good = true }
+        }
+        return good ? nil : (412, "\(action) is not possible: no good candidates have been found")
+    }
+
+    /// Polls the store once a second for 2·max(10, loop_wait) seconds for the new leader.
+    func awaitOutcome(from oldLeader: String?, candidate: String?, failover: Bool) async -> (Int, String) {
+        let rounds = 2 * max(10, await control.loopWait)
+        for _ in 0..<rounds {
+            try? await Task.sleep(for: .seconds(1))
+            guard let cluster = try? await control.readCluster() else { continue }
+            if let leader = cluster.leader?.name, leader != oldLeader {
+                if let candidate, candidate != leader { return (200, "Switched over to \"\(leader)\" instead of \"\(candidate)\"") }
+                return (200, failover ? "Successfully failed over to \"\(leader)\"" : "Successfully switched over to \"\(leader)\"")
+            }
+            if cluster.failover?.value.isEmpty ?? true, cluster.leader?.name == oldLeader, oldLeader != nil {
+                return (503, "Switchover failed")
+            }
+        }
+        return (503, "Switchover status unknown")
+    }
+
+    /// `DELETE /switchover`: clears a scheduled switchover.
+    func delete() async -> (Int, String) {
+        guard let cluster = try? await control.readCluster() else { return (503, "failed to read the cluster from the store") }
+        guard let request = cluster.failover, request.value.scheduledAt != nil else { return (404, "no switchover is scheduled") }
+        guard (try? await control.setFailover(FailoverRequest(), expectedVersion: request.version)) == true else {
+            return (409, "the switchover request changed meanwhile")
+        }
+        return (200, "scheduled switchover deleted")
+    }
+}
+
+/// A `scheduled_at` / `schedule` timestamp: ISO 8601 that must carry its time zone.
+enum ScheduleTime: Equatable {
+    case time(Double)
+    case missingTimeZone
+    case unparsable
+
+    static func parse(_ text: String) -> ScheduleTime {
+        let formatter = ISO8601DateFormatter()
+        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime]] {
+            formatter.formatOptions = options
+            if let date = formatter.date(from: text) { return .time(date.timeIntervalSince1970) }
+        }
+        // A well-formed local time without an offset.
+        formatter.formatOptions = [.withFullDate, .withTime, .withColonSeparatorInTime, .withDashSeparatorInDate]
+        if formatter.date(from: text) != nil { return .missingTimeZone }
+        if text.range(of: #"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$"#, options: .regularExpression) != nil {
+            return .missingTimeZone
+        }
+        return .unparsable
+    }
+}
