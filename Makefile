@@ -27,14 +27,17 @@ test: build
 	echo "==> HA simulation (CPU-bound: run apart, so it cannot starve the timing-sensitive tests above)"; \
 	timeout --signal=KILL $(TEST_TIMEOUT) $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter SimulationTests
 
+# The lab's state lives in .lab/ unless the unprivileged user that runs PostgreSQL cannot
+# reach this checkout (e.g. under /root); then in /var/lib/vigil/lab.
+LAB_PROFILE ?= guide
 lab: build
 	@bin=$$($(SWIFT) build $(SWIFT_FLAGS) --show-bin-path); \
-	echo "==> checking the guide's configuration"; \
-	$$bin/vigilctl check-config Tests/Fixtures/guide/patroni-ct104.yml || true; \
-	echo; \
-	echo "The lab (vigilctl lab up: etcd, two PostgreSQL 18 nodes under vigil agents, HAProxy) is not built yet."; \
-	echo "What works today: vigilctl check-config FILE, vigil --validate-config FILE."; \
-	exit 1
+	dir=$${LAB_DIR:-.lab}; \
+	if [ -z "$$LAB_DIR" ] && [ "$$(id -u)" = 0 ] && ! runuser -u $${VIGIL_PG_USER:-vigil} -- test -x "$$PWD"; then \
+	  dir=/var/lib/vigil/lab; echo "==> $$PWD is closed to the $${VIGIL_PG_USER:-vigil} user: the lab lives in $$dir"; \
+	fi; \
+	echo "==> bringing the guide's cluster up (vigilctl lab up --dir $$dir --profile $(LAB_PROFILE))"; \
+	$$bin/vigilctl lab up --dir "$$dir" --profile $(LAB_PROFILE) --pg-bin "$$(cat .tools/pg18-bin)"
 
 clean:
 	rm -rf .build

@@ -71,6 +71,7 @@ let package = Package(
         .target(name: "VigilLab", dependencies: [
             "VigilCore", "VigilConfig", "VigilDCS",
             .product(name: "Subprocess", package: "swift-subprocess"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vigil", dependencies: [
             "VigilAgent", "VigilConfig",
@@ -93,6 +94,8 @@ let package = Package(
         .testTarget(name: "AgentTests", dependencies: [
             "VigilTestSupport",
             .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // Many HA engines over the in-memory store, under seeded faults.
         .testTarget(name: "SimulationTests", dependencies: ["VigilCore", "VigilDCS"]),

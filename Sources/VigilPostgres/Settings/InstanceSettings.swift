@@ -79,9 +79,13 @@ public struct InstanceSettings: Sendable {
             guard let value, !value.isEmpty else { throw InstanceError(.state, "\(key) is not set; run vigilctl check-config") }
             return value
         }
+        // PostgreSQL runs with "/" as its working directory: relative paths are taken from the agent's.
+        func absolute(_ path: String) -> String {
+            path.hasPrefix("/") ? path : ((FileManager.default.currentDirectoryPath + "/" + path) as NSString).standardizingPath
+        }
         let name = try require(c.name, "name")
         let scope = try require(c.scope, "scope")
-        let dataDirectory = try require(pg.dataDir, "postgresql.data_dir")
+        let dataDirectory = absolute(try require(pg.dataDir, "postgresql.data_dir"))
         guard let listen = HostPort(try require(pg.listen, "postgresql.listen")) else {
             throw InstanceError(.address, "postgresql.listen \(pg.listen ?? "") is not HOST:PORT")
         }
@@ -114,6 +118,12 @@ public struct InstanceSettings: Sendable {
             commandLine.append((entry.name, ManagedParameters.effectiveValue(of: entry, configured: configured)))
         }
         merged.removeAll { commandLineNames.contains($0.name) || ManagedParameters.derived[$0.name] != nil }
+        if let i = merged.firstIndex(where: { $0.name == "unix_socket_directories" }) {
+            merged[i].value = merged[i].value.split(separator: ",").map { entry in
+                let dir = entry.trimmingCharacters(in: .whitespaces)
+                return dir.isEmpty || dir.hasPrefix("@") ? dir : absolute(dir)
+            }.joined(separator: ",")
+        }
         let socketDirectory = merged.first(where: { $0.name == "unix_socket_directories" })?.value
             .split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) }
 
@@ -129,10 +139,10 @@ public struct InstanceSettings: Sendable {
         }
         return InstanceSettings(
             memberName: name, scope: scope, dataDirectory: dataDirectory,
-            binaries: try PostgresBinaries.locate(binDir: pg.binDir, names: pg.binName),
+            binaries: try PostgresBinaries.locate(binDir: pg.binDir.map(absolute), names: pg.binName),
             listenHosts: listen.hosts, port: listen.port, connectAddress: connect, socketDirectory: socketDirectory,
             superuser: superuser, replication: replication, rewind: rewind,
-            pgpassPath: pg.pgpass ?? NSTemporaryDirectory() + "pgpass.\(name)", database: pg.database,
+            pgpassPath: pg.pgpass.map(absolute) ?? NSTemporaryDirectory() + "pgpass.\(name)", database: pg.database,
             parameters: merged, commandLineParameters: commandLine,
             hbaLines: pg.pgHBA ?? c.bootstrap.pgHBA ?? [], hbaReplacesDefaults: pg.pgHBA != nil,
             initdbArguments: c.bootstrap.initdb.map(\.argument), bootstrapRoles: roles,

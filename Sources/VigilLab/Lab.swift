@@ -1,0 +1,239 @@
+import Foundation
+import VigilCore
+import VigilDCS
+
+/// `vigilctl lab up|down|status`: the guide's cluster (etcd, two PostgreSQL 18 nodes under
+/// vigil agents, HAProxy) on loopback, as detached processes whose state lives in one directory.
+public struct Lab: Sendable {
+    public var layout: LabLayout
+    public var profile: LabProfile
+    let say: @Sendable (String) -> Void
+
+    public init(directory: String, subnet: String = "127.0.50", profile: LabProfile = .guide,
+                say: @escaping @Sendable (String) -> Void) {
+        layout = LabLayout(directory: directory, subnet: subnet)
+        self.profile = profile
+        self.say = say
+    }
+
+    // MARK: up
+
+    public func up(pgBin: String, vigilBinary: String) async throws {
+        let user = try LabUser.forLab()
+        guard let etcd = Shell.which("etcd") else { throw LabError("etcd is not installed (apt install etcd-server; `make lab` does it)") }
+        guard let haproxy = Shell.which("haproxy") else { throw LabError("haproxy is not installed (apt install haproxy; `make lab` does it)") }
+        guard FileManager.default.isExecutableFile(atPath: pgBin + "/postgres") else {
+            throw LabError("no PostgreSQL 18 in \(pgBin) (--pg-bin); `make lab` installs it and records the path in .tools/pg18-bin")
+        }
+        if try await clusterAnswers(), await runningAgents() == layout.nodes.count {
+            say("The lab is already up.")
+            try await printConnectionHelp()
+            return
+        }
+        try prepareDirectories(user: user)
+        try install(vigilBinary, user: user)
+        for node in layout.nodes {
+            try LabFiles.write(LabFiles.nodeConfig(node, layout: layout, pgBin: pgBin, profile: profile),
+                               to: layout.config(node), mode: 0o600, owner: user)
+        }
+        try LabFiles.write(LabFiles.haproxy(layout, profile: profile), to: layout.haproxyConfig, mode: 0o644, owner: nil)
+        try LabFiles.write(LabFiles.pgpass(layout), to: layout.pgpass, mode: 0o600, owner: nil)
+
+        try await startEtcd(etcd)
+        for node in layout.nodes where !(await agentRunning(node)) {
+            say("starting the vigil agent for \(node.name) on \(node.host) (PostgreSQL :\(node.postgresPort), REST :\(node.restPort))")
+            try await Shell.daemon((user?.prefix ?? []) + [layout.binary, layout.config(node)], log: layout.log(node.name))
+        }
+        try await waitForCluster()
+        try await startHAProxy(haproxy)
+        try await printConnectionHelp()
+    }
+
+    func prepareDirectories(user: LabUser?) throws {
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(atPath: layout.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            for sub in ["bin", "logs", "etcd"] {
+                try fm.createDirectory(atPath: layout.path(sub), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            }
+            for node in layout.nodes {
+                try fm.createDirectory(atPath: layout.nodeDirectory(node), withIntermediateDirectories: true,
+                                       attributes: [.posixPermissions: 0o700])
+                try user?.own(layout.nodeDirectory(node))
+            }
+        } catch let error as LabError {
+            throw error
+        } catch {
+            throw LabError("cannot create the lab directory \(layout.directory): \(error.localizedDescription)")
+        }
+        try user?.own(layout.path("logs"))
+        // Every directory above the lab must be enterable by the user PostgreSQL runs as.
+        if let user {
+            var dir = (layout.directory as NSString).deletingLastPathComponent
+            while dir != "/" && !dir.isEmpty {
+                var info = stat()
+                if stat(dir, &info) == 0, info.st_mode & 0o001 == 0, info.st_uid != user.uid {
+                    throw LabError("\(dir) cannot be entered by the \(user.name) user that runs PostgreSQL; choose another place with --dir (e.g. --dir /var/lib/vigil/lab)")
+                }
+                dir = (dir as NSString).deletingLastPathComponent
+            }
+        }
+    }
+
+    /// The agent binary, copied into the lab so the unprivileged user can run it wherever the build is.
+    func install(_ binary: String, user: LabUser?) throws {
+        let fm = FileManager.default
+        guard fm.isExecutableFile(atPath: binary) else { throw LabError("the vigil binary is not at \(binary); build it first (make lab)") }
+        try? fm.removeItem(atPath: layout.binary)
+        do {
+            try fm.copyItem(atPath: binary, toPath: layout.binary)
+        } catch {
+            throw LabError("cannot copy \(binary) into \(layout.binary): \(error.localizedDescription)")
+        }
+        chmod(layout.binary, 0o755)
+    }
+
+    func startEtcd(_ etcd: String) async throws {
+        if try await clusterAnswers() { return }
+        guard !Shell.accepts(host: layout.etcdHost, port: layout.etcdClientPort) else {
+            throw LabError("\(layout.etcdEndpoint) is taken by something that is not the lab's etcd; stop it first")
+        }
+        say("starting etcd on \(layout.etcdEndpoint)")
+        let peer = "http://\(layout.etcdHost):\(layout.etcdPeerPort)"
+        let client = "http://\(layout.etcdEndpoint)"
+        try await Shell.daemon([etcd, "--name", "lab", "--data-dir", layout.path("etcd", "data"),
+                                "--listen-client-urls", client, "--advertise-client-urls", client,
+                                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                                "--initial-cluster", "lab=\(peer)", "--initial-cluster-token", "vigil-lab"],
+                               log: layout.log("etcd"))
+        try await wait("etcd to answer", seconds: 30) { try await clusterAnswers() }
+    }
+
+    func startHAProxy(_ haproxy: String) async throws {
+        if await haproxyRunning() { return }
+        let check = try await Shell.run(haproxy, ["-c", "-f", layout.haproxyConfig])
+        guard check.succeeded else { throw LabError("HAProxy rejects \(layout.haproxyConfig): \(check.output)") }
+        say("starting HAProxy: writes on \(layout.haproxyHost):\(layout.writePort), reads on \(layout.haproxyHost):\(layout.readPort)")
+        try await Shell.daemon([haproxy, "-db", "-f", layout.haproxyConfig], log: layout.log("haproxy"))
+        try await wait("HAProxy to listen", seconds: 15) { Shell.accepts(host: layout.haproxyHost, port: layout.writePort) }
+    }
+
+    func waitForCluster() async throws {
+        let seconds = 180
+        say("waiting for the cluster: a leader, and every other node streaming from it (at most \(seconds) s)")
+        try await wait("the cluster to form", seconds: seconds) {
+            for node in layout.nodes where !(await agentRunning(node)) {
+                let log = (try? String(contentsOfFile: layout.log(node.name), encoding: .utf8)) ?? ""
+                let tail = log.split(separator: "\n").suffix(6).joined(separator: "\n")
+                throw LabError("the agent for \(node.name) exited; the end of \(layout.log(node.name)):\n\(tail)")
+            }
+            guard let cluster = try? await store().readCluster(), let leader = cluster.leader?.name,
+                  cluster.member(named: leader)?.record.state == "running" else { return false }
+            let replicas = cluster.members.filter { $0.name != leader }
+            return replicas.count == layout.nodes.count - 1 && replicas.allSatisfy { $0.record.replicationState == "streaming" }
+        }
+    }
+
+    func wait(_ what: String, seconds: Int, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            do {
+                if try await condition() { return }
+            } catch let error as LabError {
+                throw error
+            } catch {}
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        throw LabError("timed out waiting for \(what); the logs are in \(layout.path("logs"))")
+    }
+
+    // MARK: status
+
+    func store() throws -> EtcdStore {
+        do {
+            let gateway = try EtcdGateway(settings: EtcdConnectionSettings(hosts: [layout.etcdEndpoint], useProxies: true))
+            return EtcdStore(kv: gateway, layout: KeyLayout(namespace: layout.namespace, scope: layout.scope), memberName: nil,
+                             ttl: 30, retryTimeout: 2)
+        } catch {
+            throw LabError("\(error)")
+        }
+    }
+
+    func clusterAnswers() async throws -> Bool {
+        guard Shell.accepts(host: layout.etcdHost, port: layout.etcdClientPort) else { return false }
+        return (try? await store().readCluster()) != nil
+    }
+
+    public func status() async throws {
+        guard try await clusterAnswers() else {
+            say("The lab is down (no etcd at \(layout.etcdEndpoint)). Start it with: vigilctl lab up")
+            return
+        }
+        let cluster = try await store().readCluster()
+        say("Cluster \(layout.scope) (\(cluster.initialize ?? "uninitialized")), lab directory \(layout.directory)")
+        for member in cluster.members.sorted(by: { $0.name < $1.name }) {
+            let role = cluster.leader?.name == member.name ? "Leader" : "Replica"
+            let state = member.record.replicationState ?? member.record.state ?? "?"
+            say("  \(member.name)  \(role)  \(state)  TL \(member.record.timeline.map(String.init) ?? "-")")
+        }
+        say("  HAProxy: \(await haproxyRunning() ? "running" : "not running")")
+    }
+
+    func printConnectionHelp() async throws {
+        var routed = ""
+        if let psql = Shell.which("psql") {
+            let check = try? await Shell.run(psql, ["-h", layout.haproxyHost, "-p", String(layout.writePort), "-U", "postgres",
+                                                    "-d", "postgres", "-Atc", "SELECT host(inet_server_addr()) || ' ' || pg_is_in_recovery()::text"],
+                                             environment: ["PGPASSFILE": layout.pgpass, "PGCONNECT_TIMEOUT": "5"])
+            if let check, check.succeeded { routed = check.output.trimmingCharacters(in: .whitespacesAndNewlines) }
+        }
+        let leader = (try? await store().readCluster())?.leader?.name ?? "?"
+        let ctl = ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "vigilctl")
+        let defaultDirectory = LabLayout(directory: ".lab").directory
+        let dirOption = layout.directory == defaultDirectory ? "" : " --dir \(layout.directory)"
+        say("""
+
+            The guide's cluster is up (\(profile.rawValue) timings; state in \(layout.directory)).
+              leader: \(leader)\(routed.isEmpty ? "" : "; HAProxy :\(layout.writePort) reaches \(routed.replacingOccurrences(of: " false", with: " (primary)").replacingOccurrences(of: " true", with: " (replica!)"))")
+              writes: PGPASSFILE=\(layout.pgpass) psql -h \(layout.haproxyHost) -p \(layout.writePort) -U postgres
+              reads:  PGPASSFILE=\(layout.pgpass) psql -h \(layout.haproxyHost) -p \(layout.readPort) -U postgres
+              nodes:  \(layout.nodes.map { "\($0.name) http://\($0.host):\($0.restPort)/patroni" }.joined(separator: ", "))
+              HAProxy stats: http://\(layout.haproxyHost):\(layout.statsPort)/
+              state:  \(ctl) lab status\(dirOption)
+              stop:   \(ctl) lab down\(dirOption)
+              logs:   \(layout.path("logs"))
+            """)
+    }
+
+    // MARK: down
+
+    public func down() async throws {
+        if await runningAgents() > 0 {
+            say("stopping the vigil agents (each stops its PostgreSQL)")
+            _ = try await Shell.run("/usr/bin/pkill", ["-TERM", "-f", "^\(layout.binary) "])
+            try? await wait("the agents to stop", seconds: 60) { await runningAgents() == 0 }
+        }
+        if await haproxyRunning() {
+            say("stopping HAProxy")
+            _ = try await Shell.run("/usr/bin/pkill", ["-TERM", "-f", "haproxy -db -f \(layout.haproxyConfig)"])
+        }
+        if Shell.accepts(host: layout.etcdHost, port: layout.etcdClientPort) {
+            say("stopping etcd")
+            _ = try await Shell.run("/usr/bin/pkill", ["-TERM", "-f", "etcd --name lab --data-dir \(layout.path("etcd", "data"))"])
+        }
+        // A postmaster whose agent was killed: fast shutdown.
+        _ = try await Shell.run("/usr/bin/pkill", ["-INT", "-f", "postgres -D \(layout.directory)/"])
+        try? await wait("every lab process to stop", seconds: 30) { await labProcesses().isEmpty }
+        say("The lab is down; its data stays in \(layout.directory) (vigilctl lab up starts it again).")
+    }
+
+    func pgrep(_ pattern: String) async -> [Int32] {
+        guard let result = try? await Shell.run("/usr/bin/pgrep", ["-f", pattern]) else { return [] }
+        return result.output.split(separator: "\n").compactMap { Int32($0) }
+    }
+
+    func runningAgents() async -> Int { await pgrep("^\(layout.binary) ").count }
+    func agentRunning(_ node: LabLayout.Node) async -> Bool { !(await pgrep("^\(layout.binary) \(layout.config(node))")).isEmpty }
+    func haproxyRunning() async -> Bool { !(await pgrep("haproxy -db -f \(layout.haproxyConfig)")).isEmpty }
+    func labProcesses() async -> [Int32] { await pgrep(layout.directory + "/") }
+}

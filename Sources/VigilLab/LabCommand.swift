@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+
+/// `vigilctl lab up|down|status`.
+public struct LabCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "lab",
+        abstract: "Run the guide's whole cluster on this machine: etcd, two PostgreSQL 18 nodes under vigil agents, HAProxy.",
+        subcommands: [Up.self, Down.self, Status.self])
+
+    public init() {}
+
+    struct Options: ParsableArguments {
+        @Option(name: .customLong("dir"), help: "Where the lab keeps its state.")
+        var directory = ".lab"
+        @Option(help: "The loopback /24 the lab lives in: etcd and HAProxy on .1, the nodes on .21 and .22.")
+        var subnet = "127.0.50"
+
+        func validate() throws {
+            let octets = subnet.split(separator: ".", omittingEmptySubsequences: false)
+            guard octets.count == 3, octets.first == "127", octets.allSatisfy({ UInt8($0) != nil }) else {
+                throw ValidationError("--subnet must be three octets of a loopback address, such as 127.0.50")
+            }
+        }
+    }
+
+    struct Up: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Start the lab (or say how to reach it if it is up).")
+        @OptionGroup var options: Options
+        @Option(help: "PostgreSQL 18's bin directory (default: the one `make lab` installed, from .tools/pg18-bin).")
+        var pgBin: String?
+        @Option(help: "Timings: guide (ttl 30, as the guide writes them) or fast (ttl 10, fails over in seconds).")
+        var profile: String = LabProfile.guide.rawValue
+
+        func run() async throws {
+            guard let profile = LabProfile(rawValue: profile) else {
+                throw ValidationError("--profile must be one of: \(LabProfile.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let bin = try pgBin ?? Self.recordedPGBin()
+            let lab = Lab(directory: options.directory, subnet: options.subnet, profile: profile, say: { print($0) })
+            do {
+                try await lab.up(pgBin: bin, vigilBinary: Self.siblingBinary("vigil"))
+            } catch let error as LabError {
+                FileHandle.standardError.write(Data("vigilctl lab up: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+
+        static func recordedPGBin() throws -> String {
+            if let env = ProcessInfo.processInfo.environment["VIGIL_PG_BIN"] { return env }
+            let recorded = (try? String(contentsOfFile: ".tools/pg18-bin", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let recorded, !recorded.isEmpty else {
+                throw ValidationError("no PostgreSQL 18 found: pass --pg-bin DIR (or run `make lab`, which installs it)")
+            }
+            return recorded
+        }
+
+        static func siblingBinary(_ name: String) -> String {
+            let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            return ((me as NSString).deletingLastPathComponent as NSString).appendingPathComponent(name)
+        }
+    }
+
+    struct Down: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop every lab process; the data stays.")
+        @OptionGroup var options: Options
+
+        func run() async throws {
+            do {
+                try await Lab(directory: options.directory, subnet: options.subnet, say: { print($0) }).down()
+            } catch let error as LabError {
+                FileHandle.standardError.write(Data("vigilctl lab down: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the lab's members and HAProxy.")
+        @OptionGroup var options: Options
+
+        func run() async throws {
+            try await Lab(directory: options.directory, subnet: options.subnet, say: { print($0) }).status()
+        }
+    }
+}
