@@ -67,6 +67,8 @@ let package = Package(
         .target(name: "VigilCTL", dependencies: [
             "VigilCore", "VigilConfig", "VigilDCS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .target(name: "VigilLab", dependencies: [
             "VigilCore", "VigilConfig", "VigilDCS",

@@ -274,12 +274,15 @@ extension HALoop {
         guard let timeline = o.postgres.status.timeline,
               let entry = await instance.currentTimelineSwitch(timeline: timeline) else { return }
         var history = o.cluster?.history?.value ?? []
-        guard !history.contains(where: { $0.timeline >= entry.parentTimeline }) else { return }
+        // Recorded as the end of the timeline just below ours, so the store's count of timelines
+        // stays equal to the real one even when this one branched off an older timeline.
+        let ended = timeline - 1
+        guard !history.contains(where: { $0.timeline >= ended }) else { return }
         // Python's isoformat(): "2026-11-27T15:42:10.069+00:00", not "…Z".
         var stamp = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!,
                                                 formatOptions: [.withInternetDateTime, .withFractionalSeconds])
         if stamp.hasSuffix("Z") { stamp = String(stamp.dropLast()) + "+00:00" }
-        history.append(TimelineEvent(timeline: entry.parentTimeline, lsn: entry.switchpoint,
+        history.append(TimelineEvent(timeline: ended, lsn: entry.switchpoint,
                                      reason: "no recovery target specified", timestamp: stamp, newLeader: me))
         try await store.setHistory(history)
     }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import VigilCTL
-import VigilLab
 import VigilCore
+import VigilLab
 
 /// The operator's command line: patronictl's commands plus checks, drills and the lab.
 @main
@@ -10,5 +10,22 @@ struct VigilCtl: AsyncParsableCommand {
         commandName: "vigilctl",
         abstract: "Operate a Vigil (or Patroni) PostgreSQL cluster.",
         version: VigilVersion.string,
-        subcommands: [CheckConfigCommand.self, VersionCommand.self, LabCommand.self])
+        subcommands: [ListCommand.self, TopologyCommand.self, SwitchoverCommand.self, FailoverCommand.self,
+                      PauseCommand.self, ResumeCommand.self, HistoryCommand.self, DsnCommand.self,
+                      HAProxyConfigCommand.self, CheckConfigCommand.self, VersionCommand.self, LabCommand.self])
+
+    /// patronictl takes `-c FILE` before the command name; so does vigilctl.
+    static func main() async {
+        let arguments = GlobalOptions.reorder(Array(CommandLine.arguments.dropFirst()))
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

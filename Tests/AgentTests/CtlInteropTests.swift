@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+import VigilTestSupport
+
+/// vigilctl and Patroni's own patronictl against a Vigil cluster: the same table, and
+/// patronictl's switchover works through Vigil's REST API.
+@Suite(.serialized) struct CtlInteropTests {
+    static func patronictl(_ arguments: [String]) async throws -> CommandRun {
+        var environment: [String: String?] = [:]
+        for (key, value) in try TestPatroni.pythonEnvironment() { environment[key] = value }
+        return try await CommandRun.run("/usr/bin/python3", [
+            "-c", "import sys; from patroni.ctl import ctl; sys.argv = ['patronictl'] + sys.argv[1:]; ctl()",
+        ] + arguments, environment: environment)
+    }
+
+    static func vigilctl(_ arguments: [String]) async throws -> CommandRun {
+        try await CommandRun.run(try CommandRun.product("vigilctl"), arguments)
+    }
+
+    @Test func listMatchesPatronictlAndBothSwitchOver() async throws {
+        try await AgentCluster.with { cluster in
+            let first = try cluster.add("node1", tags: ["clonefrom: true"])
+            let second = try cluster.add("node2")
+            try await first.start()
+            try await cluster.require("node1 leads", within: .seconds(60)) { await first.isPrimary() }
+            try await second.start()
+            try await cluster.require("node2 streams", within: .seconds(60)) { await second.isStreamingReplica() }
+            let config = first.configPath
+
+            // Same cluster, same moment: the same bytes (retried, as WAL may move between the two reads).
+            for format in [["list"], ["list", "-f", "tsv"], ["list", "-f", "json"], ["list", "-e"]] {
+                var same = false
+                var last = ("", "")
+                for _ in 0..<5 where !same {
+                    let theirs = try await Self.patronictl(["-c", config] + format)
+                    let ours = try await Self.vigilctl(["-c", config] + format)
+                    #expect(theirs.exitCode == 0 && ours.exitCode == 0, "\(theirs.stderr)\n\(ours.stderr)")
+                    last = (theirs.stdout, ours.stdout)
+                    same = theirs.stdout == ours.stdout
+                    if !same { try await Task.sleep(for: .milliseconds(500)) }
+                }
+                #expect(same, "patronictl \(format):\n\(last.0)\nvigilctl:\n\(last.1)")
+            }
+
+            // patronictl's switchover, through Vigil's REST API.
+            let theirs = try await Self.patronictl(["-c", config, "switchover", "--candidate", "node2", "--force"])
+            #expect(theirs.exitCode == 0, "\(theirs.stdout)\n\(theirs.stderr)")
+            #expect(theirs.stdout.contains("Successfully switched over to \"node2\""), "\(theirs.stdout)")
+            try await cluster.require("node2 leads", within: .seconds(15)) { await second.isPrimary() }
+            try await cluster.require("node1 streams from node2", within: .seconds(60)) { await first.isStreamingReplica() }
+
+            // And vigilctl's, back.
+            let ours = try await Self.vigilctl(["-c", config, "switchover", "--candidate", "node1", "--force"])
+            #expect(ours.exitCode == 0, "\(ours.stdout)\n\(ours.stderr)")
+            #expect(ours.stdout.contains("Successfully switched over to \"node1\""), "\(ours.stdout)")
+            try await cluster.require("node1 leads again", within: .seconds(15)) { await first.isPrimary() }
+
+            // Refusals a user can act on.
+            let unknown = try await Self.vigilctl(["-c", config, "switchover", "--candidate", "node9", "--force"])
+            #expect(unknown.exitCode == 1 && unknown.stderr.contains("Member node9 does not exist in cluster"))
+            let history = try await Self.vigilctl(["-c", config, "history"])
+            #expect(history.stdout.contains("| node2 ") && history.stdout.contains("| node1 "), "\(history.stdout)")
+            let paused = try await Self.vigilctl(["-c", config, "pause", "--wait"])
+            #expect(paused.stdout.contains("Success: cluster management is paused"), "\(paused.stdout)\(paused.stderr)")
+            let again = try await Self.vigilctl(["-c", config, "pause"])
+            #expect(again.exitCode == 1 && again.stderr.contains("Cluster is already paused"))
+            let listed = try await Self.patronictl(["-c", config, "list"])
+            #expect(listed.stdout.contains(" Maintenance mode: on"))
+            let resumed = try await Self.vigilctl(["-c", config, "resume"])
+            #expect(resumed.stdout.contains("Success: cluster management is resumed"))
+            let noStore = try await Self.vigilctl(["-c", "/nonexistent.yml", "list"])
+            #expect(noStore.exitCode == 1 && noStore.stderr.contains("does not exist"))
+        }
+    }
+}
