@@ -26,6 +26,9 @@ public struct NodeSnapshot: Sendable {
     /// When the HA loop should next have run; /liveness fails once it is late by `ttl` (2×ttl on replicas).
     public var nextRun: ContinuousClock.Instant?
     public var version: String
+    public var cycles = CycleHistogram()
+    /// Promotions and demotions, by the engine's reason code.
+    public var roleChanges: [String: Int64] = [:]
 
     public init(scope: String, name: String, postgres: PostgresStatus = PostgresStatus(state: .stopped),
                 busyWith: String? = nil, internalRole: String = "uninitialized", cluster: ClusterState? = nil,

@@ -71,6 +71,10 @@ public struct RestServer: Sendable {
         case "config":
             guard let config = snapshot.cluster?.config?.value else { return Self.text(502, "", statusOnly: statusOnly) }
             return Self.json(200, config, statusOnly: statusOnly)
+        case "metrics":
+            guard !statusOnly else { return Response(status: .ok) }
+            return Response(status: .ok, headers: [.contentType: "text/plain"],
+                            body: .init(byteBuffer: ByteBuffer(string: MetricsDocument.render(snapshot, now: now))))
         case "liveness":
             return Response(status: .init(code: HealthCheck.liveness(snapshot, now: now)))
         case "readiness":

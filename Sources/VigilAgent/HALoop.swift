@@ -82,6 +82,8 @@ actor HALoop {
         while !stopRequested && fatal == nil {
             let began = clock.now
             await cycle()
+            let took = clock.now - began
+            box.update { $0.cycles.record(Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18) }
             if stopRequested || fatal != nil { break }
             let next = began + .seconds(settings.timings.loopWait)
             box.update { $0.nextRun = next }
@@ -141,6 +143,9 @@ actor HALoop {
     }
 
     func report(_ decision: Decision) {
+        if decision.actions.contains(.promote) || decision.actions.contains(where: { if case .demote = $0 { true } else { false } }) {
+            box.update { $0.roleChanges["\(decision.reason)", default: 0] += 1 }
+        }
         // Patroni logs its summary every cycle; so does Vigil, at info, with the reason code.
         logger.info("\(decision.summary)", metadata: ["reason": "\(decision.reason)"])
         if decision.summary != lastSummary { onStatus(decision.summary) }

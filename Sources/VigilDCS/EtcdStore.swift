@@ -14,6 +14,8 @@ public actor EtcdStore: DistributedStore {
     private var ttl: Int
     private var retryTimeout: Int
     private var lease: Int64?
+    /// When the lease was last granted or kept alive (the moment the request was sent).
+    private var leaseExtendedAt: ContinuousClock.Instant?
 
     /// - Parameters:
     ///   - memberName: the member this store speaks for; nil for an operator's tool (no lease,
@@ -42,12 +44,15 @@ public actor EtcdStore: DistributedStore {
         if let lease { return lease }
         let granted = try await kv.grantLease(ttl: ttl, budget: try deadline.remaining())
         lease = granted
+        leaseExtendedAt = ContinuousClock.now
         return granted
     }
 
     /// Keeps the lease alive, or replaces it when it has expired. Returns the live lease.
     private func refreshLease(_ deadline: Deadline) async throws(StoreError) -> Int64 {
+        let sent = ContinuousClock.now
         if let lease, try await kv.keepAlive(lease: lease, budget: try deadline.remaining()) != nil {
+            leaseExtendedAt = sent
             return lease
         }
         lease = nil
@@ -66,25 +71,19 @@ public actor EtcdStore: DistributedStore {
         let name = try me()
         let deadline = Deadline(budget)
         for attempt in 0..<2 {
-            let lease = try await ensureLease(deadline)
+            // A lease last extended a while ago is part-used: extend it first, so the key lives a
+            // full ttl from the moment the caller sent this request.
+            let fresh = leaseExtendedAt.map { ContinuousClock.now - $0 < .seconds(1) } ?? false
+            let lease = fresh ? try await ensureLease(deadline) : try await refreshLease(deadline)
             let txn = Txn(compare: [.createRevision(layout.leader, 0)],
                           success: [.put(layout.leader, name, lease: lease)],
                           failure: [.range(layout.leader)])
             do {
                 let result = try await kv.txn(txn, budget: try deadline.remaining())
-                var ours = result.succeeded
-                if !ours, case let .range(kvs)? = result.responses.first, let holder = kvs.first {
-                    // An earlier attempt whose answer was lost may have taken it for us.
-                    ours = holder.value == name && holder.lease == lease
-                }
-                guard ours else { return false }
-                // The lease may be part-used: extended now, so the key lives a full ttl from the
-                // moment the caller sent this request.
-                guard try await kv.keepAlive(lease: lease, budget: try deadline.remaining()) != nil else {
-                    self.lease = nil
-                    return false
-                }
-                return true
+                if result.succeeded { return true }
+                // An earlier attempt whose answer was lost may have taken it for us.
+                guard case let .range(kvs)? = result.responses.first, let holder = kvs.first else { return false }
+                return holder.value == name && holder.lease == lease
             } catch let error where error.kind == .leaseNotFound && attempt == 0 {
                 self.lease = nil
             }
@@ -97,10 +96,12 @@ public actor EtcdStore: DistributedStore {
         let deadline = Deadline(budget)
         let lease: Int64
         if let current = self.lease {
+            let sent = ContinuousClock.now
             guard try await kv.keepAlive(lease: current, budget: try deadline.remaining()) != nil else {
                 self.lease = nil
                 return .lost(reason: "the lease expired")
             }
+            leaseExtendedAt = sent
             lease = current
         } else {
             // A restarted agent has a new lease: the key, if it still bears this member's name,

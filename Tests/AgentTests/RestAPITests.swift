@@ -57,6 +57,10 @@ import VigilTestSupport
             try await cluster.require("node2 is the primary", within: .seconds(15)) { await second.isPrimary() }
             try await cluster.require("node1 streams from node2", within: .seconds(60)) { await first.isStreamingReplica() }
 
+            // /metrics in Patroni's names, from the snapshot.
+            let metrics = await second.request("GET", "/metrics")
+            #expect(metrics.status == 200 && metrics.body.contains("patroni_primary{scope=\"\(cluster.scope)\",name=\"node2\"} 1"))
+
             // /cluster lists every member, sorted, as the store has them.
             let members = (await first.get("/cluster").json?["members"] as? [[String: Any]]) ?? []
             #expect(members.map { $0["name"] as? String } == ["node1", "node2", "node3"])
