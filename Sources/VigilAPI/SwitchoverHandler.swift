@@ -96,12 +96,17 @@ struct SwitchoverHandler: Sendable {
 }
 
 /// A `scheduled_at` / `schedule` timestamp: ISO 8601 that must carry its time zone.
-enum ScheduleTime: Equatable {
+public enum ScheduleTime: Equatable, Sendable {
     case time(Double)
     case missingTimeZone
     case unparsable
 
-    static func parse(_ text: String) -> ScheduleTime {
+    public static func parse(_ text: String) -> ScheduleTime {
+        // Minutes without seconds ("2030-01-01T10:00+02:00") are common in patronictl input.
+        var text = text.trimmingCharacters(in: .whitespaces)
+        if let range = text.range(of: #"T\d{2}:\d{2}(?=[+-]\d{2}:?\d{2}$|Z$)"#, options: .regularExpression) {
+            text.insert(contentsOf: ":00", at: range.upperBound)
+        }
         let formatter = ISO8601DateFormatter()
         for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime]] {
             formatter.formatOptions = options

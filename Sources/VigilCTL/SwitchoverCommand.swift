@@ -145,6 +145,10 @@ enum Prompt {
 
     /// A timestamp with its zone; a naive one gets the local zone (as patronictl does).
     static func isoWithZone(_ text: String) throws -> String? {
+        var text = text
+        if let range = text.range(of: #"T\d{2}:\d{2}(?=[+-]\d{2}:?\d{2}$|Z$)"#, options: .regularExpression) {
+            text.insert(contentsOf: ":00", at: range.upperBound)
+        }
         let iso = ISO8601DateFormatter()
         for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime]] {
             iso.formatOptions = options

@@ -11,7 +11,9 @@ struct VigilCtl: AsyncParsableCommand {
         abstract: "Operate a Vigil (or Patroni) PostgreSQL cluster.",
         version: VigilVersion.string,
         subcommands: [ListCommand.self, TopologyCommand.self, SwitchoverCommand.self, FailoverCommand.self,
-                      PauseCommand.self, ResumeCommand.self, HistoryCommand.self, DsnCommand.self,
+                      PauseCommand.self, ResumeCommand.self, RestartCommand.self, ReloadCommand.self, ReinitCommand.self,
+                      FlushCommand.self, ShowConfigCommand.self, EditConfigCommand.self, HistoryCommand.self,
+                      DsnCommand.self, RemoveCommand.self,
                       HAProxyConfigCommand.self, CheckConfigCommand.self, VersionCommand.self, LabCommand.self])
 
     /// patronictl takes `-c FILE` before the command name; so does vigilctl.

@@ -68,6 +68,18 @@ import VigilTestSupport
             #expect(listed.stdout.contains(" Maintenance mode: on"))
             let resumed = try await Self.vigilctl(["-c", config, "resume"])
             #expect(resumed.stdout.contains("Success: cluster management is resumed"))
+            // The cluster-wide configuration: changed by vigilctl, read back by both tools alike.
+            let edited = try await Self.vigilctl(["-c", config, "edit-config", "-p", "work_mem=24MB", "-s", "loop_wait=2", "--force"])
+            #expect(edited.stdout.contains("+    work_mem: 24MB") && edited.stdout.contains("Configuration changed"), "\(edited.stdout)\(edited.stderr)")
+            let shownByUs = try await Self.vigilctl(["-c", config, "show-config"])
+            let shownByThem = try await Self.patronictl(["-c", config, "show-config"])
+            #expect(shownByUs.stdout == shownByThem.stdout, "vigilctl:\n\(shownByUs.stdout)\npatronictl:\n\(shownByThem.stdout)")
+            try await cluster.require("work_mem reaches PostgreSQL", within: .seconds(15)) {
+                (try? await first.withSQL { try await $0.int("SELECT setting::int FROM pg_settings WHERE name = 'work_mem'") }) == 24 * 1024
+            }
+            let restarted = try await Self.vigilctl(["-c", config, "restart", cluster.scope, "node2", "--force"])
+            #expect(restarted.stdout.contains("Success: restart on member node2"), "\(restarted.stdout)")
+
             let noStore = try await Self.vigilctl(["-c", "/nonexistent.yml", "list"])
             #expect(noStore.exitCode == 1 && noStore.stderr.contains("does not exist"))
         }

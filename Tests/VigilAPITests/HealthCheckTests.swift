@@ -120,3 +120,13 @@ import VigilCore
         #expect(HealthCheck.readiness(query: ["lag": "10"], snapshot: replica(replayed: 4000), now: now) == 503)
     }
 }
+
+@Suite struct ScheduleTimeTests {
+    @Test func acceptsISOTimesWithAZoneAndAsksForTheZoneOtherwise() {
+        #expect(ScheduleTime.parse("2030-01-01T00:00:00+00:00") == .time(1_893_456_000))
+        #expect(ScheduleTime.parse("2030-01-01T00:00+00:00") == .time(1_893_456_000))
+        #expect(ScheduleTime.parse("2030-01-01T02:00+02:00") == .time(1_893_456_000))
+        #expect(ScheduleTime.parse("2030-01-01T00:00") == .missingTimeZone)
+        #expect(ScheduleTime.parse("tomorrow") == .unparsable)
+    }
+}
