@@ -74,6 +74,8 @@ let package = Package(
             "VigilCore", "VigilConfig", "VigilDCS",
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .executableTarget(name: "vigil", dependencies: [
             "VigilAgent", "VigilConfig",
@@ -94,7 +96,7 @@ let package = Package(
         .testTarget(name: "VigilAPITests", dependencies: ["VigilAPI", "VigilCore"]),
         // Real `vigil` agents with real etcd and PostgreSQL 18.
         .testTarget(name: "AgentTests", dependencies: [
-            "VigilTestSupport",
+            "VigilTestSupport", "VigilConfig", "VigilCore",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),

@@ -106,6 +106,12 @@ actor HALoop {
         await runOperations()
         var peers: [PeerStatus]?
         var observation = await observe(peers: nil)
+        // A member the store does not list yet is published before anything long runs (a
+        // rejoining replica may wait in recovery for WAL that the primary streams only through
+        // the slot it creates for listed members), as Patroni's touch_member does.
+        if let cluster = observation.cluster, cluster.member(named: me) == nil {
+            await publishMember(observation)
+        }
         for _ in 0..<4 {
             let decision = HAEngine.decide(observation)
             report(decision)

@@ -7,13 +7,44 @@ import VigilDCS
 public struct Lab: Sendable {
     public var layout: LabLayout
     public var profile: LabProfile
+    public var agent: LabAgent
+    /// Where Patroni is installed (PYTHONPATH), for `agent == .patroni`.
+    public var patroniPath: String?
     let say: @Sendable (String) -> Void
 
-    public init(directory: String, subnet: String = "127.0.50", profile: LabProfile = .guide,
-                say: @escaping @Sendable (String) -> Void) {
+    public init(directory: String, subnet: String = "127.0.50", profile: LabProfile = .guide, agent: LabAgent = .vigil,
+                patroniPath: String? = nil, say: @escaping @Sendable (String) -> Void) {
         layout = LabLayout(directory: directory, subnet: subnet)
         self.profile = profile
+        self.agent = agent
+        self.patroniPath = patroniPath
         self.say = say
+    }
+
+    /// The command that runs the agent for `node`.
+    func agentCommand(_ node: LabLayout.Node) throws -> [String] {
+        switch agent {
+        case .vigil:
+            return [layout.binary, layout.config(node)]
+        case .patroni:
+            guard let patroniPath else { throw LabError("--agent patroni needs Patroni's install directory (.tools/patroni-path; make test installs it)") }
+            return ["/usr/bin/env", "PYTHONPATH=\(patroniPath)", "PYTHONDONTWRITEBYTECODE=1", "/usr/bin/python3", "-m", "patroni",
+                    layout.config(node)]
+        }
+    }
+
+    /// What `pgrep -f` finds the agent of `node` by (nil: any node's).
+    func agentPattern(_ node: LabLayout.Node?) -> String {
+        switch agent {
+        case .vigil: node.map { "^\(layout.binary) \(layout.config($0))" } ?? "^\(layout.binary) "
+        case .patroni: node.map { "python3 -m patroni \(layout.config($0))" } ?? "python3 -m patroni \(layout.directory)/"
+        }
+    }
+
+    /// Starts the agent of `node` in the background.
+    func startAgent(_ node: LabLayout.Node, user: LabUser?) async throws {
+        say("starting the \(agent.rawValue) agent for \(node.name) on \(node.host) (PostgreSQL :\(node.postgresPort), REST :\(node.restPort))")
+        try await Shell.daemon((user?.prefix ?? []) + (try agentCommand(node)), log: layout.log(node.name))
     }
 
     // MARK: up
@@ -31,18 +62,18 @@ public struct Lab: Sendable {
             return
         }
         try prepareDirectories(user: user)
-        try install(vigilBinary, user: user)
+        if agent == .vigil { try install(vigilBinary, user: user) }
         for node in layout.nodes {
             try LabFiles.write(LabFiles.nodeConfig(node, layout: layout, pgBin: pgBin, profile: profile),
                                to: layout.config(node), mode: 0o600, owner: user)
         }
         try LabFiles.write(LabFiles.haproxy(layout, profile: profile), to: layout.haproxyConfig, mode: 0o644, owner: nil)
         try LabFiles.write(LabFiles.pgpass(layout), to: layout.pgpass, mode: 0o600, owner: nil)
+        try LabFiles.write("\(agent.rawValue) \(profile.rawValue)\n", to: layout.path("lab.conf"), mode: 0o644, owner: nil)
 
         try await startEtcd(etcd)
         for node in layout.nodes where !(await agentRunning(node)) {
-            say("starting the vigil agent for \(node.name) on \(node.host) (PostgreSQL :\(node.postgresPort), REST :\(node.restPort))")
-            try await Shell.daemon((user?.prefix ?? []) + [layout.binary, layout.config(node)], log: layout.log(node.name))
+            try await startAgent(node, user: user)
         }
         try await waitForCluster()
         try await startHAProxy(haproxy)
@@ -210,7 +241,7 @@ public struct Lab: Sendable {
     public func down() async throws {
         if await runningAgents() > 0 {
             say("stopping the vigil agents (each stops its PostgreSQL)")
-            _ = try await Shell.run("/usr/bin/pkill", ["-TERM", "-f", "^\(layout.binary) "])
+            _ = try await Shell.run("/usr/bin/pkill", ["-TERM", "-f", agentPattern(nil)])
             try? await wait("the agents to stop", seconds: 60) { await runningAgents() == 0 }
         }
         if await haproxyRunning() {
@@ -232,8 +263,8 @@ public struct Lab: Sendable {
         return result.output.split(separator: "\n").compactMap { Int32($0) }
     }
 
-    func runningAgents() async -> Int { await pgrep("^\(layout.binary) ").count }
-    func agentRunning(_ node: LabLayout.Node) async -> Bool { !(await pgrep("^\(layout.binary) \(layout.config(node))")).isEmpty }
+    func runningAgents() async -> Int { await pgrep(agentPattern(nil)).count }
+    func agentRunning(_ node: LabLayout.Node) async -> Bool { !(await pgrep(agentPattern(node))).isEmpty }
     func haproxyRunning() async -> Bool { !(await pgrep("haproxy -db -f \(layout.haproxyConfig)")).isEmpty }
     func labProcesses() async -> [Int32] { await pgrep(layout.directory + "/") }
 }

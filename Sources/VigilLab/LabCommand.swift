@@ -6,7 +6,7 @@ public struct LabCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "lab",
         abstract: "Run the guide's whole cluster on this machine: etcd, two PostgreSQL 18 nodes under vigil agents, HAProxy.",
-        subcommands: [Up.self, Down.self, Status.self])
+        subcommands: [Up.self, Down.self, Status.self, Drill.self])
 
     public init() {}
 
@@ -15,6 +15,25 @@ public struct LabCommand: AsyncParsableCommand {
         var directory = ".lab"
         @Option(help: "The loopback /24 the lab lives in: etcd and HAProxy on .1, the nodes on .21 and .22.")
         var subnet = "127.0.50"
+        @Option(help: "The HA agent on the nodes: vigil, or patroni (Patroni 4.1.5 from `make test`, for comparisons).")
+        var agent: String?
+        @Option(help: "Timings: guide (ttl 30, as the guide writes them) or fast (ttl 10, fails over in seconds).")
+        var profile: String?
+
+        /// Without --agent/--profile, what the lab was started with (recorded by `lab up`), else vigil and guide.
+        func lab() throws -> Lab {
+            let recorded = LabLayout(directory: directory, subnet: subnet).recorded
+            guard let agent = LabAgent(rawValue: agent ?? recorded.agent ?? "vigil") else {
+                throw ValidationError("--agent must be vigil or patroni")
+            }
+            guard let profile = LabProfile(rawValue: profile ?? recorded.profile ?? "guide") else {
+                throw ValidationError("--profile must be one of: \(LabProfile.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let patroni = (try? String(contentsOfFile: ".tools/patroni-path", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            return Lab(directory: directory, subnet: subnet, profile: profile, agent: agent,
+                       patroniPath: ProcessInfo.processInfo.environment["VIGIL_PATRONI_PATH"] ?? patroni, say: { print($0) })
+        }
 
         func validate() throws {
             let octets = subnet.split(separator: ".", omittingEmptySubsequences: false)
@@ -29,15 +48,9 @@ public struct LabCommand: AsyncParsableCommand {
         @OptionGroup var options: Options
         @Option(help: "PostgreSQL 18's bin directory (default: the one `make lab` installed, from .tools/pg18-bin).")
         var pgBin: String?
-        @Option(help: "Timings: guide (ttl 30, as the guide writes them) or fast (ttl 10, fails over in seconds).")
-        var profile: String = LabProfile.guide.rawValue
-
         func run() async throws {
-            guard let profile = LabProfile(rawValue: profile) else {
-                throw ValidationError("--profile must be one of: \(LabProfile.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
             let bin = try pgBin ?? Self.recordedPGBin()
-            let lab = Lab(directory: options.directory, subnet: options.subnet, profile: profile, say: { print($0) })
+            let lab = try options.lab()
             do {
                 try await lab.up(pgBin: bin, vigilBinary: Self.siblingBinary("vigil"))
             } catch let error as LabError {
@@ -68,7 +81,7 @@ public struct LabCommand: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                try await Lab(directory: options.directory, subnet: options.subnet, say: { print($0) }).down()
+                try await options.lab().down()
             } catch let error as LabError {
                 FileHandle.standardError.write(Data("vigilctl lab down: \(error)\n".utf8))
                 throw ExitCode(1)
@@ -81,7 +94,28 @@ public struct LabCommand: AsyncParsableCommand {
         @OptionGroup var options: Options
 
         func run() async throws {
-            try await Lab(directory: options.directory, subnet: options.subnet, say: { print($0) }).status()
+            try await options.lab().status()
+        }
+    }
+
+    struct Drill: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Inject a fault into the lab's primary while writing through HAProxy; report write downtime and lost writes.",
+            discussion: "kill-primary: kill -9 of its agent and PostgreSQL. stop-primary: SIGTERM to its agent. switchover: POST /switchover.")
+        @OptionGroup var options: Options
+        @Argument(help: "kill-primary, stop-primary or switchover.") var kind: String
+
+        func run() async throws {
+            guard let kind = DrillKind(rawValue: kind) else {
+                throw ValidationError("the drill is one of: \(DrillKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            do {
+                let report = try await options.lab().drill(kind)
+                if report.lost > 0 { throw ExitCode(3) }
+            } catch let error as LabError {
+                FileHandle.standardError.write(Data("vigilctl lab drill: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
         }
     }
 }

@@ -34,6 +34,12 @@ public struct LabLayout: Sendable {
 
     func path(_ parts: String...) -> String { ([directory] + parts).joined(separator: "/") }
 
+    /// The agent and profile `lab up` last used here (the file `lab.conf`: `agent profile`).
+    var recorded: (agent: String?, profile: String?) {
+        let words = ((try? String(contentsOfFile: path("lab.conf"), encoding: .utf8)) ?? "").split(whereSeparator: \.isWhitespace)
+        return (words.first.map(String.init), words.count > 1 ? String(words[1]) : nil)
+    }
+
     var etcdEndpoint: String { "\(etcdHost):\(etcdClientPort)" }
     var binary: String { path("bin", "vigil") }
     var haproxyConfig: String { path("haproxy.cfg") }
@@ -41,6 +47,12 @@ public struct LabLayout: Sendable {
     func config(_ node: Node) -> String { path("\(node.name).yml") }
     func nodeDirectory(_ node: Node) -> String { path(node.name) }
     func log(_ name: String) -> String { path("logs", "\(name).log") }
+}
+
+/// Which HA agent manages the lab's nodes: Vigil, or Patroni itself (for side-by-side drills).
+public enum LabAgent: String, Sendable, CaseIterable {
+    case vigil
+    case patroni
 }
 
 /// How fast the lab's cluster reacts: the guide's own timings, or a profile that fails over

@@ -42,6 +42,16 @@ import VigilTestSupport
                 return now.address == candidateAddress && !now.inRecovery
             }
             #expect(followed)
+
+            // The guide's failover test as a drill: the primary's service stopped while a client
+            // writes through HAProxy. Nothing acknowledged may be lost (the fast shutdown hands the
+            // replica every write before the key goes), and the old primary comes back as a replica.
+            let drill = try await CommandRun.run(vigilctl, ["lab", "drill", "stop-primary"] + common)
+            #expect(drill.exitCode == 0, "\(drill.stdout)\n\(drill.stderr)")
+            #expect(drill.stdout.contains(", lost: 0"), "\(drill.stdout)")
+            #expect(drill.stdout.contains("streams again"), "\(drill.stdout)")
+            let reports = (try? FileManager.default.contentsOfDirectory(atPath: directory.path + "/reports")) ?? []
+            #expect(reports.contains { $0.hasPrefix("vigil-stop-primary-") })
         }
         let down = try await CommandRun.run(vigilctl, ["lab", "down"] + common)
         #expect(down.exitCode == 0 && down.stdout.contains("The lab is down"), "\(down.stdout)\n\(down.stderr)")

@@ -1,0 +1,97 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import Synchronization
+
+/// The client a drill measures with: one INSERT after another through HAProxy's write port,
+/// each with the next id, reconnecting at once after any failure. It records which ids the
+/// server acknowledged and when, so downtime and lost writes can be counted afterwards.
+final class WriteProbe: Sendable {
+    struct Ack: Sendable {
+        var id: Int64
+        var at: ContinuousClock.Instant
+    }
+
+    let host: String
+    let port: Int
+    let password: String
+    private let acks = Mutex<[Ack]>([])
+    private let failures = Mutex(0)
+    private let logger = Logger(label: "vigil.drill.probe")
+
+    init(host: String, port: Int, password: String) {
+        self.host = host
+        self.port = port
+        self.password = password
+    }
+
+    var acknowledged: [Ack] { acks.withLock { $0 } }
+    var failedAttempts: Int { failures.withLock { $0 } }
+
+    func connect() async throws -> PostgresConnection {
+        try await PostgresConnection.connect(
+            configuration: .init(host: host, port: port, username: "postgres", password: password, database: "postgres",
+                                 tls: .disable),
+            id: Int.random(in: 1...Int(Int32.max)), logger: logger)
+    }
+
+    func prepare() async throws {
+        let connection = try await connect()
+        defer { Task { try? await connection.close() } }
+        _ = try await connection.query("CREATE TABLE IF NOT EXISTS vigil_drill (id bigint PRIMARY KEY, at timestamptz DEFAULT now())",
+                                       logger: logger).get()
+        _ = try await connection.query("TRUNCATE vigil_drill", logger: logger).get()
+    }
+
+    /// Writes until cancelled.
+    func run() async {
+        var next: Int64 = 1
+        var connection: PostgresConnection?
+        while !Task.isCancelled {
+            do {
+                if connection == nil || connection?.isClosed == true { connection = try await withTimeout { try await self.connect() } }
+                guard let open = connection else { continue }
+                let id = next
+                _ = try await withTimeout {
+                    try await open.query("INSERT INTO vigil_drill (id) VALUES (\(id))", logger: self.logger).get()
+                }
+                acks.withLock { $0.append(Ack(id: id, at: .now)) }
+                next += 1
+            } catch {
+                failures.withLock { $0 += 1 }
+                if let open = connection { try? await open.close() }
+                connection = nil
+                // Every failed attempt used an id that may or may not have committed: never reuse it.
+                next += 1
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        if let connection { try? await connection.close() }
+    }
+
+    /// Ids present in the table now (read through the write port: the primary).
+    func presentIDs() async throws -> Set<Int64> {
+        let connection = try await connect()
+        defer { Task { try? await connection.close() } }
+        var ids = Set<Int64>()
+        for try await id in try await connection.query("SELECT id FROM vigil_drill", logger: logger).decode(Int64.self) {
+            ids.insert(id)
+        }
+        return ids
+    }
+
+    /// A call that gives up after 2 s: a dead primary must not hang the probe (the
+    /// connection is closed underneath the stuck call, which fails it).
+    private func withTimeout<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: .seconds(2))
+                throw LabError("no answer within 2 s")
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+}
