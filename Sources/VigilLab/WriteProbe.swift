@@ -29,11 +29,16 @@ final class WriteProbe: Sendable {
     var acknowledged: [Ack] { acks.withLock { $0 } }
     var failedAttempts: Int { failures.withLock { $0 } }
 
+    var configuration: PostgresConnection.Configuration {
+        var configuration = PostgresConnection.Configuration(host: host, port: port, username: "postgres", password: password,
+                                                             database: "postgres", tls: .disable)
+        configuration.options.connectTimeout = .seconds(2)
+        return configuration
+    }
+
     func connect() async throws -> PostgresConnection {
         try await PostgresConnection.connect(
-            configuration: .init(host: host, port: port, username: "postgres", password: password, database: "postgres",
-                                 tls: .disable),
-            id: Int.random(in: 1...Int(Int32.max)), logger: logger)
+            configuration: configuration, id: Int.random(in: 1...Int(Int32.max)), logger: logger)
     }
 
     func prepare() async throws {
@@ -60,7 +65,8 @@ final class WriteProbe: Sendable {
                 next += 1
             } catch {
                 failures.withLock { $0 += 1 }
-                if let open = connection { try? await open.close() }
+                // Closed in the background: closing a connection to a dead server may itself hang.
+                if let open = connection { Task { try? await open.close() } }
                 connection = nil
                 // Every failed attempt used an id that may or may not have committed: never reuse it.
                 next += 1
@@ -81,17 +87,38 @@ final class WriteProbe: Sendable {
         return ids
     }
 
-    /// A call that gives up after 2 s: a dead primary must not hang the probe (the
-    /// connection is closed underneath the stuck call, which fails it).
+    /// A call that gives up after 2 s without waiting for it: a connection stuck behind a dead
+    /// primary must not stall the probe (the abandoned call ends when its connection is closed).
     private func withTimeout<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: .seconds(2))
-                throw LabError("no answer within 2 s")
+        let once = Once()
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+            let work = Task {
+                do {
+                    let value = try await body()
+                    if once.first() { continuation.resume(returning: value) }
+                } catch {
+                    if once.first() { continuation.resume(throwing: error) }
+                }
             }
-            defer { group.cancelAll() }
-            return try await group.next()!
+            Task {
+                try? await Task.sleep(for: .seconds(2))
+                if once.first() {
+                    work.cancel()
+                    continuation.resume(throwing: LabError("no answer within 2 s"))
+                }
+            }
+        }
+    }
+}
+
+/// True for the first caller only.
+private final class Once: Sendable {
+    private let done = Mutex(false)
+
+    func first() -> Bool {
+        done.withLock { done in
+            defer { done = true }
+            return !done
         }
     }
 }
