@@ -22,7 +22,7 @@ enum Shell {
             output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
         var code: Int32 = -1
         if case let .exited(status) = result.terminationStatus { code = status }
-        return Result(code: code, output: (result.standardOutput ?? "") + (result.standardError ?? ""))
+        return Result(code: code, output: result.standardOutput + result.standardError)
     }
 
     /// Starts `command` in its own session, detached from this process (it outlives vigilctl),
