@@ -35,6 +35,9 @@ struct AgentCluster {
                 throw error
             }
             for agent in cluster.agents { await agent.stop() }
+            // A WAL receiver a test froze (SIGSTOP) can outlive its postmaster: the cluster's
+            // processes carry its name (cluster_name = scope) in their titles.
+            _ = try? await CommandRun.run("/usr/bin/pkill", ["-KILL", "-f", "postgres: \(cluster.scope): "])
         }
     }
 

@@ -144,6 +144,7 @@ import Glibc
                 let b = await lagging.isPrimary()
                 return a || b
             }
+            kill(pid_t(receiver), SIGCONT)
             #expect(!promoted)
             #expect(try await cluster.get("leader") == nil)
             #expect(fenced.fullLog().contains("not allowed to promote"))
