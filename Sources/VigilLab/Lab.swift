@@ -152,8 +152,12 @@ public struct Lab: Sendable {
     func waitForCluster() async throws {
         let seconds = 180
         say("waiting for the cluster: a leader, and every other node streaming from it (at most \(seconds) s)")
+        let began = ContinuousClock.now
         try await wait("the cluster to form", seconds: seconds) {
-            for node in layout.nodes where !(await agentRunning(node)) {
+            // An agent just started may not have exec'd yet (setsid → sh → setpriv → vigil): only
+            // one missing after a few seconds has exited.
+            let settled = ContinuousClock.now - began > .seconds(5)
+            for node in settled ? layout.nodes : [] where !(await agentRunning(node)) {
                 let log = (try? String(contentsOfFile: layout.log(node.name), encoding: .utf8)) ?? ""
                 let tail = log.split(separator: "\n").suffix(6).joined(separator: "\n")
                 throw LabError("the agent for \(node.name) exited; the end of \(layout.log(node.name)):\n\(tail)")
