@@ -1,37 +1,32 @@
 import VigilCore
 
 /// `GET /cluster` (spec §1.4): every member as the store shows it, sorted by name, with
-/// replicas' lag from the leader's last known position.
+/// replicas' positions and lag from the leader's last known position (`MemberSummary`).
 public enum ClusterDocument {
     public static func json(_ s: NodeSnapshot) -> JSONValue {
         guard let cluster = s.cluster else { return .object([("members", .array([])), ("scope", .string(s.scope))]) }
-        let optime = cluster.status?.optime
-        let members: [JSONValue] = cluster.members.sorted { $0.name < $1.name }.map { member in
+        let members: [JSONValue] = MemberSummary.all(in: cluster).map { member in
             let r = member.record
-            let isLeader = cluster.leader?.name == member.name
             var o: [(key: String, value: JSONValue)] = [("name", .string(member.name)),
-                                                        ("role", .string(isLeader ? "leader" : "replica"))]
-            let state = !isLeader ? (r.replicationState ?? r.state) : r.state
-            if let state { o.append(("state", .string(state))) }
+                                                        ("role", .string(member.isLeader ? "leader" : "replica"))]
+            if let state = member.state { o.append(("state", .string(state))) }
             if let api = r.apiURL { o.append(("api_url", .string(api))) }
-            if let address = r.connURL.flatMap(ConnectionURL.hostPort) {
+            if let address = member.address {
                 o.append(("host", .string(address.host)))
                 o.append(("port", .int(Int64(address.port))))
             }
             if let timeline = r.timeline { o.append(("timeline", .int(timeline))) }
             if r.pendingRestart { o.append(("pending_restart", true)) }
             if let tags = r.tags, case let .object(entries) = tags, !entries.isEmpty { o.append(("tags", tags)) }
-            if !isLeader {
-                func lag(_ lsn: Int64?) -> (JSONValue, JSONValue) {
-                    guard let lsn else { return ("unknown", "unknown") }
-                    let behind = optime.map { max(0, $0.subtractingReportingOverflow(lsn).partialValue) }
-                    return (behind.map(JSONValue.int) ?? "unknown", .string(LSN(UInt64(clamping: lsn)).description))
+            if !member.isLeader {
+                // Patroni writes "unknown" for both the LSN and its lag when the member has none.
+                func pair(_ p: MemberSummary.Position?) -> (lag: JSONValue, lsn: JSONValue) {
+                    guard let p else { return ("unknown", "unknown") }
+                    return (.int(p.lag), .string(LSN(UInt64(clamping: p.lsn)).description))
                 }
-                let receive = lag(r.receiveLSN ?? r.xlogLocation)
-                let replay = lag(r.replayLSN ?? r.xlogLocation)
-                let position = lag(r.xlogLocation)
-                o += [("receive_lag", receive.0), ("receive_lsn", receive.1), ("replay_lag", replay.0),
-                      ("replay_lsn", replay.1), ("lag", position.0), ("lsn", position.1)]
+                let (receive, replay, position) = (pair(member.receive), pair(member.replay), pair(member.position))
+                o += [("receive_lag", receive.lag), ("receive_lsn", receive.lsn), ("replay_lag", replay.lag),
+                      ("replay_lsn", replay.lsn), ("lag", position.lag), ("lsn", position.lsn)]
             }
             return .object(o)
         }

@@ -8,7 +8,7 @@ struct ConfigHandler: Sendable {
     func patch(_ body: JSONValue) async -> (Int, JSONValue?, String) {
         guard let cluster = try? await control.readCluster() else { return (503, nil, "failed to read the cluster from the store") }
         guard let current = cluster.config else { return (503, nil, "config is not set in the store") }
-        let merged = Self.mergePatch(current.value, body)
+        let merged = current.value.merged(with: body)
         if merged == current.value { return (200, merged, "") }
         do {
             guard try await control.setConfig(merged, expectedVersion: current.version) else {
@@ -26,23 +26,6 @@ struct ConfigHandler: Sendable {
             return (502, nil, "failed to write the config key")
         }
         return (200, body, "")
-    }
-
-    /// RFC 7396: objects merge key by key, `null` removes a key, anything else replaces.
-    static func mergePatch(_ target: JSONValue, _ patch: JSONValue) -> JSONValue {
-        guard case let .object(changes) = patch else { return patch }
-        var entries: [(key: String, value: JSONValue)] = target.objectValue ?? []
-        for (key, value) in changes {
-            let index = entries.firstIndex { $0.key == key }
-            if value == .null {
-                if let index { entries.remove(at: index) }
-            } else if let index {
-                entries[index].value = mergePatch(entries[index].value, value)
-            } else {
-                entries.append((key, mergePatch(.null, value)))
-            }
-        }
-        return .object(entries)
     }
 }
 
@@ -78,7 +61,7 @@ struct NodeHandler: Sendable {
         request.onlyIfPending = body?["restart_pending"] != nil
         if let schedule = body?["schedule"]?.stringValue {
             if snapshot.paused { return (500, "Can't schedule restart in the paused state") }
-            switch ScheduleTime.parse(schedule) {
+            switch ISOTime.read(schedule) {
             case .missingTimeZone: return (400, "Timezone information is mandatory for the scheduled restart")
             case .unparsable: return (422, "Unable to parse scheduled timestamp. It should be in an unambiguous format, e.g. ISO 8601")
             case let .time(at):

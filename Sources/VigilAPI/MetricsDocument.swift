@@ -54,7 +54,7 @@ public enum MetricsDocument {
                extra: "# Values: 0=initdb, 1=initdb_failed, 2=custom_bootstrap, 3=custom_bootstrap_failed, 4=creating_replica, 5=running, 6=starting, 7=bootstrap_starting, 8=start_failed, 9=restarting, 10=restart_failed, 11=stopping, 12=stopped, 13=stop_failed, 14=crashed")
 
         // Vigil's own.
-        let left = s.leaderUntil.map { max(0, Double(($0 - now).components.attoseconds) / 1e18 + Double(($0 - now).components.seconds)) } ?? 0
+        let left = s.leaderUntil.map { max(0, ($0 - now).inSeconds) } ?? 0
         metric("vigil_leader_lease_seconds_left", "gauge", "Seconds this node may still act as leader without renewing the lock (0 if not the leader).",
                String(format: "%.3f", left))
         out.append("# HELP vigil_ha_cycle_seconds Duration of the HA loop's cycles (observe, decide, act).")

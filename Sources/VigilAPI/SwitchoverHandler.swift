@@ -20,7 +20,7 @@ struct SwitchoverHandler: Sendable {
         var scheduledAt: Double?
         if let scheduledText {
             if paused { return (400, "Can't schedule switchover in the paused state") }
-            switch ScheduleTime.parse(scheduledText) {
+            switch ISOTime.read(scheduledText) {
             case .missingTimeZone: return (400, "Timezone information is mandatory for the scheduled switchover")
             case .unparsable: return (422, "Unable to parse scheduled timestamp. It should be in an unambiguous format, e.g. ISO 8601")
             case let .time(when):
@@ -92,32 +92,5 @@ struct SwitchoverHandler: Sendable {
             return (409, "the switchover request changed meanwhile")
         }
         return (200, "scheduled switchover deleted")
-    }
-}
-
-/// A `scheduled_at` / `schedule` timestamp: ISO 8601 that must carry its time zone.
-public enum ScheduleTime: Equatable, Sendable {
-    case time(Double)
-    case missingTimeZone
-    case unparsable
-
-    public static func parse(_ text: String) -> ScheduleTime {
-        // Minutes without seconds ("2030-01-01T10:00+02:00") are common in patronictl input.
-        var text = text.trimmingCharacters(in: .whitespaces)
-        if let range = text.range(of: #"T\d{2}:\d{2}(?=[+-]\d{2}:?\d{2}$|Z$)"#, options: .regularExpression) {
-            text.insert(contentsOf: ":00", at: range.upperBound)
-        }
-        let formatter = ISO8601DateFormatter()
-        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime]] {
-            formatter.formatOptions = options
-            if let date = formatter.date(from: text) { return .time(date.timeIntervalSince1970) }
-        }
-        // A well-formed local time without an offset.
-        formatter.formatOptions = [.withFullDate, .withTime, .withColonSeparatorInTime, .withDashSeparatorInDate]
-        if formatter.date(from: text) != nil { return .missingTimeZone }
-        if text.range(of: #"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$"#, options: .regularExpression) != nil {
-            return .missingTimeZone
-        }
-        return .unparsable
     }
 }

@@ -32,6 +32,10 @@ public struct AgentSetup: Sendable {
         guard let listenText = configuration.restAPI.listen, let listen = HostPort(listenText) else {
             throw AgentError("restapi.listen must be HOST:PORT (it is \(configuration.restAPI.listen ?? "missing"))")
         }
+        // Serving a TLS-configured API over plain HTTP would hand its password to the network.
+        if let certfile = configuration.restAPI.certfile {
+            throw AgentError("restapi.certfile (\(certfile)) is set, but this version serves the REST API over plain HTTP only; remove restapi.certfile/keyfile to run without TLS")
+        }
         let connect = configuration.restAPI.connectAddress.flatMap(HostPort.init) ?? listen
         let tags = configuration.tags
         identity = MemberIdentity(name: name, nofailover: tags.nofailover,

@@ -27,7 +27,7 @@ extension HALoop {
                     logger.info("the leader key was taken by another member first")
                     return false
                 }
-                lock = LockState(lastConfirmed: sent)
+                lock = LockState(lastConfirmed: sent, leaseTTL: settings.ttl)
                 logger.notice("acquired the leader key")
             case .renewLeader:
                 let sent = now
@@ -43,7 +43,7 @@ extension HALoop {
                 }
                 switch answer {
                 case .held:
-                    lock = LockState(lastConfirmed: sent)
+                    lock = LockState(lastConfirmed: sent, leaseTTL: settings.ttl)
                 case let .lost(reason):
                     logger.error("the leader key is no longer ours: \(reason)")
                     lock.lost = true
@@ -107,20 +107,30 @@ extension HALoop {
     }
 
     func createReplica(from source: String, _ o: Observation) async -> Bool {
-        guard let address = address(of: source, o) else {
+        await clone(from: source, in: o.cluster ?? lastCluster, replacing: false)
+    }
+
+    /// Copies the data directory from `source` (into an empty one, or replacing the current one)
+    /// and starts streaming from it; shown as "creating replica" meanwhile.
+    @discardableResult
+    func clone(from source: String, in cluster: ClusterState?, replacing: Bool) async -> Bool {
+        guard let address = cluster?.member(named: source)?.record.connURL.flatMap(ConnectionURL.hostPort) else {
             logger.warning("cannot clone from \(source): it publishes no connection address")
             return false
         }
         box.update { $0.busyWith = "creating replica" }
         defer { box.update { $0.busyWith = nil } }
-        logger.notice("cloning the data directory from \(source) (\(address.host):\(address.port))")
+        logger.notice("\(replacing ? "reinitializing" : "cloning") the data directory from \(source) (\(address.host):\(address.port))")
         do {
-            try await instance.createReplica(from: address)
+            if replacing {
+                try await instance.reinitialize(from: address)
+            } else {
+                try await instance.createReplica(from: address)
+            }
             following = source
-            softFollowAt = now
             return true
         } catch {
-            logger.error("cloning from \(source) failed: \(error)")
+            logger.error("copying the data directory from \(source) failed: \(error)")
             return false
         }
     }
@@ -147,7 +157,6 @@ extension HALoop {
                 let upstream = leader.flatMap { address(of: $0, o) }
                 try await instance.start(.replica(of: upstream))
                 following = upstream == nil ? nil : leader
-                softFollowAt = now
             }
             return true
         } catch {
@@ -156,9 +165,8 @@ extension HALoop {
         }
     }
 
-    /// Points a running replica at `leader`: first by a reload; if it still does not stream
-    /// after a while and the leader is on a newer timeline, its history forked, so it is
-    /// stopped and rewound.
+    /// Points a running replica at `leader` by a reload; one already pointed there (the engine
+    /// saw it not stream) is stopped and rejoined, rewinding if its history forked.
     func follow(_ leader: String, _ o: Observation) async -> Bool {
         guard let upstream = address(of: leader, o) else { return false }
         if following != leader {
@@ -166,15 +174,12 @@ extension HALoop {
                 try await instance.follow(upstream)
                 logger.notice("following \(leader) at \(upstream.host):\(upstream.port)")
                 following = leader
-                softFollowAt = now
                 return true
             } catch {
                 logger.error("re-pointing at \(leader) failed: \(error)")
                 return false
             }
         }
-        let grace = Duration.seconds(max(5, settings.timings.loopWait))
-        if let at = softFollowAt, now - at < grace { return true }
         return await rejoin(leader, o)
     }
 
@@ -184,7 +189,6 @@ extension HALoop {
             let rewound = try await instance.rejoin(upstream)
             logger.notice(rewound ? "rewound onto \(leader)'s timeline and following it" : "started as a replica of \(leader)")
             following = leader
-            softFollowAt = now
             return true
         } catch {
             logger.error("rejoining \(leader) failed: \(error)")

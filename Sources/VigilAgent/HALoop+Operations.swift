@@ -93,22 +93,13 @@ extension HALoop {
             reply.resume(returning: (503, "Cluster has no leader, can not reinitialize"))
             return
         }
-        let sourceName = fromLeader ? leader
-            : cluster.members.first { $0.name != me && $0.record.clonefrom && $0.record.state == "running" }?.name ?? leader
-        guard let source = cluster.member(named: sourceName)?.record.connURL.flatMap(ConnectionURL.hostPort) else {
-            reply.resume(returning: (503, "the leader publishes no connection address"))
+        let source = fromLeader ? leader : HAEngine.cloneSource(in: cluster, for: me, leader: leader)
+        guard cluster.member(named: source)?.record.connURL != nil else {
+            reply.resume(returning: (503, "\(source) publishes no connection address"))
             return
         }
+        // Patroni answers at once and copies in the background; the loop does the copy next.
         reply.resume(returning: (200, "reinitialize started"))
-        box.update { $0.busyWith = "creating replica" }
-        defer { box.update { $0.busyWith = nil } }
-        logger.notice("reinitializing from \(sourceName) on request")
-        do {
-            try await instance.reinitialize(from: source)
-            following = sourceName
-            softFollowAt = now
-        } catch {
-            logger.error("reinitialize failed: \(error)")
-        }
+        await clone(from: source, in: cluster, replacing: true)
     }
 }

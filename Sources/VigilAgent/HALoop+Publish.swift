@@ -41,8 +41,7 @@ extension HALoop {
     /// Replaces the REST API's snapshot with this cycle's view.
     func refreshSnapshot(_ status: PostgresStatus) {
         let current = self.settings
-        let lockValid = lock.isValid(at: now, ttl: current.ttl)
-        let leaderUntil = lockValid ? lock.lastConfirmed.map { started + $0 + current.ttl } : nil
+        let leaderUntil = lock.validUntil(ttl: current.ttl).map { started + $0 }
         let hasData = instance.hasDataDirectory
         let internalRole = !hasData ? "uninitialized" : (instance.dataDirectoryRole == .replica ? "replica" : "primary")
         let cluster = lastCluster

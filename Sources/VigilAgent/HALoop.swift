@@ -27,11 +27,12 @@ actor HALoop {
     var reportedBadConfig = false
 
     var lock = LockState()
-    /// The member this node's PostgreSQL was last pointed at.
-    var following: String?
-    /// When the last plain re-point (reload) toward `following` happened, so a replica that is
-    /// not streaming yet is given a moment before it is rewound.
-    var softFollowAt: Duration?
+    /// The member this node's PostgreSQL was last pointed at, and since when (the engine gives a
+    /// replica that was just pointed somewhere a moment to start streaming).
+    var following: String? {
+        didSet { followingSince = following == nil ? nil : now }
+    }
+    var followingSince: Duration?
     var lastState: PostgresStatus.State?
     var stateSince: Duration = .zero
     var lastCluster: ClusterState?
@@ -83,7 +84,7 @@ actor HALoop {
             let began = clock.now
             await cycle()
             let took = clock.now - began
-            box.update { $0.cycles.record(Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18) }
+            box.update { $0.cycles.record(took.inSeconds) }
             if stopRequested || fatal != nil { break }
             let next = began + .seconds(settings.timings.loopWait)
             box.update { $0.nextRun = next }
@@ -206,7 +207,7 @@ actor HALoop {
         return Observation(now: now, wallClock: Date().timeIntervalSince1970, me: setup.identity, settings: settings,
                            store: view,
                            postgres: LocalPostgres(dataDirectory: directory, status: status, following: following,
-                                                   stateSince: stateSince, busyWith: busy),
+                                                   followingSince: followingSince, stateSince: stateSince, busyWith: busy),
                            lock: lock, peers: peers)
     }
 
@@ -231,10 +232,7 @@ actor HALoop {
         self.dynamic = dynamic
         settings = dynamic.engineSettings
         if settings.timings != previous.timings {
-            // The lease in force keeps its old TTL until renewed: never count on more than it has.
-            if settings.timings.ttl > previous.timings.ttl, let confirmed = lock.lastConfirmed {
-                lock.lastConfirmed = confirmed - .seconds(settings.timings.ttl - previous.timings.ttl)
-            }
+            // The lease in force keeps its TTL until the next renewal replaces it (LockState.leaseTTL).
             await store.setTTL(settings.timings.ttl)
             await store.setRetryTimeout(settings.timings.retryTimeout)
             logger.notice("timings now ttl \(settings.timings.ttl), loop_wait \(settings.timings.loopWait), retry_timeout \(settings.timings.retryTimeout)")

@@ -123,13 +123,13 @@ public struct HAProxyConfigCommand: AsyncParsableCommand {
     public func run() async throws {
         let context = try userFacing { try global.context(cluster: clusterName) }
         let cluster = try await userFacing { try await context.readCluster() }
-        guard let writeBind = Self.bind(write), let readBind = Self.bind(read) else {
+        guard let writeBind = HostPort(write), let readBind = HostPort(read) else {
             throw ValidationError("--write and --read are HOST:PORT (HOST may be *)")
         }
         let servers = cluster.members.sorted { $0.name < $1.name }.compactMap { member -> HAProxyConfig.Server? in
             guard let pg = member.record.connURL.flatMap(ConnectionURL.hostPort),
                   let api = member.record.apiURL.flatMap(URL.init(string:)) else { return nil }
-            return .init(name: member.name, postgres: .init(host: pg.host, port: pg.port), restPort: api.port ?? 8008)
+            return .init(name: member.name, postgres: pg, restPort: api.port ?? 8008)
         }
         guard !servers.isEmpty else {
             FileHandle.standardError.write(Data("Error: the cluster \(context.scope) has no members in the store yet\n".utf8))
@@ -146,10 +146,5 @@ public struct HAProxyConfigCommand: AsyncParsableCommand {
         } else {
             print(text, terminator: "")
         }
-    }
-
-    static func bind(_ text: String) -> HAProxyConfig.HostPortText? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else { return nil }
-        return .init(host: String(text[..<colon]), port: port)
     }
 }

@@ -39,16 +39,16 @@ public struct EditConfigCommand: AsyncParsableCommand {
         let before = cluster.config?.value ?? .object([])
         var after = before
         if let replace { after = try Self.document(replace) }
-        if let apply { after = ConfigMerge.merge(after, try Self.document(apply)) }
+        if let apply { after = after.merged(with: try Self.document(apply)) }
         for assignment in set {
             guard let eq = assignment.firstIndex(of: "=") else { throw ValidationError("-s wants key.path=value, got \(assignment)") }
             let path = assignment[..<eq].split(separator: ".").map(String.init)
-            after = ConfigMerge.set(after, path: path, to: Self.value(String(assignment[assignment.index(after: eq)...])))
+            after = after.merged(with: .patch(setting: path, to: Self.value(String(assignment[assignment.index(after: eq)...]))))
         }
         for assignment in pg {
             guard let eq = assignment.firstIndex(of: "=") else { throw ValidationError("-p wants name=value, got \(assignment)") }
-            after = ConfigMerge.set(after, path: ["postgresql", "parameters", String(assignment[..<eq])],
-                                    to: Self.value(String(assignment[assignment.index(after: eq)...])))
+            after = after.merged(with: .patch(setting: ["postgresql", "parameters", String(assignment[..<eq])],
+                                              to: Self.value(String(assignment[assignment.index(after: eq)...]))))
         }
         if set.isEmpty && pg.isEmpty && apply == nil && replace == nil {
             throw ValidationError("give the change with -s, -p, --apply or --replace (the interactive editor is not supported)")
@@ -102,35 +102,6 @@ public struct EditConfigCommand: AsyncParsableCommand {
         } catch {
             throw CtlError("\(path) is neither JSON nor YAML: \(error)")
         }
-    }
-}
-
-/// Setting a path and merging documents (null deletes), as patronictl's edit-config does.
-enum ConfigMerge {
-    static func set(_ document: JSONValue, path: [String], to value: JSONValue) -> JSONValue {
-        guard let key = path.first else { return value }
-        var entries = document.objectValue ?? []
-        let index = entries.firstIndex { $0.key == key }
-        if path.count == 1 && value == .null {
-            if let index { entries.remove(at: index) }
-            return .object(entries)
-        }
-        let child = set(index.map { entries[$0].value } ?? .object([]), path: Array(path.dropFirst()), to: value)
-        if let index { entries[index].value = child } else { entries.append((key, child)) }
-        return .object(entries)
-    }
-
-    static func merge(_ target: JSONValue, _ patch: JSONValue) -> JSONValue {
-        guard case let .object(changes) = patch else { return patch }
-        var result = target
-        for (key, value) in changes {
-            if case .object = value, let existing = result[key], case .object = existing {
-                result = set(result, path: [key], to: merge(existing, value))
-            } else {
-                result = set(result, path: [key], to: value)
-            }
-        }
-        return result
     }
 }
 

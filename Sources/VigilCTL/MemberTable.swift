@@ -28,33 +28,28 @@ struct MemberTable {
     }
 
     var rows: [Row] {
-        let optime = cluster.status?.optime ?? 0
         let leader = cluster.leader?.name
-        var rows = cluster.members.sorted { $0.name < $1.name }.map { member -> Row in
+        var rows = MemberSummary.all(in: cluster).map { member -> Row in
             let r = member.record
-            let isLeader = member.name == leader
-            let address = r.connURL.flatMap(ConnectionURL.hostPort)
-            var row = Row(member: member.name, host: address?.host ?? "", port: address?.port, role: isLeader ? "Leader" : "Replica",
-                          state: (isLeader ? nil : r.replicationState) ?? r.state ?? "",
+            var row = Row(member: member.name, host: member.address?.host ?? "", port: member.address?.port,
+                          role: member.isLeader ? "Leader" : "Replica", state: member.state ?? "",
                           timeline: r.timeline.map(String.init) ?? "", receiveLSN: "", receiveLag: "", replayLSN: "",
                           replayLag: "", pendingRestart: r.pendingRestart ? "*" : "", scheduledRestart: "", tags: r.tags)
             if let scheduled = r.scheduledRestart, let at = scheduled["schedule"]?.stringValue {
                 row.scheduledRestart = at + (scheduled["postgres_version"]?.stringValue.map { " if version < \($0)" } ?? "")
             }
-            if !isLeader {
-                func lsnAndLag(_ lsn: Int64?) -> (String, String) {
-                    guard let lsn, lsn > 0 else { return ("unknown", "") }
-                    let lag = optime >= lsn ? optime - lsn : 0
-                    return (LSN(UInt64(clamping: lsn)).description, String(Int((Double(lag) / 1_048_576).rounded(.toNearestOrEven))))
+            if !member.isLeader {
+                // The LSN as text and the lag in whole MB (Python's round), `unknown` and no lag when absent.
+                func cells(_ p: MemberSummary.Position?) -> (lsn: String, lag: String) {
+                    guard let p else { return ("unknown", "") }
+                    return (LSN(UInt64(clamping: p.lsn)).description, String(Int((Double(p.lag) / 1_048_576).rounded(.toNearestOrEven))))
                 }
-                var (receiveLSN, receiveLag) = lsnAndLag(r.receiveLSN)
-                var (replayLSN, replayLag) = lsnAndLag(r.replayLSN)
-                // Old member keys carry only xlog_location (Patroni's compatibility rule).
-                if receiveLSN == "unknown", replayLSN == "unknown", let position = r.xlogLocation, position > 0 {
-                    let (lsn, lag) = lsnAndLag(position)
-                    if row.state == "streaming" { (receiveLSN, receiveLag) = (lsn, lag) } else { (replayLSN, replayLag) = (lsn, lag) }
+                var (receive, replay) = (cells(member.receive), cells(member.replay))
+                // Old member keys carry only xlog_location (patronictl's compatibility rule).
+                if member.receive == nil, member.replay == nil, member.position != nil {
+                    if row.state == "streaming" { receive = cells(member.position) } else { replay = cells(member.position) }
                 }
-                (row.receiveLSN, row.receiveLag, row.replayLSN, row.replayLag) = (receiveLSN, receiveLag, replayLSN, replayLag)
+                (row.receiveLSN, row.receiveLag, row.replayLSN, row.replayLag) = (receive.lsn, receive.lag, replay.lsn, replay.lag)
             }
             return row
         }

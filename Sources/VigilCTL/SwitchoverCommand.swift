@@ -145,25 +145,22 @@ enum Prompt {
 
     /// A timestamp with its zone; a naive one gets the local zone (as patronictl does).
     static func isoWithZone(_ text: String) throws -> String? {
-        var text = text
-        if let range = text.range(of: #"T\d{2}:\d{2}(?=[+-]\d{2}:?\d{2}$|Z$)"#, options: .regularExpression) {
-            text.insert(contentsOf: ":00", at: range.upperBound)
-        }
-        let iso = ISO8601DateFormatter()
-        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime]] {
-            iso.formatOptions = options
-            if iso.date(from: text) != nil { return text }
-        }
-        let naive = DateFormatter()
-        naive.locale = Locale(identifier: "en_US_POSIX")
-        for format in ["yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd HH:mm:ss"] {
-            naive.dateFormat = format
-            if let date = naive.date(from: text) {
-                iso.formatOptions = [.withInternetDateTime]
-                iso.timeZone = .current
-                return iso.string(from: date)
+        switch ISOTime.read(text) {
+        case .time: return text
+        case .unparsable: return nil
+        case .missingTimeZone:
+            let naive = DateFormatter()
+            naive.locale = Locale(identifier: "en_US_POSIX")
+            for format in ["yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd HH:mm:ss"] {
+                naive.dateFormat = format
+                if let date = naive.date(from: text) {
+                    let iso = ISO8601DateFormatter()
+                    iso.formatOptions = [.withInternetDateTime]
+                    iso.timeZone = .current
+                    return iso.string(from: date)
+                }
             }
+            return nil
         }
-        return nil
     }
 }

@@ -1,3 +1,5 @@
+import VigilCore
+
 /// A ready `haproxy.cfg` for a cluster, in the guide's shape: writes on one port routed to
 /// whichever member answers `GET /primary`, reads on another spread over the members that
 /// answer `GET /replica`. Unlike the guide, a demoted node's sessions are cut at once
@@ -7,37 +9,24 @@ public struct HAProxyConfig: Sendable {
     public struct Server: Sendable {
         public var name: String
         /// Where PostgreSQL listens.
-        public var postgres: HostPortText
+        public var postgres: HostPort
         /// Where the member's REST API listens.
         public var restPort: Int
 
-        public init(name: String, postgres: HostPortText, restPort: Int) {
+        public init(name: String, postgres: HostPort, restPort: Int) {
             self.name = name
             self.postgres = postgres
             self.restPort = restPort
         }
     }
 
-    /// `host:port` as HAProxy writes it.
-    public struct HostPortText: Sendable {
-        public var host: String
-        public var port: Int
-
-        public init(host: String, port: Int) {
-            self.host = host
-            self.port = port
-        }
-
-        var text: String { "\(host.contains(":") ? "[\(host)]" : host):\(port)" }
-    }
-
     public var servers: [Server]
-    public var writeBind: HostPortText
-    public var readBind: HostPortText
-    public var statsBind: HostPortText?
+    public var writeBind: HostPort
+    public var readBind: HostPort
+    public var statsBind: HostPort?
     public var ttl: Int
 
-    public init(servers: [Server], writeBind: HostPortText, readBind: HostPortText, statsBind: HostPortText? = nil,
+    public init(servers: [Server], writeBind: HostPort, readBind: HostPort, statsBind: HostPort? = nil,
                 ttl: Int) {
         self.servers = servers
         self.writeBind = writeBind
@@ -49,6 +38,11 @@ public struct HAProxyConfig: Sendable {
     /// Check every second; a server is down after 2 failures and up after 1 success, so a
     /// switchover reaches clients within ~2 s, well inside one `ttl`.
     var checkTimings: String { "inter 1s fastinter 500ms downinter 1s fall 2 rise 1" }
+
+    /// `host:port` as HAProxy writes it (IPv6 in brackets).
+    static func text(_ address: HostPort) -> String {
+        "\(address.host.contains(":") ? "[\(address.host)]" : address.host):\(address.port)"
+    }
 
     public func render() -> String {
         var lines = [
@@ -67,22 +61,22 @@ public struct HAProxyConfig: Sendable {
             "",
         ]
         if let statsBind {
-            lines += ["listen stats", "    mode http", "    bind \(statsBind.text)", "    stats enable", "    stats uri /", ""]
+            lines += ["listen stats", "    mode http", "    bind \(Self.text(statsBind))", "    stats enable", "    stats uri /", ""]
         }
         lines += ["# Writes: only the member whose REST API answers GET /primary with 200.",
-                  "frontend postgres_frontend", "    bind \(writeBind.text)", "    default_backend postgres_backend", "",
+                  "frontend postgres_frontend", "    bind \(Self.text(writeBind))", "    default_backend postgres_backend", "",
                   "backend postgres_backend", "    option httpchk GET /primary", "    http-check expect status 200",
                   "    default-server \(checkTimings) on-marked-down shutdown-sessions"]
         for server in servers {
-            lines.append("    server \(server.name) \(server.postgres.text) check port \(server.restPort)")
+            lines.append("    server \(server.name) \(Self.text(server.postgres)) check port \(server.restPort)")
         }
         lines += ["", "# Reads: every streaming replica (GET /replica answers 200).",
-                  "frontend postgres_readonly", "    bind \(readBind.text)", "    default_backend postgres_readonly_backend", "",
+                  "frontend postgres_readonly", "    bind \(Self.text(readBind))", "    default_backend postgres_readonly_backend", "",
                   "backend postgres_readonly_backend", "    balance roundrobin", "    option httpchk GET /replica",
                   "    http-check expect status 200",
                   "    default-server \(checkTimings) on-marked-down shutdown-sessions"]
         for server in servers {
-            lines.append("    server \(server.name) \(server.postgres.text) check port \(server.restPort)")
+            lines.append("    server \(server.name) \(Self.text(server.postgres)) check port \(server.restPort)")
         }
         return lines.joined(separator: "\n") + "\n"
     }

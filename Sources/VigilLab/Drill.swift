@@ -107,7 +107,7 @@ extension Lab {
             guard let now = try? await store().readCluster() else { return false }
             return now.member(named: leaderName)?.record.replicationState == "streaming" && now.leader?.name != leaderName
         }
-        let rejoin = rejoinFrom.map { seconds(ContinuousClock.now - $0) }
+        let rejoin = rejoinFrom.map { (ContinuousClock.now - $0).inSeconds }
         try await Task.sleep(for: .seconds(1))
         writer.cancel()
         _ = await writer.value
@@ -120,7 +120,7 @@ extension Lab {
         var longest = Duration.zero
         for i in acked.indices.dropFirst(start + 1) { longest = max(longest, acked[i].at - acked[i - 1].at) }
         let report = DrillReport(kind: kind, agent: agent, profile: profile, oldLeader: leaderName, newLeader: newLeader,
-                                 writeDowntime: seconds(longest), acknowledged: acked.count, lost: lost,
+                                 writeDowntime: longest.inSeconds, acknowledged: acked.count, lost: lost,
                                  failedAttempts: probe.failedAttempts, rejoin: rejoin)
         say(String(format: "  writes through HAProxy stopped for %.2f s; the primary is now %@", report.writeDowntime, newLeader))
         say("  acknowledged writes: \(report.acknowledged), lost: \(report.lost)")
@@ -156,8 +156,4 @@ extension Lab {
         FileManager.default.createFile(atPath: path, contents: Data((report.json.compactText + "\n").utf8))
         say("  report: \(path)")
     }
-}
-
-func seconds(_ d: Duration) -> Double {
-    Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
 }

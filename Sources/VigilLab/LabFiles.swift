@@ -1,5 +1,6 @@
 import Foundation
 import VigilConfig
+import VigilCore
 
 /// The files the lab writes: each node's patroni.yml (the guide's, with loopback addresses
 /// and lab paths), HAProxy's configuration, and a password file for psql.
@@ -83,11 +84,11 @@ enum LabFiles {
     static func haproxy(_ layout: LabLayout, profile: LabProfile) -> String {
         HAProxyConfig(
             servers: layout.nodes.map {
-                .init(name: $0.name, postgres: .init(host: $0.host, port: $0.postgresPort), restPort: $0.restPort)
+                .init(name: $0.name, postgres: HostPort(hosts: [$0.host], port: $0.postgresPort), restPort: $0.restPort)
             },
-            writeBind: .init(host: layout.haproxyHost, port: layout.writePort),
-            readBind: .init(host: layout.haproxyHost, port: layout.readPort),
-            statsBind: .init(host: layout.haproxyHost, port: layout.statsPort),
+            writeBind: HostPort(hosts: [layout.haproxyHost], port: layout.writePort),
+            readBind: HostPort(hosts: [layout.haproxyHost], port: layout.readPort),
+            statsBind: HostPort(hosts: [layout.haproxyHost], port: layout.statsPort),
             ttl: profile.timings.ttl).render()
     }
 

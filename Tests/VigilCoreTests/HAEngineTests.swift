@@ -277,3 +277,29 @@ extension HAEngineTests {
         #expect(other.actions.first == .acquireLeader)
     }
 }
+
+extension HAEngineTests {
+    /// A replica just pointed at a leader on a newer timeline gets a moment to start streaming
+    /// before it is rewound; after that moment it follows again (the shell rejoins it).
+    @Test func aReplicaJustPointedAtTheLeaderIsGivenAMomentToStream() {
+        var fresh = Self.replica(timeline: 2, streaming: false)
+        fresh.followingSince = Self.now - .seconds(2)
+        let waiting = Self.decide("n2", Self.cluster(leaderTimeline: 3), fresh)
+        #expect(waiting.actions.isEmpty && waiting.reason == .waitingForStream)
+        var settled = fresh
+        settled.followingSince = Self.now - .seconds(11)
+        #expect(Self.decide("n2", Self.cluster(leaderTimeline: 3), settled).actions == [.follow(leader: "n1")])
+    }
+}
+
+extension HAEngineTests {
+    /// After `ttl` is raised, the lease in force still has its old TTL until the next renewal:
+    /// validity counts with the lease's own TTL.
+    @Test func lockValidityFollowsTheLeasesOwnTTL() {
+        let lock = LockState(lastConfirmed: Self.now - .seconds(12), leaseTTL: .seconds(10))
+        #expect(!lock.isValid(at: Self.now, ttl: .seconds(30)))
+        #expect(LockState(lastConfirmed: Self.now - .seconds(12)).isValid(at: Self.now, ttl: .seconds(30)))
+        #expect(lock.validUntil(ttl: .seconds(30)) == Self.now - .seconds(2))
+        #expect(LockState(lastConfirmed: Self.now, leaseTTL: .seconds(10), lost: true).validUntil(ttl: .seconds(30)) == nil)
+    }
+}

@@ -22,7 +22,9 @@ public enum Action: Sendable, Equatable {
     case createReplica(from: String)
     /// Start PostgreSQL: as primary, or as a replica of `following` (nil: read-only, no upstream yet).
     case startPostgres(StartRole)
-    /// Make the running replica stream from `leader` (rewinding first if its history diverged).
+    /// Make the running replica stream from `leader`: re-point it when it follows someone else;
+    /// when it already points there (and the engine saw it not streaming after a grace), stop it
+    /// and rejoin, rewinding if its history diverged.
     case follow(leader: String)
     /// A stopped data directory rejoins as a replica of `leader`: rewind if diverged, then start.
     case rejoin(leader: String)

@@ -37,6 +37,7 @@ public enum Reason: String, Sendable, Equatable, CaseIterable {
     case demotedNotLeader = "demoted_not_leader"
     case followingLeader = "following_leader"
     case changingLeader = "changing_leader"
+    case waitingForStream = "waiting_for_stream"
     case racing
     case promotedByRace = "promoted_by_race"
     case notHealthiest = "not_healthiest"

@@ -40,7 +40,7 @@ extension HAEngine {
             return c.decision(.switchoverRefused, "cleared a failover request to myself: I am already the leader",
                               [.renewLeader, .clearFailover(version: request.version)])
         }
-        if let scheduledAt = wanted.scheduledAt, let when = Schedule.parse(scheduledAt) {
+        if let scheduledAt = wanted.scheduledAt, let when = ISOTime.parse(scheduledAt) {
             let loopWait = Double(o.settings.timings.loopWait)
             if when - o.wallClock > loopWait {
                 return c.decision(.switchoverScheduled, "awaiting the scheduled switchover at \(scheduledAt)",
@@ -79,25 +79,20 @@ extension HAEngine {
         if o.postgres.following != leader {
             return c.decision(.changingLeader, "following new leader (\(leader))", [.follow(leader: leader)])
         }
-        // Pointed at the leader but not streaming while the leader is on a newer timeline: its
-        // history forked from ours (the walreceiver refuses it). Follow again, which rewinds.
+        // Pointed at the leader but not streaming while the leader is on a newer timeline: either
+        // the walreceiver has not connected yet (it retries every 5 s, wal_retrieve_retry_interval),
+        // or our history forked from the leader's and it never will. After that grace, follow
+        // again: the shell then rewinds.
         if o.postgres.status.replicationState != "streaming",
            let leaderTimeline = c.cluster.leaderMember?.record.timeline,
            leaderTimeline > (o.postgres.status.timeline ?? 0) {
+            let grace = Duration.seconds(max(5, o.settings.timings.loopWait))
+            if let since = o.postgres.followingSince, o.now - since < grace {
+                return c.decision(.waitingForStream, "waiting to stream from leader (\(leader)) on its timeline \(leaderTimeline)")
+            }
             return c.decision(.changingLeader, "rejoining leader (\(leader)) on its timeline \(leaderTimeline)",
                               [.follow(leader: leader)])
         }
         return c.decision(.followingLeader, "no action. I am (\(c.me)), a secondary, and following a leader (\(leader))")
-    }
-}
-
-/// `scheduled_at` of a switchover: ISO 8601 with an offset (patronictl writes it so).
-enum Schedule {
-    static func parse(_ text: String) -> Double? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date.timeIntervalSince1970 }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)?.timeIntervalSince1970
     }
 }

@@ -79,9 +79,14 @@ public enum HAEngine {
         return c.decision(.waitingForLeaderToBootstrap, "waiting for leader to bootstrap")
     }
 
-    /// A running replica tagged `clonefrom` is preferred to the leader as a clone source.
     static func cloneSource(_ c: Context, leader: String) -> String {
-        c.cluster.members.first { $0.name != c.me && $0.record.clonefrom && $0.record.state == "running" }?.name ?? leader
+        cloneSource(in: c.cluster, for: c.me, leader: leader)
+    }
+
+    /// Where `me` copies its data from: a running member tagged `clonefrom`, else the leader
+    /// (Patroni's choice, for a new replica and for `POST /reinitialize`).
+    public static func cloneSource(in cluster: ClusterState, for me: String, leader: String) -> String {
+        cluster.members.first { $0.name != me && $0.record.clonefrom && $0.record.state == "running" }?.name ?? leader
     }
 
     // MARK: PostgreSQL not running

@@ -87,16 +87,19 @@ public struct LocalPostgres: Sendable, Equatable {
     public var status: PostgresStatus
     /// The member this instance replicates from, as configured (nil: none, or a primary).
     public var following: String?
+    /// When it was last pointed at `following` (nil: long enough ago not to matter).
+    public var followingSince: Duration?
     /// When the current start (or crash) began, for `primary_start_timeout`.
     public var stateSince: Duration
     /// A long operation the shell is running (bootstrap, clone, rewind), if any.
     public var busyWith: String?
 
     public init(dataDirectory: DataDirectory, status: PostgresStatus, following: String? = nil,
-                stateSince: Duration = .zero, busyWith: String? = nil) {
+                followingSince: Duration? = nil, stateSince: Duration = .zero, busyWith: String? = nil) {
         self.dataDirectory = dataDirectory
         self.status = status
         self.following = following
+        self.followingSince = followingSince
         self.stateSince = stateSince
         self.busyWith = busyWith
     }
@@ -110,20 +113,30 @@ public struct LocalPostgres: Sendable, Equatable {
 /// This member's hold on the leader key, as far as the shell knows.
 public struct LockState: Sendable, Equatable {
     /// When the request that last proved the key ours (renewal or acquisition) was *sent*:
-    /// the store's lease lives at least `ttl` from then, so validity is never overestimated.
+    /// the store's lease lives at least its TTL from then, so validity is never overestimated.
     public var lastConfirmed: Duration?
+    /// The TTL of the lease that confirmation extended. It can differ from the configured ttl
+    /// just after a change of `ttl`: a lease keeps the TTL it was granted with until replaced.
+    public var leaseTTL: Duration?
     /// The store answered that the key is not ours (set by a failed renewal until the next success).
     public var lost: Bool
 
-    public init(lastConfirmed: Duration? = nil, lost: Bool = false) {
+    public init(lastConfirmed: Duration? = nil, leaseTTL: Duration? = nil, lost: Bool = false) {
         self.lastConfirmed = lastConfirmed
+        self.leaseTTL = leaseTTL
         self.lost = lost
     }
 
-    /// Whether the key can still be ours: confirmed within `ttl` and not known lost.
+    /// Until when the key can still be ours (nil: it cannot). `ttl` is used when the lease's
+    /// own TTL is not known.
+    public func validUntil(ttl: Duration) -> Duration? {
+        guard let lastConfirmed, !lost else { return nil }
+        return lastConfirmed + (leaseTTL ?? ttl)
+    }
+
+    /// Whether the key can still be ours: confirmed within the lease's TTL and not known lost.
     public func isValid(at now: Duration, ttl: Duration) -> Bool {
-        guard let lastConfirmed, !lost else { return false }
-        return now - lastConfirmed < ttl
+        validUntil(ttl: ttl).map { now < $0 } ?? false
     }
 }
 

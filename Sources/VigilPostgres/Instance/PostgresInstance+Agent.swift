@@ -30,9 +30,8 @@ extension PostgresInstance {
 
     /// Points a running replica at another upstream (primary_conninfo reloads without a restart).
     public func follow(_ upstream: HostPort) async throws(InstanceError) {
-        try writeConfiguration(.replica(of: upstream))
-        guard let postmaster, postmaster.isRunning else { throw InstanceError(.state, "PostgreSQL is not running") }
-        postmaster.signal(SIGHUP)
+        currentRole = .replica(of: upstream)
+        try await reload()
     }
 
     /// Brings a stopped (possibly crashed) data directory back as a replica of `upstream`,
@@ -73,9 +72,8 @@ extension PostgresInstance {
                                 commandLine: [(name: String, value: String)]) async throws(InstanceError) -> [String] {
         self.parameters = parameters
         commandLineParameters = commandLine
-        guard let postmaster, postmaster.isRunning, state == .running else { return [] }
-        try writeConfiguration(currentRole)
-        postmaster.signal(SIGHUP)
+        guard state == .running else { return [] }
+        try await reload()
         // Give the postmaster a moment to re-read the files before asking what is pending.
         try? await Task.sleep(for: .milliseconds(300))
         let pending = (try? await sql.rows("SELECT name FROM pg_settings WHERE pending_restart", timeout: .seconds(5)))?
@@ -97,9 +95,7 @@ extension PostgresInstance {
     /// (kill -9 of the agent alone) is stopped (fast: a clean shutdown checkpoint), so the new
     /// agent starts it again as its own child and sees its exits. Returns its pid, if there was one.
     public func stopLeftoverPostmaster(timeout: Duration = .seconds(60)) async -> Int32? {
-        guard postmaster == nil,
-              let text = try? String(contentsOfFile: path("postmaster.pid"), encoding: .utf8),
-              let pid = pid_t(text.split(separator: "\n").first ?? ""), pid > 0, kill(pid, 0) == 0 else { return nil }
+        guard postmaster == nil, let pid = livePostmasterFilePID() else { return nil }
         // The pid may have been reused: only a postgres running on this very directory is stopped.
         let commandLine = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
         let arguments = commandLine.split(separator: "\0").map(String.init)

@@ -142,7 +142,7 @@ public actor PostgresInstance {
     }
 
     /// The role the configuration files were last written for.
-    public private(set) var currentRole: Role = .primary
+    public internal(set) var currentRole: Role = .primary
 
     private func watch(_ process: ChildProcess) {
         Task { [weak self] in
@@ -202,11 +202,16 @@ public actor PostgresInstance {
 
     /// A postmaster.pid naming a live process means a PostgreSQL Vigil did not start owns the directory.
     func checkNotRunningElsewhere() throws(InstanceError) {
-        guard let text = try? String(contentsOfFile: path("postmaster.pid"), encoding: .utf8),
-              let pid = pid_t(text.split(separator: "\n").first ?? "") else { return }
-        if kill(pid, 0) == 0 || errno == EPERM {
+        if let pid = livePostmasterFilePID() {
             throw InstanceError(.state, "a PostgreSQL not started by Vigil is running on \(dataPath) (pid \(pid)); stop it first")
         }
+    }
+
+    /// The pid in postmaster.pid when that process is alive (possibly another user's).
+    func livePostmasterFilePID() -> pid_t? {
+        guard let text = try? String(contentsOfFile: path("postmaster.pid"), encoding: .utf8),
+              let pid = pid_t(text.split(separator: "\n").first ?? ""), pid > 0 else { return nil }
+        return kill(pid, 0) == 0 || errno == EPERM ? pid : nil
     }
 
     func checkAddressesFree() throws(InstanceError) {
