@@ -41,6 +41,17 @@ struct AgentCluster {
         }
     }
 
+    /// Starts `leader` alone (it bootstraps the cluster), then `replicas`, and requires each of
+    /// them to stream from it.
+    func form(leader: TestAgent, replicas: TestAgent...) async throws {
+        try await leader.start()
+        try await require("\(leader.name) bootstraps and leads", within: .seconds(60)) { await leader.isPrimary() }
+        for replica in replicas { try await replica.start() }
+        for replica in replicas {
+            try await require("\(replica.name) clones and streams", within: .seconds(90)) { await replica.isStreamingReplica() }
+        }
+    }
+
     /// Fails the test with every agent's log when `condition` does not hold within `timeout`.
     func require(_ what: String, within timeout: Duration, _ condition: () async -> Bool) async throws {
         guard await eventually(timeout, condition) else {

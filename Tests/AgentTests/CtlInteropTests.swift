@@ -21,10 +21,7 @@ import VigilTestSupport
         try await AgentCluster.with { cluster in
             let first = try cluster.add("node1", tags: ["clonefrom: true"])
             let second = try cluster.add("node2")
-            try await first.start()
-            try await cluster.require("node1 leads", within: .seconds(60)) { await first.isPrimary() }
-            try await second.start()
-            try await cluster.require("node2 streams", within: .seconds(60)) { await second.isStreamingReplica() }
+            try await cluster.form(leader: first, replicas: second)
             let config = first.configPath
 
             // Same cluster, same moment: the same bytes (retried, as WAL may move between the two reads).

@@ -16,10 +16,7 @@ import Glibc
         try await AgentCluster.with { cluster in
             let first = try cluster.add("node1")
             let second = try cluster.add("node2")
-            try await first.start()
-            try await cluster.require("node1 bootstraps and leads", within: .seconds(60)) { await first.isPrimary() }
-            try await second.start()
-            try await cluster.require("node2 clones and streams", within: .seconds(60)) { await second.isStreamingReplica() }
+            try await cluster.form(leader: first, replicas: second)
             #expect(await second.get("/primary").status == 503)
             #expect(await first.get("/replica").status == 503)
             #expect(try await cluster.get("leader") == "node1")
@@ -65,10 +62,7 @@ import Glibc
         try await AgentCluster.with { cluster in
             let first = try cluster.add("node1")
             let second = try cluster.add("node2")
-            try await first.start()
-            try await cluster.require("node1 leads", within: .seconds(60)) { await first.isPrimary() }
-            try await second.start()
-            try await cluster.require("node2 streams", within: .seconds(60)) { await second.isStreamingReplica() }
+            try await cluster.form(leader: first, replicas: second)
 
             try await first.withSQL { primary in
                 try await primary.run("CREATE TABLE acknowledged (i int)")
@@ -114,15 +108,7 @@ import Glibc
             let first = try cluster.add("node1")
             let fenced = try cluster.add("node2", tags: ["nofailover: true"])
             let lagging = try cluster.add("node3")
-            try await first.start()
-            try await cluster.require("node1 leads", within: .seconds(60)) { await first.isPrimary() }
-            try await fenced.start()
-            try await lagging.start()
-            try await cluster.require("both replicas stream", within: .seconds(90)) {
-                let a = await fenced.isStreamingReplica()
-                let b = await lagging.isStreamingReplica()
-                return a && b
-            }
+            try await cluster.form(leader: first, replicas: fenced, lagging)
             // Freeze node3's WAL receiver, then write far more than maximum_lag_on_failover (1 MB).
             let receiver = try await lagging.withSQL { try await $0.int("SELECT pid FROM pg_stat_wal_receiver") }
             #expect(receiver > 0)
@@ -157,10 +143,7 @@ import Glibc
         try await AgentCluster.with { cluster in
             let first = try cluster.add("node1")
             let second = try cluster.add("node2")
-            try await first.start()
-            try await cluster.require("node1 leads", within: .seconds(60)) { await first.isPrimary() }
-            try await second.start()
-            try await cluster.require("node2 streams", within: .seconds(60)) { await second.isStreamingReplica() }
+            try await cluster.form(leader: first, replicas: second)
 
             let impostor = try cluster.add("node2")
             try await impostor.start()

@@ -12,15 +12,7 @@ import VigilTestSupport
             let first = try cluster.add("node1", restAuthentication: Self.auth)
             let second = try cluster.add("node2", restAuthentication: Self.auth)
             let fenced = try cluster.add("node3", tags: ["nofailover: true"], restAuthentication: Self.auth)
-            try await first.start()
-            try await cluster.require("node1 leads", within: .seconds(60)) { await first.isPrimary() }
-            try await second.start()
-            try await fenced.start()
-            try await cluster.require("both replicas stream", within: .seconds(90)) {
-                let a = await second.isStreamingReplica()
-                let b = await fenced.isStreamingReplica()
-                return a && b
-            }
+            try await cluster.form(leader: first, replicas: second, fenced)
             let (user, password) = Self.auth
             func post(_ path: String, _ body: String) async -> (status: Int, body: String) {
                 await first.request("POST", path, body: body, username: user, password: password)
