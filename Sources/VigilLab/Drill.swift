@@ -6,65 +6,72 @@ import VigilCore
 import Glibc
 #endif
 
-/// The faults a drill injects into the lab's primary.
+/// The faults a drill injects into the lab.
 public enum DrillKind: String, Sendable, CaseIterable {
     /// kill -9 of the primary's agent and PostgreSQL: a power cut.
     case killPrimary = "kill-primary"
     /// SIGTERM to the primary's agent, as `systemctl stop` (the guide's own failover test).
     case stopPrimary = "stop-primary"
+    /// kill -9 of the primary's PostgreSQL alone; its agent lives on.
+    case crashPostgres = "crash-postgres"
     /// A planned switchover through the REST API.
     case switchover
-}
+    /// SIGSTOP of the primary's agent until its lease has run out, then SIGCONT: a hung agent
+    /// that wakes up believing it still leads.
+    case freezePrimary = "freeze-primary"
+    /// etcd stopped for longer than `ttl`, then started again.
+    case etcdDown = "etcd-down"
 
-/// What a drill measured, as printed and as written to `<lab>/reports/`.
-public struct DrillReport: Sendable {
-    public var kind: DrillKind
-    public var agent: LabAgent
-    public var profile: LabProfile
-    public var oldLeader: String
-    public var newLeader: String
-    /// From the last acknowledged write before the fault to the first one after it.
-    public var writeDowntime: Double
-    public var acknowledged: Int
-    public var lost: Int
-    public var failedAttempts: Int
-    /// From the old primary's agent being started again (or the switchover) to it streaming.
-    public var rejoin: Double?
+    /// Whether the cluster's configuration promises that no acknowledged write is lost: with
+    /// asynchronous replication only a primary that hands its WAL over before it steps down
+    /// (or comes back itself) keeps that promise. A node lost mid-stream may take its last
+    /// writes with it; the drill still counts them.
+    public var promisesNoLoss: Bool {
+        switch self {
+        case .stopPrimary, .switchover, .crashPostgres: true
+        case .killPrimary, .freezePrimary, .etcdDown: false
+        }
+    }
 
-    var json: JSONValue {
-        var o: [(key: String, value: JSONValue)] = [
-            ("drill", .string(kind.rawValue)), ("agent", .string(agent.rawValue)), ("profile", .string(profile.rawValue)),
-            ("old_leader", .string(oldLeader)), ("new_leader", .string(newLeader)),
-            ("write_downtime_seconds", .double((writeDowntime * 1000).rounded() / 1000)),
-            ("acknowledged_writes", .int(Int64(acknowledged))), ("lost_writes", .int(Int64(lost))),
-            ("failed_attempts", .int(Int64(failedAttempts))),
-        ]
-        if let rejoin { o.append(("rejoin_seconds", .double((rejoin * 1000).rounded() / 1000))) }
-        return .object(o)
+    /// Whether another node must become the primary.
+    var movesPrimary: Bool {
+        switch self {
+        case .killPrimary, .stopPrimary, .switchover, .freezePrimary: true
+        case .crashPostgres, .etcdDown: false
+        }
+    }
+
+    static var summary: String {
+        """
+        kill-primary: kill -9 of the primary's agent and PostgreSQL. stop-primary: SIGTERM to its agent (systemctl stop). \
+        crash-postgres: kill -9 of its PostgreSQL only. switchover: POST /switchover. freeze-primary: SIGSTOP of its agent \
+        past the lease, then SIGCONT. etcd-down: etcd stopped for longer than ttl, then started.
+        """
     }
 }
 
 extension Lab {
     /// Runs one drill against the running lab: a write probe through HAProxy, the fault, the
-    /// wait for writes to succeed again and for the old primary to stream again, then the
-    /// count of acknowledged writes missing from the new primary.
+    /// wait for writes to succeed again and for every node to be back in the cluster, then the
+    /// count of acknowledged writes missing from the primary. Refuses to start on a cluster
+    /// that is not healthy (a drill on a broken cluster measures nothing).
     public func drill(_ kind: DrillKind) async throws -> DrillReport {
         let user = try LabUser.forLab()
-        guard try await clusterAnswers(), let cluster = try? await store().readCluster(), let leaderName = cluster.leader?.name,
-              let leader = layout.nodes.first(where: { $0.name == leaderName }) else {
-            throw LabError("the lab is not up with a leader; start it with: vigilctl lab up")
-        }
+        let leader = try await requireHealthy()
+        let leaderName = leader.name
         let probe = WriteProbe(host: layout.haproxyHost, port: layout.writePort, password: LabFiles.superuserPassword)
         do {
             try await probe.prepare()
         } catch {
-            throw LabError("cannot write through HAProxy at \(layout.haproxyHost):\(layout.writePort): \(error)")
+            throw LabError("cannot write through HAProxy at \(layout.haproxyHost):\(layout.writePort): \(WriteProbe.describe(error))")
         }
+        let started = ContinuousClock.now
         let writer = Task { await probe.run() }
         defer { writer.cancel() }
         try await Task.sleep(for: .seconds(2))
+
         var faultAt = ContinuousClock.now
-        var rejoinFrom: ContinuousClock.Instant?
+        let timings = profile.timings
         switch kind {
         case .killPrimary:
             say("drill \(kind.rawValue): kill -9 of \(leaderName)'s agent and PostgreSQL")
@@ -74,6 +81,10 @@ extension Lab {
         case .stopPrimary:
             say("drill \(kind.rawValue): SIGTERM to \(leaderName)'s agent (systemctl stop)")
             _ = try await Shell.run("/usr/bin/pkill", ["-TERM", "-f", agentPattern(leader)])
+        case .crashPostgres:
+            guard let postmaster = postmasterPID(leader) else { throw LabError("\(leaderName) has no postmaster.pid") }
+            say("drill \(kind.rawValue): kill -9 of \(leaderName)'s postmaster (pid \(postmaster)); its agent keeps running")
+            kill(postmaster, SIGKILL)
         case .switchover:
             guard let candidate = layout.nodes.first(where: { $0.name != leaderName }) else { throw LabError("no other member") }
             say("drill \(kind.rawValue): POST /switchover from \(leaderName) to \(candidate.name)")
@@ -84,7 +95,12 @@ extension Lab {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
             let body = String(buffer: try await response.body.collect(upTo: 4096))
             say("  the API answered \(response.status.code): \(body)")
-            rejoinFrom = ContinuousClock.now
+        case .freezePrimary:
+            say("drill \(kind.rawValue): SIGSTOP of \(leaderName)'s agent for longer than its lease (ttl \(timings.ttl) s)")
+            _ = try await Shell.run("/usr/bin/pkill", ["-STOP", "-f", agentPattern(leader)])
+        case .etcdDown:
+            say("drill \(kind.rawValue): etcd stopped for \(timings.ttl + 5) s (ttl \(timings.ttl) s)")
+            try await stopEtcd()
         }
         if kind != .switchover {
             // A write already in flight may still be acknowledged as the signal lands: the fault
@@ -92,42 +108,121 @@ extension Lab {
             try await Task.sleep(for: .milliseconds(100))
             faultAt = ContinuousClock.now
         }
-        let newLeader = try await waitForLeader(other: kind == .switchover ? nil : leaderName)
         let fault = faultAt
-        try await wait("writes to succeed again", seconds: 180) {
-            probe.acknowledged.last.map { $0.at > fault } ?? false
+
+        // Whatever the fault, the drill must leave the lab running: a frozen agent is woken and a
+        // stopped etcd started again even when the wait below fails.
+        var restoredAt: ContinuousClock.Instant?
+        func restore() async throws {
+            guard restoredAt == nil else { return }
+            switch kind {
+            case .freezePrimary:
+                say("  SIGCONT to \(leaderName)'s agent")
+                _ = try await Shell.run("/usr/bin/pkill", ["-CONT", "-f", agentPattern(leader)])
+            case .etcdDown:
+                let outage = Duration.seconds(timings.ttl + 5) - (ContinuousClock.now - fault)
+                if outage > .zero { try await Task.sleep(for: outage) }
+                say("  starting etcd again")
+                guard let etcd = Shell.which("etcd") else { throw LabError("etcd is not installed") }
+                try await startEtcd(etcd)
+            case .killPrimary, .stopPrimary:
+                try await wait("the old agent to exit", seconds: 60) { !(await agentRunning(leader)) }
+                try await startAgent(leader, user: user)
+            case .crashPostgres, .switchover:
+                break
+            }
+            restoredAt = ContinuousClock.now
         }
-        if kind != .switchover {
-            // Wait for the agent to be gone (SIGTERM takes a moment), then start it again.
-            try await wait("the old agent to exit", seconds: 60) { !(await agentRunning(leader)) }
-            rejoinFrom = ContinuousClock.now
-            try await startAgent(leader, user: user)
+
+        var newLeader = leaderName
+        var primaryAfter: Double?
+        do {
+            if kind.movesPrimary {
+                newLeader = try await waitForLeader(other: leaderName)
+                primaryAfter = (ContinuousClock.now - fault).inSeconds
+            }
+            // With etcd down the primary keeps writing until it sees the store gone: only a write
+            // after etcd is back shows the cluster serving again.
+            if kind == .etcdDown { try await restore() }
+            let resumed = restoredAt ?? fault
+            try await wait("writes to succeed again", seconds: 180) {
+                probe.acknowledged.last.map { $0.at > resumed } ?? false
+            }
+            try await restore()
+        } catch {
+            try? await restore()
+            throw error
         }
-        try await wait("\(leaderName) to stream again", seconds: 180) {
-            guard let now = try? await store().readCluster() else { return false }
-            return now.member(named: leaderName)?.record.replicationState == "streaming" && now.leader?.name != leaderName
+        let restored = restoredAt ?? fault
+        let rejoinFrom = kind == .switchover || kind == .crashPostgres ? fault : restored
+        // Member keys written before the fault may still say "streaming" (etcd restores them with
+        // its leases): only keys every agent has written since count.
+        let baseline = (try? await store().readCluster().revision) ?? 0
+        try await wait("every node to be back (a running primary, the others streaming from it)", seconds: 180) {
+            try await convergedLeader(writtenAfter: baseline) != nil
         }
-        let rejoin = rejoinFrom.map { (ContinuousClock.now - $0).inSeconds }
+        newLeader = try await convergedLeader(writtenAfter: baseline) ?? newLeader
+        let rejoin = (ContinuousClock.now - rejoinFrom).inSeconds
         try await Task.sleep(for: .seconds(1))
         writer.cancel()
         _ = await writer.value
+
         let acked = probe.acknowledged
-        let present = try await probe.presentIDs()
+        let present: Set<Int64>
+        do {
+            present = try await probe.presentIDs()
+        } catch {
+            throw LabError("cannot read the written ids back through HAProxy at \(layout.haproxyHost):\(layout.writePort): \(WriteProbe.describe(error))")
+        }
         let lost = acked.filter { !present.contains($0.id) }.count
         // The longest stretch without an acknowledged write, from the last one before the fault on
         // (a switchover's outage happens while its request is still running).
         let start = acked.lastIndex(where: { $0.at <= fault }) ?? 0
         var longest = Duration.zero
-        for i in acked.indices.dropFirst(start + 1) { longest = max(longest, acked[i].at - acked[i - 1].at) }
+        var resumedAt: ContinuousClock.Instant?
+        for i in acked.indices.dropFirst(start + 1) where acked[i].at - acked[i - 1].at > longest {
+            longest = acked[i].at - acked[i - 1].at
+            resumedAt = acked[i].at
+        }
+        // Where the same node serves again, the primary is back when the writes are.
+        if primaryAfter == nil, let resumedAt { primaryAfter = max(0, (resumedAt - fault).inSeconds) }
         let report = DrillReport(kind: kind, agent: agent, profile: profile, oldLeader: leaderName, newLeader: newLeader,
-                                 writeDowntime: longest.inSeconds, acknowledged: acked.count, lost: lost,
-                                 failedAttempts: probe.failedAttempts, rejoin: rejoin)
-        say(String(format: "  writes through HAProxy stopped for %.2f s; the primary is now %@", report.writeDowntime, newLeader))
-        say("  acknowledged writes: \(report.acknowledged), lost: \(report.lost)")
-        if let rejoin { say(String(format: "  %@ streams again %.2f s after %@", leaderName, rejoin,
-                                   kind == .switchover ? "the switchover returned" : "its agent was started again")) }
+                                 primaryAfter: primaryAfter, writeDowntime: longest.inSeconds, acknowledged: acked.count,
+                                 lost: lost, failedAttempts: probe.failedAttempts, rejoin: rejoin,
+                                 timeline: DrillTimeline(acks: acked, start: started, fault: fault, restored: restoredAt,
+                                                         nodes: layout.nodes.map { ($0.name, $0.host) }))
+        for line in report.table { say(line) }
         try saveReport(report)
         return report
+    }
+
+    /// The leader, when the cluster is fit for a drill; otherwise the reason it is not.
+    func requireHealthy() async throws -> LabLayout.Node {
+        guard try await clusterAnswers(), let cluster = try? await store().readCluster() else {
+            throw LabError("the lab is not up (no etcd at \(layout.etcdEndpoint)); start it with: vigilctl lab up")
+        }
+        guard let leaderName = cluster.leader?.name, let leader = layout.nodes.first(where: { $0.name == leaderName }) else {
+            throw LabError("the cluster has no leader; a drill needs a healthy cluster (see: vigilctl lab status)")
+        }
+        for node in layout.nodes where !(await agentRunning(node)) {
+            throw LabError("the agent for \(node.name) is not running; start the lab again with: vigilctl lab up")
+        }
+        for node in layout.nodes {
+            guard let record = cluster.member(named: node.name)?.record else {
+                throw LabError("\(node.name) is not in the cluster (no member key); wait for it or see its log: \(layout.log(node.name))")
+            }
+            if node.name == leaderName {
+                guard record.role == "primary" || record.role == "master", record.state == "running" else {
+                    throw LabError("the leader \(node.name) is not a running primary (role \(record.role ?? "?"), state \(record.state ?? "?"))")
+                }
+            } else if record.replicationState != "streaming" {
+                throw LabError("\(node.name) is not streaming from \(leaderName) (state \(record.replicationState ?? record.state ?? "?")); a drill needs every replica streaming")
+            }
+        }
+        guard await haproxyRunning() else {
+            throw LabError("HAProxy is not running; start the lab again with: vigilctl lab up")
+        }
+        return leader
     }
 
     /// The leader once one runs as primary (one other than `other`, when given).
@@ -142,6 +237,26 @@ extension Lab {
         return name
     }
 
+    /// The leader when the cluster is whole again: it runs as primary and every other node
+    /// streams, as each member key written after store revision `revision` says.
+    func convergedLeader(writtenAfter revision: Int64) async throws -> String? {
+        let cluster = try await store().readCluster()
+        guard let leader = cluster.leader?.name, let member = cluster.member(named: leader), member.version > revision,
+              member.record.role == "primary", member.record.state == "running" else { return nil }
+        for node in layout.nodes where node.name != leader {
+            guard let member = cluster.member(named: node.name), member.version > revision,
+                  member.record.replicationState == "streaming" else { return nil }
+        }
+        return leader
+    }
+
+    func stopEtcd() async throws {
+        _ = try await Shell.run("/usr/bin/pkill", ["-TERM", "-f", etcdPattern])
+        try await wait("etcd to stop", seconds: 30) { await pgrep(etcdPattern).isEmpty }
+    }
+
+    var etcdPattern: String { "etcd --name lab --data-dir \(layout.path("etcd", "data"))" }
+
     func postmasterPID(_ node: LabLayout.Node) -> pid_t? {
         guard let text = try? String(contentsOfFile: layout.nodeDirectory(node) + "/data/postmaster.pid", encoding: .utf8),
               let pid = pid_t(text.split(separator: "\n").first ?? "") else { return nil }
@@ -152,8 +267,13 @@ extension Lab {
         let dir = layout.path("reports")
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let stamp = Int(Date().timeIntervalSince1970)
-        let path = "\(dir)/\(report.agent.rawValue)-\(report.kind.rawValue)-\(stamp).json"
-        FileManager.default.createFile(atPath: path, contents: Data((report.json.compactText + "\n").utf8))
-        say("  report: \(path)")
+        let base = "\(dir)/\(report.agent.rawValue)-\(report.kind.rawValue)-\(stamp)"
+        do {
+            try Data((report.json.compactText + "\n").utf8).write(to: URL(fileURLWithPath: base + ".json"))
+            try Data(report.timeline.svg(title: report.title).utf8).write(to: URL(fileURLWithPath: base + ".svg"))
+        } catch {
+            throw LabError("cannot write the drill's report to \(dir): \(error.localizedDescription)")
+        }
+        say("  report: \(base).json, timeline: \(base).svg")
     }
 }

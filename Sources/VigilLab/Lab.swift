@@ -61,6 +61,7 @@ public struct Lab: Sendable {
             try await printConnectionHelp()
             return
         }
+        try checkPorts()
         try prepareDirectories(user: user)
         if agent == .vigil { try install(vigilBinary, user: user) }
         for node in layout.nodes {
@@ -78,6 +79,28 @@ public struct Lab: Sendable {
         try await waitForCluster()
         try await startHAProxy(haproxy)
         try await printConnectionHelp()
+    }
+
+    /// Every address the lab listens on must be free or held by the lab itself: a port taken by
+    /// something else is named with the process that holds it, before anything starts.
+    func checkPorts() throws {
+        var needed: [(host: String, port: Int, what: String)] = [
+            (layout.etcdHost, layout.etcdClientPort, "etcd's client port"), (layout.etcdHost, layout.etcdPeerPort, "etcd's peer port"),
+            (layout.haproxyHost, layout.writePort, "HAProxy's write port"), (layout.haproxyHost, layout.readPort, "HAProxy's read port"),
+            (layout.haproxyHost, layout.statsPort, "HAProxy's stats page"),
+        ]
+        for node in layout.nodes {
+            needed.append((node.host, node.postgresPort, "\(node.name)'s PostgreSQL"))
+            needed.append((node.host, node.restPort, "\(node.name)'s REST API"))
+        }
+        for (host, port, what) in needed where Shell.accepts(host: host, port: port) {
+            guard let owner = PortOwner.owner(host: host, port: port) else {
+                throw LabError("\(host):\(port) (\(what)) is taken by a process this user cannot see; free it or choose another --subnet")
+            }
+            // The lab's own processes all name its directory (data, config or log path).
+            if owner.command.contains(layout.directory + "/") { continue }
+            throw LabError("\(host):\(port) (\(what)) is taken by \(owner.command.prefix(120)) (pid \(owner.pid)); stop it or choose another --subnet")
+        }
     }
 
     func prepareDirectories(user: LabUser?) throws {
@@ -244,7 +267,9 @@ public struct Lab: Sendable {
 
     public func down() async throws {
         if await runningAgents() > 0 {
-            say("stopping the vigil agents (each stops its PostgreSQL)")
+            say("stopping the \(agent.rawValue) agents (each stops its PostgreSQL)")
+            // An agent frozen by a drill that was interrupted cannot act on SIGTERM until woken.
+            _ = try await Shell.run("/usr/bin/pkill", ["-CONT", "-f", agentPattern(nil)])
             _ = try await Shell.run("/usr/bin/pkill", ["-TERM", "-f", agentPattern(nil)])
             try? await wait("the agents to stop", seconds: 60) { await runningAgents() == 0 }
         }
@@ -254,7 +279,7 @@ public struct Lab: Sendable {
         }
         if Shell.accepts(host: layout.etcdHost, port: layout.etcdClientPort) {
             say("stopping etcd")
-            _ = try await Shell.run("/usr/bin/pkill", ["-TERM", "-f", "etcd --name lab --data-dir \(layout.path("etcd", "data"))"])
+            _ = try await Shell.run("/usr/bin/pkill", ["-TERM", "-f", etcdPattern])
         }
         // A postmaster whose agent was killed: fast shutdown.
         _ = try await Shell.run("/usr/bin/pkill", ["-INT", "-f", "postgres -D \(layout.directory)/"])

@@ -100,10 +100,11 @@ public struct LabCommand: AsyncParsableCommand {
 
     struct Drill: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Inject a fault into the lab's primary while writing through HAProxy; report write downtime and lost writes.",
-            discussion: "kill-primary: kill -9 of its agent and PostgreSQL. stop-primary: SIGTERM to its agent. switchover: POST /switchover.")
+            abstract: "Inject a fault into the lab while writing through HAProxy; report the new primary, write downtime, lost writes and the time to rejoin.",
+            discussion: DrillKind.summary + " Exits 3 when acknowledged writes were lost where the configuration promises none.")
         @OptionGroup var options: Options
-        @Argument(help: "kill-primary, stop-primary or switchover.") var kind: String
+        @Argument(help: "\(DrillKind.allCases.map(\.rawValue).joined(separator: ", ")).") var kind: String
+        @Flag(help: "Print the report as JSON on the last line of the output.") var json = false
 
         func run() async throws {
             guard let kind = DrillKind(rawValue: kind) else {
@@ -111,7 +112,8 @@ public struct LabCommand: AsyncParsableCommand {
             }
             do {
                 let report = try await options.lab().drill(kind)
-                if report.lost > 0 { throw ExitCode(3) }
+                if json { print(report.json.compactText) }
+                if !report.passed { throw ExitCode(3) }
             } catch let error as LabError {
                 FileHandle.standardError.write(Data("vigilctl lab drill: \(error)\n".utf8))
                 throw ExitCode(1)

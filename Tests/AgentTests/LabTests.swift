@@ -50,11 +50,42 @@ import VigilTestSupport
             #expect(drill.exitCode == 0, "\(drill.stdout)\n\(drill.stderr)")
             #expect(drill.stdout.contains(", lost: 0"), "\(drill.stdout)")
             #expect(drill.stdout.contains("streams again"), "\(drill.stdout)")
+
+            // Every other fault: each drill must pass, lose nothing where the configuration promises
+            // it, and leave the cluster whole (a running primary, the other node streaming).
+            for kind in ["crash-postgres", "switchover", "kill-primary", "freeze-primary", "etcd-down"] {
+                let run = try await CommandRun.run(vigilctl, ["lab", "drill", kind, "--json"] + common)
+                #expect(run.exitCode == 0, "\(kind): \(run.stdout)\n\(run.stderr)")
+                let last = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
+                let report = (try? JSONSerialization.jsonObject(with: Data(last.utf8))) as? [String: Any] ?? [:]
+                #expect(report["drill"] as? String == kind && report["verdict"] as? String == "pass", "\(kind): \(run.stdout)")
+                if ["crash-postgres", "switchover"].contains(kind) {
+                    #expect(report["lost_writes"] as? Int == 0, "\(kind): \(run.stdout)")
+                }
+                #expect((report["acknowledged_writes"] as? Int ?? 0) > 0, "\(kind): \(run.stdout)")
+            }
             let reports = (try? FileManager.default.contentsOfDirectory(atPath: directory.path + "/reports")) ?? []
-            #expect(reports.contains { $0.hasPrefix("vigil-stop-primary-") })
+            #expect(reports.contains { $0.hasPrefix("vigil-stop-primary-") && $0.hasSuffix(".json") })
+            #expect(reports.contains { $0.hasPrefix("vigil-freeze-primary-") && $0.hasSuffix(".svg") })
+
+            let status = try await CommandRun.run(vigilctl, ["lab", "status"] + common)
+            #expect(status.stdout.contains("Leader") && status.stdout.contains("streaming"), "\(status.stdout)")
         }
         let down = try await CommandRun.run(vigilctl, ["lab", "down"] + common)
         #expect(down.exitCode == 0 && down.stdout.contains("The lab is down"), "\(down.stdout)\n\(down.stderr)")
+
+        // A drill on a lab that is not up refuses with the reason.
+        let refused = try await CommandRun.run(vigilctl, ["lab", "drill", "switchover"] + common)
+        #expect(refused.exitCode == 1 && refused.stderr.contains("the lab is not up"), "\(refused.stderr)")
+
+        // lab up with a port taken names the port and the process holding it.
+        let squatter = try Squatter(host: "\(subnet).1", port: 5433)
+        defer { squatter.close() }
+        let blocked = try await CommandRun.run(vigilctl, ["lab", "up", "--profile", "fast",
+                                                          "--pg-bin", try TestTools.postgresBinDirectory()] + common)
+        #expect(blocked.exitCode == 1, "\(blocked.stdout)\n\(blocked.stderr)")
+        #expect(blocked.stderr.contains("\(subnet).1:5433 (HAProxy's read port) is taken by") && blocked.stderr.contains("(pid \(getpid()))"),
+                "\(blocked.stderr)")
     }
 
     /// Which server a connection through HAProxy reaches, and whether it is in recovery.
@@ -76,4 +107,23 @@ import VigilTestSupport
             throw error
         }
     }
+}
+
+/// A listening socket held by this test process, to stand in the lab's way.
+struct Squatter {
+    let fd: Int32
+
+    init(host: String, port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, host, &address.sin_addr)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard fd >= 0, bound == 0, listen(fd, 4) == 0 else { throw AgentTestError("cannot listen on \(host):\(port)") }
+    }
+
+    func close() { _ = Glibc.close(fd) }
 }

@@ -56,7 +56,9 @@ actor SQLSession {
     private func abandonConnection() {
         guard let connection else { return }
         self.connection = nil
-        _ = connection.close() as EventLoopFuture<Void>
+        // The connection must outlive its close (PostgresNIO traps on one released while still
+        // open, e.g. after a query's deadline passed because this process was stopped).
+        (connection.close() as EventLoopFuture<Void>).whenComplete { _ in withExtendedLifetime(connection) {} }
     }
 
     private func open() async throws -> PostgresConnection {

@@ -1,0 +1,120 @@
+import Foundation
+import VigilCore
+
+/// What a drill measured, as printed and as written to `<lab>/reports/`.
+public struct DrillReport: Sendable {
+    public var kind: DrillKind
+    public var agent: LabAgent
+    public var profile: LabProfile
+    public var oldLeader: String
+    public var newLeader: String
+    /// From the fault to a primary serving writes again: the promoted node for a failover, the
+    /// same node for a crash it recovers from.
+    public var primaryAfter: Double?
+    /// From the last acknowledged write before the fault to the first one after it.
+    public var writeDowntime: Double
+    public var acknowledged: Int
+    public var lost: Int
+    public var failedAttempts: Int
+    /// From the failed node being given back (agent started, SIGCONT, etcd started; the fault
+    /// itself for a crash or a switchover) to every node streaming from the primary again.
+    public var rejoin: Double
+    var timeline: DrillTimeline
+
+    /// Pass: no acknowledged write lost where the configuration promises none (and the cluster
+    /// converged, or the drill would not have returned).
+    public var passed: Bool { lost == 0 || !kind.promisesNoLoss }
+
+    var title: String { "\(kind.rawValue) under \(agent.rawValue) (\(profile.rawValue) timings)" }
+
+    var json: JSONValue {
+        func seconds(_ value: Double) -> JSONValue { .double((value * 1000).rounded() / 1000) }
+        var o: [(key: String, value: JSONValue)] = [
+            ("drill", .string(kind.rawValue)), ("agent", .string(agent.rawValue)), ("profile", .string(profile.rawValue)),
+            ("old_leader", .string(oldLeader)), ("new_leader", .string(newLeader)),
+        ]
+        if let primaryAfter { o.append(("primary_after_seconds", seconds(primaryAfter))) }
+        o += [
+            ("write_downtime_seconds", seconds(writeDowntime)),
+            ("acknowledged_writes", .int(Int64(acknowledged))), ("lost_writes", .int(Int64(lost))),
+            ("failed_attempts", .int(Int64(failedAttempts))),
+            ("rejoin_seconds", seconds(rejoin)),
+            ("verdict", .string(passed ? "pass" : "fail")),
+        ]
+        return .object(o)
+    }
+
+    /// The report as the operator reads it.
+    var table: [String] {
+        let moved = oldLeader == newLeader ? "\(newLeader) (the same node)" : newLeader
+        var rows: [(String, String)] = [("drill", title), ("old primary", oldLeader)]
+        rows.append(("primary now", primaryAfter.map { String(format: "%@, serving writes %.2f s after the fault", moved, $0) } ?? moved))
+        rows.append(("write downtime", String(format: "%.2f s (seen by a client writing through HAProxy)", writeDowntime)))
+        rows.append(("writes", "\(acknowledged) acknowledged, lost: \(lost), \(failedAttempts) failed attempts"))
+        rows.append(("cluster whole", String(format: "%.2f s after %@ (%@ streams again)", rejoin, rejoinEvent,
+                                             oldLeader == newLeader ? "every replica" : oldLeader)))
+        var verdict = passed ? "PASS" : "FAIL: \(lost) acknowledged writes lost where the configuration promises none"
+        if passed && lost > 0 { verdict += " (\(lost) writes lost with the node: asynchronous replication allows it)" }
+        rows.append(("verdict", verdict))
+        let width = rows.map(\.0.count).max() ?? 0
+        return rows.map { "  " + $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }
+    }
+
+    private var rejoinEvent: String {
+        switch kind {
+        case .killPrimary, .stopPrimary: "its agent was started again"
+        case .freezePrimary: "its agent was woken (SIGCONT)"
+        case .etcdDown: "etcd was started again"
+        case .crashPostgres: "the crash"
+        case .switchover: "the request"
+        }
+    }
+}
+
+/// The acknowledged writes of a drill over time, one lane per node, as an SVG for a report.
+struct DrillTimeline: Sendable {
+    var acks: [WriteProbe.Ack]
+    var start: ContinuousClock.Instant
+    var fault: ContinuousClock.Instant
+    var restored: ContinuousClock.Instant?
+    var nodes: [(name: String, host: String)]
+
+    func svg(title: String) -> String {
+        let end = max(acks.last?.at ?? fault, restored ?? fault)
+        let span = max((end - start).inSeconds, 1)
+        let left = 110.0, width = 760.0, lane = 34.0, top = 40.0
+        func x(_ instant: ContinuousClock.Instant) -> Double { left + (instant - start).inSeconds / span * width }
+        let height = top + lane * Double(nodes.count) + 40
+        var out = [String]()
+        out.append(##"<svg xmlns="http://www.w3.org/2000/svg" width="\##(Int(left + width + 20))" height="\##(Int(height))" font-family="sans-serif" font-size="12">"##)
+        out.append(##"<text x="10" y="20" font-size="14">\##(escape(title)): acknowledged writes per node</text>"##)
+        for (index, node) in nodes.enumerated() {
+            let y = top + lane * Double(index)
+            out.append(##"<text x="10" y="\##(fmt(y + lane / 2 + 4))">\##(escape(node.name))</text>"##)
+            out.append(##"<rect x="\##(fmt(left))" y="\##(fmt(y + 4))" width="\##(fmt(width))" height="\##(fmt(lane - 8))" fill="#f4f4f4"/>"##)
+            var path = ""
+            for ack in acks where ack.server == node.host {
+                path += "M\(fmt(x(ack.at))) \(fmt(y + 6))v\(fmt(lane - 12))"
+            }
+            if !path.isEmpty { out.append(##"<path d="\##(path)" stroke="#2b7bb9" stroke-width="1"/>"##) }
+        }
+        let bottom = top + lane * Double(nodes.count)
+        out.append(##"<line x1="\##(fmt(x(fault)))" y1="\##(fmt(top))" x2="\##(fmt(x(fault)))" y2="\##(fmt(bottom))" stroke="#d62728" stroke-width="2"/>"##)
+        out.append(##"<text x="\##(fmt(x(fault) + 4))" y="\##(fmt(bottom + 14))" fill="#d62728">fault</text>"##)
+        if let restored {
+            out.append(##"<line x1="\##(fmt(x(restored)))" y1="\##(fmt(top))" x2="\##(fmt(x(restored)))" y2="\##(fmt(bottom))" stroke="#2ca02c" stroke-width="2"/>"##)
+            out.append(##"<text x="\##(fmt(x(restored) + 4))" y="\##(fmt(bottom + 28))" fill="#2ca02c">node given back</text>"##)
+        }
+        out.append(##"<text x="\##(fmt(left))" y="\##(fmt(bottom + 14))">0 s</text>"##)
+        out.append(##"<text x="\##(fmt(left + width - 40))" y="\##(fmt(bottom + 14))">\##(String(format: "%.1f s", span))</text>"##)
+        out.append("</svg>")
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    private func fmt(_ value: Double) -> String { String(format: "%.1f", value) }
+
+    private func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
+    }
+}

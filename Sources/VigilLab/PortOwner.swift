@@ -1,0 +1,52 @@
+import Foundation
+
+/// Which process listens on a TCP address, read from /proc (no `ss` or `lsof` needed), so
+/// `lab up` can name what holds a port it needs.
+enum PortOwner {
+    struct Owner {
+        var pid: Int32
+        var command: String
+    }
+
+    /// The process listening on host:port, directly or on the wildcard address; nil when none
+    /// is found (or it belongs to another user's namespace).
+    static func owner(host: String, port: Int) -> Owner? {
+        guard let inode = listeningInode(host: host, port: port) else { return nil }
+        let target = "socket:[\(inode)]"
+        let fm = FileManager.default
+        for entry in (try? fm.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry) else { continue }
+            let fds = (try? fm.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+            for fd in fds where (try? fm.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)")) == target {
+                return Owner(pid: pid, command: commandLine(pid))
+            }
+        }
+        return nil
+    }
+
+    /// The command line of `pid`, its arguments joined by spaces.
+    static func commandLine(_ pid: Int32) -> String {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !data.isEmpty else {
+            return (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+        }
+        return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+            .split(whereSeparator: \.isNewline).joined(separator: " ")
+    }
+
+    /// The socket inode of a listener on host:port or 0.0.0.0:port, from /proc/net/tcp, where
+    /// addresses are little-endian hex (`0100007F:1F90` is 127.0.0.1:8080) and state 0A is LISTEN.
+    static func listeningInode(host: String, port: Int) -> String? {
+        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return nil }
+        let octets = host.split(separator: ".").compactMap { UInt8($0) }
+        guard octets.count == 4 else { return nil }
+        let exact = octets.reversed().map { String(format: "%02X", $0) }.joined() + String(format: ":%04X", port)
+        let wildcard = "00000000" + String(format: ":%04X", port)
+        for line in table.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            guard fields.count > 9, fields[3] == "0A", fields[1] == exact || fields[1] == wildcard else { continue }
+            return String(fields[9])
+        }
+        return nil
+    }
+}
