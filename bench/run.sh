@@ -1,63 +1,163 @@
 #!/usr/bin/env bash
-# Side-by-side drills: the guide's cluster in the lab, the same faults, first under Vigil,
-# then under Patroni 4.1.5, in one run. Prints a table and writes it to bench/results/.
+# Vigil and Patroni 4.1.5 side by side, in one run, on this machine: the guide's cluster in
+# the lab (same PostgreSQL 18, etcd, HAProxy configuration and timings), first under Vigil,
+# then under Patroni. For each: time to bootstrap a 2-node cluster, idle agent memory and CPU,
+# GET /primary throughput and p99 latency under wrk, and every drill ROUNDS times, measured by
+# the same write probe (vigilctl lab drill). Writes bench/results/<time>-<profile>.md and
+# bench/results/latest.md.
 #
-#   bench/run.sh                 # fast profile (Vigil ttl 10; Patroni raises it to its floor, 20)
+#   bench/run.sh                 # fast profile (ttl 10, loop_wait 1, retry_timeout 3)
 #   PROFILE=guide bench/run.sh   # the guide's timings (ttl 30, loop_wait 10, retry_timeout 30)
-#   ROUNDS=3 bench/run.sh        # each drill three times
+#   ROUNDS=1 bench/run.sh        # each drill once (default 3)
+#   DRILLS="switchover kill-primary" bench/run.sh
+#   CONFIG=release bench/run.sh  # measure a release build (builds it first)
 #
-# Needs what `make test` installs (etcd, HAProxy, PostgreSQL 18, Patroni) and a build.
+# Needs what `make test` installs (etcd, HAProxy, PostgreSQL 18, Patroni); installs wrk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=${PROFILE:-fast}
-rounds=${ROUNDS:-1}
-bin=$(swift build --show-bin-path)
+rounds=${ROUNDS:-3}
+drills=${DRILLS:-"switchover stop-primary crash-postgres kill-primary freeze-primary etcd-down"}
+config=${CONFIG:-debug}
+command -v wrk >/dev/null || { echo "==> installing wrk"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+swift build -c "$config" --product vigil >/dev/null
+swift build -c "$config" --product vigilctl >/dev/null
+bin=$(swift build -c "$config" --show-bin-path)
 stamp=$(date +%Y-%m-%dT%H%M%S)
 work=$(mktemp -d /tmp/vigil-bench-XXXXXX)
 chmod 755 "$work"
-trap 'for a in vigil patroni; do "$bin/vigilctl" lab down --dir "$work/$a" --subnet "${subnets[$a]}" >/dev/null 2>&1 || true; done; rm -rf "$work"' EXIT
 declare -A subnets=([vigil]=127.0.70 [patroni]=127.0.71)
+trap 'for a in vigil patroni; do "$bin/vigilctl" lab down --dir "$work/$a" --subnet "${subnets[$a]}" >/dev/null 2>&1 || true; done; rm -rf "$work"' EXIT
+
+# Idle CPU of a process over $1 seconds, in percent of one core (utime+stime from /proc).
+cpu_percent() {
+  local pid=$1 seconds=$2 hz; hz=$(getconf CLK_TCK)
+  local before after
+  before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  sleep "$seconds"
+  after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  awk -v a="$after" -v b="$before" -v s="$seconds" -v hz="$hz" 'BEGIN {printf "%.2f", (a - b) / hz / s * 100}'
+}
 
 for agent in vigil patroni; do
   dir="$work/$agent"
-  echo "==> $agent: lab up ($profile timings)"
-  "$bin/vigilctl" lab up --dir "$dir" --subnet "${subnets[$agent]}" --profile "$profile" --agent "$agent" \
+  subnet=${subnets[$agent]}
+  echo "==> $agent: lab up from an empty directory ($profile timings)"
+  began=$(date +%s.%N)
+  "$bin/vigilctl" lab up --dir "$dir" --subnet "$subnet" --profile "$profile" --agent "$agent" \
     --pg-bin "$(cat .tools/pg18-bin)" | tail -n 3
-  sleep 3
-  for pid in $(pgrep -f "$dir/postgres1..\.yml" || true); do
-    echo "$agent idle RSS: $(awk '/VmRSS/ {print $2}' /proc/$pid/status) kB (pid $pid)" | tee -a "$work/rss.txt"
+  ended=$(date +%s.%N)
+  echo "$agent bootstrap $(awk -v a="$ended" -v b="$began" 'BEGIN {printf "%.2f", a - b}')" >>"$work/figures.txt"
+
+  echo "==> $agent: idle agents for 30 s"
+  sleep 5
+  pids=$(pgrep -f "$dir/postgres1..\.yml" || true)
+  rss=0; cpu=0; n=0
+  for pid in $pids; do
+    rss=$((rss + $(awk '/VmRSS/ {print $2}' "/proc/$pid/status")))
+    cpu=$(awk -v a="$cpu" -v b="$(cpu_percent "$pid" 30)" 'BEGIN {print a + b}')
+    n=$((n + 1))
   done
+  echo "$agent idle_rss_mib $(awk -v r="$rss" -v n="$n" 'BEGIN {printf "%.1f", r / n / 1024}')" >>"$work/figures.txt"
+  echo "$agent idle_cpu_percent $(awk -v c="$cpu" -v n="$n" 'BEGIN {printf "%.2f", c / n}')" >>"$work/figures.txt"
+
+  echo "==> $agent: GET /primary under wrk (10 connections, 10 s)"
+  leader_host=$("$bin/vigilctl" lab status --dir "$dir" --subnet "$subnet" | awk '/Leader/ {print $1}')
+  [ "$leader_host" = postgres104 ] && host="$subnet.21" || host="$subnet.22"
+  wrk -t2 -c10 -d10s --latency "http://$host:8008/primary" >"$work/wrk-$agent.txt" 2>&1 || true
+  echo "$agent primary_rps $(awk '/Requests\/sec/ {print $2}' "$work/wrk-$agent.txt")" >>"$work/figures.txt"
+  echo "$agent primary_p99 $(awk '$1 == "99%" {print $2}' "$work/wrk-$agent.txt")" >>"$work/figures.txt"
+  sleep 3
+
   for round in $(seq 1 "$rounds"); do
-    for drill in switchover stop-primary kill-primary; do
+    for drill in $drills; do
       echo "==> $agent: drill $drill (round $round)"
       # Exit status 3 means acknowledged writes were lost; that is a result to report, not a stop.
-      "$bin/vigilctl" lab drill "$drill" --dir "$dir" --subnet "${subnets[$agent]}" || echo "  (the drill exited $?)"
+      "$bin/vigilctl" lab drill "$drill" --dir "$dir" --subnet "$subnet" | grep -v '^  report' || echo "  (the drill exited $?)"
       sleep 2
     done
   done
-  "$bin/vigilctl" lab down --dir "$dir" --subnet "${subnets[$agent]}" | tail -n 1
+  "$bin/vigilctl" lab down --dir "$dir" --subnet "$subnet" | tail -n 1
 done
 
 out="bench/results/$stamp-$profile.md"
-python3 - "$work" "$profile" "$out" <<'PY'
-import json, glob, os, sys, statistics
-work, profile, out = sys.argv[1:4]
-rows = {}
+machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r)"
+python3 - "$work" "$profile" "$out" "$machine" "$config" "$rounds" <<'PY'
+import json, glob, os, sys, statistics, datetime
+work, profile, out, machine, config, rounds = sys.argv[1:7]
+timings = {"fast": (10, 1, 3), "guide": (30, 10, 30)}[profile]
+runs = {}
 for path in sorted(glob.glob(os.path.join(work, "*", "reports", "*.json"))):
     r = json.load(open(path))
-    rows.setdefault((r["drill"], r["agent"]), []).append(r)
-lines = [f"# Drills, Vigil and Patroni side by side ({profile} timings)", "",
-         "Write downtime is measured by a client writing through HAProxy (generated config: checks every 1 s,",
-         "fall 2, rise 1); lost writes are acknowledged rows missing from the new primary.", "",
-         "| drill | agent | write downtime (s) | lost writes | acknowledged | old primary streaming again (s) |",
+    runs.setdefault((r["drill"], r["agent"]), []).append(r)
+figures = {}
+for line in open(os.path.join(work, "figures.txt")):
+    agent, key, value = line.split()
+    figures[(agent, key)] = value
+
+def span(values):
+    values = [v for v in values if v is not None]
+    if not values: return "–", None
+    med = statistics.median(values)
+    return (f"{min(values):.2f} / {med:.2f} / {max(values):.2f}" if len(values) > 1 else f"{med:.2f}"), med
+
+def ratio(v, p):
+    return f"{v / p:.2f}" if v is not None and p not in (None, 0) else "–"
+
+ttl, loop, retry = timings
+lines = [f"# Vigil and Patroni 4.1.5 side by side ({profile} timings)", "",
+         f"Measured {datetime.date.today().isoformat()} on {machine}; Vigil {config} build; "
+         f"{rounds} round(s) of each drill.", "",
+         f"Configured: ttl {ttl}, loop_wait {loop}, retry_timeout {retry}. Effective: Vigil uses them as written; "
+         f"Patroni raises ttl to its floor of 20 and retry_timeout to 3 (ttl {max(ttl, 20)}, loop_wait {loop}, "
+         f"retry_timeout {max(retry, 3)}).", "",
+         "Every figure comes from the same probe for both systems: `vigilctl lab drill` writes through HAProxy (the lab's",
+         "generated configuration: checks every 1 s, fall 2, rise 1, on-marked-down shutdown-sessions), one INSERT",
+         "every 20 ms, reconnecting after 0.5 s. Write downtime: the longest stretch without an acknowledged write after",
+         "the fault. Lost: acknowledged rows missing from the primary afterwards. Rejoin: until every node streams again.",
+         "Cells are min / median / max.", "",
+         "## Drills", "",
+         "| drill | agent | write downtime (s) | new primary serving (s) | lost writes | rejoin (s) |",
          "|---|---|---|---|---|---|"]
-for (drill, agent), rs in sorted(rows.items()):
-    med = lambda k: statistics.median([r[k] for r in rs if k in r]) if any(k in r for r in rs) else float("nan")
-    lines.append(f"| {drill} | {agent} | {med('write_downtime_seconds'):.2f} | {sum(r['lost_writes'] for r in rs)} | "
-                 f"{sum(r['acknowledged_writes'] for r in rs)} | {med('rejoin_seconds'):.2f} |")
-rss = open(os.path.join(work, "rss.txt")).read().strip() if os.path.exists(os.path.join(work, "rss.txt")) else ""
-lines += ["", "Idle agent memory:", "", "```", rss, "```", ""]
-open(out, "w").write("\n".join(lines))
-print("\n".join(lines))
-print(f"written to {out}")
+ratios = []
+for drill in ["switchover", "stop-primary", "crash-postgres", "kill-primary", "freeze-primary", "etcd-down"]:
+    meds = {}
+    for agent in ["vigil", "patroni"]:
+        rs = runs.get((drill, agent), [])
+        if not rs: continue
+        down, meds[agent] = span([r["write_downtime_seconds"] for r in rs])
+        primary, _ = span([r.get("primary_after_seconds") for r in rs])
+        rejoin, _ = span([r.get("rejoin_seconds") for r in rs])
+        lost = sum(r["lost_writes"] for r in rs)
+        lines.append(f"| {drill} | {agent} | {down} | {primary} | {lost} | {rejoin} |")
+    if meds:
+        ratios.append((f"{drill}: write downtime", meds.get("vigil"), meds.get("patroni"), "s"))
+
+def fig(agent, key):
+    v = figures.get((agent, key))
+    if v is None or v == "": return None
+    if v.endswith("ms"): return float(v[:-2])
+    if v.endswith("us"): return float(v[:-2]) / 1000
+    if v.endswith("s"): return float(v[:-1]) * 1000
+    return float(v)
+
+lines += ["", "## The agents", "", "| measure | Vigil | Patroni | Vigil ÷ Patroni |", "|---|---|---|---|"]
+for key, label in [("bootstrap", "lab up from nothing to Leader + streaming Replica (s)"),
+                   ("idle_rss_mib", "idle agent RSS (MiB, mean of the two nodes)"),
+                   ("idle_cpu_percent", "idle agent CPU (% of a core over 30 s)"),
+                   ("primary_rps", "GET /primary requests/s (wrk, 10 connections)"),
+                   ("primary_p99", "GET /primary p99 latency (ms)")]:
+    v, p = fig("vigil", key), fig("patroni", key)
+    lines.append(f"| {label} | {v if v is not None else '–'} | {p if p is not None else '–'} | {ratio(v, p)} |")
+    ratios.append((label, v, p, ""))
+
+lines += ["", "## Ratios (Vigil ÷ Patroni; below 1 is Vigil lower)", "", "| measure | ratio |", "|---|---|"]
+for label, v, p, _ in ratios:
+    lines.append(f"| {label} | {ratio(v, p)} |")
+lines.append("")
+text = "\n".join(lines)
+open(out, "w").write(text)
+open(os.path.join(os.path.dirname(out), "latest.md"), "w").write(text)
+print(text)
+print(f"written to {out} and bench/results/latest.md")
 PY

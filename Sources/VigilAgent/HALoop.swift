@@ -133,7 +133,7 @@ actor HALoop {
                     again = true
                     break
                 }
-                guard await perform(action, observation) else {
+                guard await performKeepingMemberAlive(action, observation) else {
                     // A lost gate (race, lock) is decided again at once with what was learned;
                     // a failed operation waits for the next cycle rather than spinning.
                     again = action.isGate
@@ -147,6 +147,25 @@ actor HALoop {
         // What the actions changed (a promotion, a new lock) is served at once, not a cycle later.
         refreshSnapshot(await instance.observe(timeout: .seconds(min(5, max(1, settings.timings.retryTimeout)))))
         await publishMember(observation)
+    }
+
+    /// Runs `action`; while it runs (a clone or a rewind may take longer than `ttl`) a member
+    /// that does not hold the leader key keeps its lease alive, so it stays listed in the
+    /// store, as Patroni's touch_member does during its long actions. A leader does not: its
+    /// lease, which carries the leader key, is extended only by a cycle that saw PostgreSQL
+    /// healthy.
+    func performKeepingMemberAlive(_ action: Action, _ o: Observation) async -> Bool {
+        guard lock.lastConfirmed == nil else { return await perform(action, o) }
+        let store = self.store
+        let keeper = Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                if Task.isCancelled { break }
+                _ = try? await store.keepMemberAlive()
+            }
+        }
+        defer { keeper.cancel() }
+        return await perform(action, o)
     }
 
     func report(_ decision: Decision) {

@@ -22,6 +22,9 @@ public protocol DistributedStore: Sendable {
     /// Writes this member's key on its lease (which a renewal of the lease keeps alive).
     func publishMember(_ record: MemberRecord) async throws(StoreError)
     func deleteMember(_ name: String) async throws(StoreError)
+    /// Extends this member's lease without writing anything, so its member key outlives an
+    /// action longer than `ttl` (a clone, a rewind). False when there is no live lease to extend.
+    func keepMemberAlive() async throws(StoreError) -> Bool
 
     /// `create`: the bootstrap race, won by whoever creates the key first. Otherwise fills in
     /// the system identifier after a successful bootstrap.

@@ -151,6 +151,14 @@ public actor EtcdStore: DistributedStore {
                              budget: try deadline.remaining())
     }
 
+    public func keepMemberAlive() async throws(StoreError) -> Bool {
+        guard let lease else { return false }
+        let sent = ContinuousClock.now
+        guard try await kv.keepAlive(lease: lease, budget: budget) != nil else { return false }
+        leaseExtendedAt = sent
+        return true
+    }
+
     public func deleteMember(_ name: String) async throws(StoreError) {
         _ = try await kv.txn(Txn(compare: [], success: [.delete(layout.member(name), rangeEnd: nil)]), budget: budget)
     }
