@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Testing
+import VigilPostgres
 import VigilTestSupport
 
 /// `vigilctl lab up` brings the guide's cluster up, and real HAProxy, configured by Vigil,
@@ -27,6 +28,30 @@ import VigilTestSupport
             #expect(read.inRecovery == true)
             #expect(write.address != read.address)
 
+            // The guide's own haproxy.cfg, as written (checks GET /master and GET /replica every 3 s,
+            // fall 3, rise 3, postgres105 a backup), only with the lab's addresses: the REST API
+            // answers it as Patroni's does.
+            let guideFrontend = "\(subnet).2"
+            let guideConfig = try String(contentsOf: TestTools.repositoryRoot.appendingPathComponent("Tests/Fixtures/guide/haproxy.cfg"),
+                                         encoding: .utf8)
+                .replacingOccurrences(of: "192.168.50.", with: "\(subnet).")
+                .replacingOccurrences(of: "bind *:", with: "bind \(guideFrontend):")
+            let guidePath = directory.path + "/guide-haproxy.cfg"
+            try guideConfig.write(toFile: guidePath, atomically: true, encoding: .utf8)
+            let guideHAProxy = try await ChildProcess.spawn(try TestTools.executable("haproxy"), ["-db", "-f", guidePath],
+                                                            logPath: directory.path + "/guide-haproxy.log")
+            defer { Task { await guideHAProxy.stop(signal: SIGTERM, grace: .seconds(5)) } }
+            let guideWrites = await eventually(.seconds(30)) {
+                (try? await Self.whereAmI(host: guideFrontend, port: 5432))?.inRecovery == false
+            }
+            #expect(guideWrites, "the guide's HAProxy never routed :5432 to the primary:\n\(guideHAProxy.logTail())")
+            let guideReads = await eventually(.seconds(30)) {
+                // Both servers are in the read backend: the primary must have dropped out of it.
+                for _ in 0..<4 where (try? await Self.whereAmI(host: guideFrontend, port: 5433))?.inRecovery != true { return false }
+                return true
+            }
+            #expect(guideReads, "the guide's HAProxy kept routing :5433 to the primary:\n\(guideHAProxy.logTail())")
+
             let leader = write.address == "\(subnet).21" ? "postgres104" : "postgres105"
             let candidate = leader == "postgres104" ? "postgres105" : "postgres104"
             let candidateAddress = leader == "postgres104" ? "\(subnet).22" : "\(subnet).21"
@@ -42,6 +67,13 @@ import VigilTestSupport
                 return now.address == candidateAddress && !now.inRecovery
             }
             #expect(followed)
+            // The guide's HAProxy follows too, at its own pace (3 s checks, fall 3, rise 3).
+            let guideFollowed = await eventually(.seconds(40)) {
+                guard let now = try? await Self.whereAmI(host: guideFrontend, port: 5432) else { return false }
+                return now.address == candidateAddress && !now.inRecovery
+            }
+            #expect(guideFollowed, "the guide's HAProxy did not follow the switchover:\n\(guideHAProxy.logTail())")
+            await guideHAProxy.stop(signal: SIGTERM, grace: .seconds(5))
 
             // The guide's failover test as a drill: the primary's service stopped while a client
             // writes through HAProxy. Nothing acknowledged may be lost (the fast shutdown hands the
