@@ -1,7 +1,10 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOSSL
 import VigilCore
 
 /// The agent's REST server: Patroni's routing (the first path segment picks a handler; any
@@ -18,13 +21,16 @@ public struct RestServer: Sendable {
         self.access = access
     }
 
-    /// An application serving on `host:port`, ready to run in a ServiceGroup.
-    public func application(host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
+    /// An application serving on `host:port` (over TLS when `tls` is given), ready to run in a
+    /// ServiceGroup.
+    public func application(host: String, port: Int, tls: TLSConfiguration? = nil,
+                            logger: Logger) throws -> some ApplicationProtocol {
         let server = self
         let responder = CallbackResponder<APIContext> { request, context in
             await server.respond(to: request, context: context)
         }
-        return Application(responder: responder,
+        let builder: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1()
+        return Application(responder: responder, server: builder,
                            configuration: .init(address: .hostname(host, port: port),
                                                 serverName: "Vigil/\(VigilVersion.string)"),
                            logger: logger)

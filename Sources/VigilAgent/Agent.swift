@@ -50,14 +50,23 @@ public enum Agent {
         box.update { $0.tags = setup.tags }
         let notifier = SystemdNotifier()
         let instance = PostgresInstance(settings: setup.instance)
-        let probe = PeerProbe(client: .shared)
+        // A client of its own when peers speak TLS (it trusts restapi.cafile); shut down on exit.
+        let peerClient = setup.peerTLS.map { HTTPClient(eventLoopGroupProvider: .singleton,
+                                                        configuration: HTTPClient.Configuration(tlsConfiguration: $0)) }
+        let probe = PeerProbe(client: peerClient ?? .shared)
         let loop = HALoop(configPath: configPath, setup: setup, store: store, instance: instance, probe: probe, box: box,
                           wakeup: wakeup, logger: logger, onStatus: { notifier.status($0) })
         let ready = ReadyGate()
         let haService = HALoopService(loop: loop, ready: ready, notifier: notifier, logger: logger)
         let control = AgentControl(store: store, probe: probe, loop: loop)
-        let server = RestServer(source: box, control: control, access: AccessControl(setup.configuration.restAPI))
-            .application(host: setup.restListen.host, port: setup.restListen.port, logger: Logger(label: "vigil.rest"))
+        // The TLS settings were proven usable when the setup was read (RestTLS.server).
+        guard let server = try? RestServer(source: box, control: control, access: AccessControl(setup.configuration.restAPI))
+            .application(host: setup.restListen.host, port: setup.restListen.port, tls: setup.restTLS,
+                         logger: Logger(label: "vigil.rest")) else {
+            logger.critical("\(configPath): restapi: cannot set up TLS")
+            try? await peerClient?.shutdown()
+            return 1
+        }
         let restService = GatedService(gate: ready, service: server)
         let group = ServiceGroup(configuration: .init(
             services: [
@@ -78,9 +87,11 @@ public enum Agent {
         do {
             try await group.run()
         } catch {
+            try? await peerClient?.shutdown()
             logger.critical("\(error)")
             return 1
         }
+        try? await peerClient?.shutdown()
         if let fatal = await haService.outcome() {
             logger.critical("\(fatal)")
             return 1

@@ -1,4 +1,6 @@
 import Foundation
+import NIOSSL
+import VigilAPI
 import VigilConfig
 import VigilCore
 import VigilDCS
@@ -17,6 +19,10 @@ public struct AgentSetup: Sendable {
     /// The tags as published in the member key: only those that are set (as Patroni 4 does).
     public var tags: JSONValue
     public var noloadbalance: Bool
+    /// The REST API's TLS (restapi.certfile…); nil serves plain HTTP.
+    public var restTLS: TLSConfiguration?
+    /// How this agent reaches its peers' REST APIs over TLS (trusting restapi.cafile).
+    public var peerTLS: TLSConfiguration?
 
     public init(_ configuration: Configuration) throws(AgentError) {
         self.configuration = configuration
@@ -32,9 +38,13 @@ public struct AgentSetup: Sendable {
         guard let listenText = configuration.restAPI.listen, let listen = HostPort(listenText) else {
             throw AgentError("restapi.listen must be HOST:PORT (it is \(configuration.restAPI.listen ?? "missing"))")
         }
-        // Serving a TLS-configured API over plain HTTP would hand its password to the network.
-        if let certfile = configuration.restAPI.certfile {
-            throw AgentError("restapi.certfile (\(certfile)) is set, but this version serves the REST API over plain HTTP only; remove restapi.certfile/keyfile to run without TLS")
+        // A certificate that cannot be read stops the agent: serving a TLS-configured API over
+        // plain HTTP would hand its password to the network.
+        do {
+            restTLS = try RestTLS.server(configuration.restAPI)
+            peerTLS = try RestTLS.agentClient(configuration.restAPI)
+        } catch {
+            throw AgentError(error.description)
         }
         let connect = configuration.restAPI.connectAddress.flatMap(HostPort.init) ?? listen
         let tags = configuration.tags
@@ -71,7 +81,7 @@ public struct AgentSetup: Sendable {
 
     public var apiURL: String {
         let host = restConnect.host.contains(":") ? "[\(restConnect.host)]" : restConnect.host
-        return "http://\(host):\(restConnect.port)/patroni"
+        return "\(restTLS == nil ? "http" : "https")://\(host):\(restConnect.port)/patroni"
     }
 
     public var connURL: String { ConnectionURL.make(instance.connectAddress) }

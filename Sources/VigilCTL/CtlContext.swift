@@ -2,6 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
+import VigilAPI
 import VigilConfig
 import VigilCore
 import VigilDCS
@@ -12,6 +14,8 @@ struct CtlContext: Sendable {
     var scope: String
     var store: EtcdStore
     var restAuthorization: String?
+    /// TLS for the members' REST APIs (ctl.*, else restapi.*); nil: plain or default trust.
+    var restTLS: TLSConfiguration?
 
     static let defaultConfigPath = (ProcessInfo.processInfo.environment["HOME"] ?? "~") + "/.config/patroni/patronictl.yaml"
 
@@ -59,7 +63,13 @@ struct CtlContext: Sendable {
         if let user = auth?.username, let password = auth?.password?.value {
             authorization = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
         }
-        return CtlContext(scope: scope, store: store, restAuthorization: authorization)
+        let tls: TLSConfiguration?
+        do {
+            tls = try RestTLS.ctlClient(configuration.ctl, configuration.restAPI)
+        } catch {
+            throw CtlError("\(path): \(error.description)")
+        }
+        return CtlContext(scope: scope, store: store, restAuthorization: authorization, restTLS: tls)
     }
 
     func readCluster() async throws -> ClusterState {
@@ -86,9 +96,20 @@ struct CtlContext: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body.compactText))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(timeout.components.seconds))
-        let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
-        return (Int(response.status.code), text)
+        guard let restTLS else {
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(timeout.components.seconds))
+            return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
+        }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: restTLS))
+        do {
+            let response = try await client.execute(request, timeout: .seconds(timeout.components.seconds))
+            let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+            try? await client.shutdown()
+            return (Int(response.status.code), text)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
     }
 }
 

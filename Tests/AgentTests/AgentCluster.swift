@@ -16,10 +16,11 @@ struct AgentCluster {
     }
 
     mutating func add(_ name: String, tags: [String] = [], maximumLagOnFailover: Int = 1_048_576,
-                      host: String? = nil, restAuthentication: (username: String, password: String)? = nil) throws -> TestAgent {
+                      host: String? = nil, restAuthentication: (username: String, password: String)? = nil,
+                      restapiLines: [String] = [], extraConfig: String = "") throws -> TestAgent {
         let agent = try TestAgent(name: name, scope: scope, etcdEndpoints: [etcd.endpoint],
                                   maximumLagOnFailover: maximumLagOnFailover, tags: tags, host: host,
-                                  restAuthentication: restAuthentication)
+                                  restAuthentication: restAuthentication, restapiLines: restapiLines, extraConfig: extraConfig)
         agents.append(agent)
         return agent
     }

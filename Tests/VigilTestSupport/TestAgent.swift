@@ -34,7 +34,8 @@ public final class TestAgent: Sendable {
     ///   - host: reuse an address (a second agent with the same name on another address is a different host).
     public init(name: String, scope: String, etcdEndpoints: [String], ttl: Int = 6, loopWait: Int = 1,
                 retryTimeout: Int = 2, maximumLagOnFailover: Int = 1_048_576, tags: [String] = [],
-                host: String? = nil, restAuthentication: (username: String, password: String)? = nil) throws {
+                host: String? = nil, restAuthentication: (username: String, password: String)? = nil,
+                restapiLines: [String] = [], extraConfig: String = "") throws {
         self.name = name
         self.scope = scope
         let user = try ServiceUser.current()
@@ -53,6 +54,7 @@ public final class TestAgent: Sendable {
               listen: \(self.host):\(restPort)
               connect_address: \(self.host):\(restPort)
             \(restAuthentication.map { "  authentication: {username: \($0.username), password: \($0.password)}" } ?? "")
+            \(restapiLines.map { "  " + $0 }.joined(separator: "\n"))
             etcd3:
               hosts: [\(etcdEndpoints.joined(separator: ", "))]
             bootstrap:
@@ -79,9 +81,12 @@ public final class TestAgent: Sendable {
               parameters:
                 unix_socket_directories: \(work)
             \(tagLines)
+            \(extraConfig)
             """
-        FileManager.default.createFile(atPath: configPath, contents: Data(config.utf8),
-                                       attributes: [.posixPermissions: 0o600])
+        guard FileManager.default.createFile(atPath: configPath, contents: Data(config.utf8),
+                                             attributes: [.posixPermissions: 0o600]) else {
+            throw HarnessError("cannot write \(configPath)")
+        }
         try user.own(configPath)
     }
 
