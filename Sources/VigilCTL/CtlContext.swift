@@ -83,6 +83,13 @@ struct CtlContext: Sendable {
     /// A REST call to a member (patronictl's `request_patroni`): status and body text.
     func request(_ method: HTTPMethod, _ member: Member, _ path: String, body: JSONValue? = nil,
                  timeout: Duration = .seconds(60)) async throws -> (status: Int, body: String) {
+        let answer = try await exchange(method, member, path, body: body, timeout: timeout)
+        return (answer.status, answer.body)
+    }
+
+    /// `request`, with the `Server` header of the answer (which agent served it).
+    func exchange(_ method: HTTPMethod, _ member: Member, _ path: String, body: JSONValue? = nil,
+                  timeout: Duration = .seconds(60)) async throws -> (status: Int, body: String, server: String?) {
         guard let api = member.record.apiURL, let base = URL(string: api),
               var components = URLComponents(url: base, resolvingAgainstBaseURL: false) else {
             throw CtlError("member \(member.name) publishes no REST API address")
@@ -98,14 +105,15 @@ struct CtlContext: Sendable {
         }
         guard let restTLS else {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(timeout.components.seconds))
-            return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
+            return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)),
+                    response.headers.first(name: "Server"))
         }
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: restTLS))
         do {
             let response = try await client.execute(request, timeout: .seconds(timeout.components.seconds))
             let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
             try? await client.shutdown()
-            return (Int(response.status.code), text)
+            return (Int(response.status.code), text, response.headers.first(name: "Server"))
         } catch {
             try? await client.shutdown()
             throw error

@@ -53,6 +53,9 @@ import VigilTestSupport
             let reload = try await CommandRun.run(vigilctl, ["-c", node.configPath, "reload", cluster.scope, "node1", "--force"])
             #expect(reload.exitCode == 0 && reload.stdout.contains("Reload request received for member node1"),
                     "\(reload.stdout)\n\(reload.stderr)")
+            let version = try await CommandRun.run(vigilctl, ["-c", node.configPath, "version", cluster.scope, "node1"])
+            #expect(version.stdout.contains("node1: Vigil ") && version.stdout.contains(" PostgreSQL 18."),
+                    "\(version.stdout)\n\(version.stderr)")
         }
 
         // A certificate that cannot be read stops the agent with a message naming it.
