@@ -114,6 +114,50 @@ import VigilCore
         #expect(HealthCheck.liveness(s, now: now) == 200)
     }
 
+    /// Every health endpoint in every role a node can be in, against spec §1.2 (and Vigil's one
+    /// deliberate difference: a leader whose PostgreSQL is not running is not routed writes).
+    @Test func everyEndpointInEveryRole() {
+        let paths = ["/", "/primary", "/master", "/leader", "/read-write", "/standby-leader", "/replica", "/read-only",
+                     "/health", "/sync", "/async", "/quorum", "/read-only-sync"]
+        var leaderless = replica()
+        leaderless.cluster?.leader = nil
+        var lapsed = primary()
+        lapsed.clusterReadAt = now - .seconds(60)
+        lapsed.leaderUntil = now - .seconds(1)
+        var pausedWithoutStore = lapsed
+        pausedWithoutStore.paused = true
+        var pausedReplica = replica()
+        pausedReplica.paused = true
+        var stoppedReplica = replica()
+        stoppedReplica.postgres = PostgresStatus(state: .stopped)
+        stoppedReplica.internalRole = "replica"
+        var stoppedPrimary = primary()
+        stoppedPrimary.postgres = PostgresStatus(state: .stopped)
+        stoppedPrimary.internalRole = "primary"
+        var restarting = primary()
+        restarting.busyWith = "restarting"
+        let table: [(String, NodeSnapshot, [Int])] = [
+            //                               /    prim master lead  rw   stby  repl  ro   health sync async quor ro-sync
+            ("primary", primary(),           [200, 200, 200, 200, 200, 503, 503, 200, 200, 503, 503, 503, 200]),
+            ("replica", replica(),           [503, 503, 503, 503, 503, 503, 200, 200, 200, 503, 200, 503, 503]),
+            ("leaderless replica", leaderless, [503, 503, 503, 503, 503, 503, 200, 200, 200, 503, 200, 503, 503]),
+            ("primary cut off from the store", lapsed, [503, 503, 503, 503, 503, 503, 503, 503, 200, 503, 503, 503, 503]),
+            ("paused primary cut off from the store", pausedWithoutStore,
+                                             [200, 200, 200, 200, 200, 503, 503, 200, 200, 503, 503, 503, 200]),
+            ("paused replica", pausedReplica, [503, 503, 503, 503, 503, 503, 200, 200, 200, 503, 200, 503, 503]),
+            ("replica with PostgreSQL stopped", stoppedReplica,
+                                             [503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503]),
+            ("leader with PostgreSQL stopped", stoppedPrimary,
+                                             [503, 503, 503, 200, 503, 503, 503, 503, 503, 503, 503, 503, 503]),
+            ("leader restarting PostgreSQL", restarting,
+                                             [503, 503, 503, 200, 503, 503, 503, 503, 503, 503, 503, 503, 503]),
+        ]
+        for (role, snapshot, expected) in table {
+            let got = paths.map { status($0, snapshot) }
+            #expect(got == expected, "\(role): \(zip(paths, got).map { "\($0) \($1)" }.joined(separator: ", "))")
+        }
+    }
+
     @Test func readinessWantsTheLeaderOrAStreamingReplicaWithinTheLag() {
         #expect(HealthCheck.readiness(query: [:], snapshot: primary(), now: now) == 200)
         #expect(HealthCheck.readiness(query: [:], snapshot: replica(replayed: 4000), now: now) == 200)
