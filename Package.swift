@@ -71,6 +71,8 @@ let package = Package(
         .target(name: "VigilCTL", dependencies: [
             "VigilCore", "VigilConfig", "VigilDCS", "VigilAPI",
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

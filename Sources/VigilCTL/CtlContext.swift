@@ -11,6 +11,8 @@ import VigilDCS
 /// What every cluster command starts from, as patronictl does: the config file (`-c`, the
 /// same patroni.yml the agents read), the store it names, and the REST credentials.
 struct CtlContext: Sendable {
+    /// The file as read (an empty configuration when there is none).
+    var configuration: Configuration
     var scope: String
     var store: EtcdStore
     var restAuthorization: String?
@@ -69,7 +71,7 @@ struct CtlContext: Sendable {
         } catch {
             throw CtlError("\(path): \(error.description)")
         }
-        return CtlContext(scope: scope, store: store, restAuthorization: authorization, restTLS: tls)
+        return CtlContext(configuration: configuration, scope: scope, store: store, restAuthorization: authorization, restTLS: tls)
     }
 
     func readCluster() async throws -> ClusterState {

@@ -25,12 +25,13 @@ public struct GlobalOptions: ParsableArguments {
         while i < arguments.count {
             let argument = arguments[i]
             if !seenCommand, ["-c", "--config-file", "-d", "--dcs-url", "--dcs"].contains(argument), i + 1 < arguments.count {
-                globals += [argument, arguments[i + 1]]
+                // Long forms after the command: `query` has its own -c (command) and -d (dbname).
+                globals += [["-c": "--config-file", "-d": "--dcs-url", "--dcs": "--dcs-url"][argument] ?? argument, arguments[i + 1]]
                 i += 2
                 continue
             }
             if !seenCommand, ["-k", "--insecure"].contains(argument) {
-                globals.append(argument)
+                globals.append("--insecure")
                 i += 1
                 continue
             }

@@ -14,7 +14,7 @@ struct VigilCtl: AsyncParsableCommand {
                       PauseCommand.self, ResumeCommand.self, RestartCommand.self, ReloadCommand.self, ReinitCommand.self,
                       FlushCommand.self, ShowConfigCommand.self, EditConfigCommand.self, HistoryCommand.self,
                       DsnCommand.self, RemoveCommand.self,
-                      HAProxyConfigCommand.self, CheckConfigCommand.self, VersionCommand.self, LabCommand.self])
+                      HAProxyConfigCommand.self, CheckConfigCommand.self, VersionCommand.self, QueryCommand.self, LabCommand.self])
 
     /// patronictl takes `-c FILE` before the command name; so does vigilctl.
     static func main() async {

@@ -5,8 +5,8 @@ import VigilTestSupport
 /// vigilctl and Patroni's own patronictl against a Vigil cluster: the same table, and
 /// patronictl's switchover works through Vigil's REST API.
 @Suite(.serialized) struct CtlInteropTests {
-    static func patronictl(_ arguments: [String]) async throws -> CommandRun {
-        var environment: [String: String?] = [:]
+    static func patronictl(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> CommandRun {
+        var environment: [String: String?] = extra
         for (key, value) in try TestPatroni.pythonEnvironment() { environment[key] = value }
         return try await CommandRun.run("/usr/bin/python3", [
             "-c", "import sys; from patroni.ctl import ctl; sys.argv = ['patronictl'] + sys.argv[1:]; ctl()",
@@ -76,6 +76,22 @@ import VigilTestSupport
             }
             let restarted = try await Self.vigilctl(["-c", config, "restart", cluster.scope, "node2", "--force"])
             #expect(restarted.stdout.contains("Success: restart on member node2"), "\(restarted.stdout)")
+
+            // query: the same rows as patronictl's, on the leader and on a replica; errors say what.
+            let sql = "SELECT 1 AS one, 'x'::text AS t, NULL::int AS n, true AS b, 2.5::numeric AS num, "
+                + "'2026-11-27 10:00:00.123456+00'::timestamptz AS ts, '2026-11-27 10:00:00'::timestamptz AS whole, '1999-12-31'::date AS d"
+            for role in ["leader", "replica"] {
+                // patronictl reads no password from the file: it is given the superuser's as libpq would take it.
+                let theirQuery = try await Self.patronictl(["-c", config, "query", "-U", "postgres", "-r", role, "-c", sql],
+                                                           environment: ["PGPASSWORD": TestAgent.superuserPassword])
+                let ourQuery = try await Self.vigilctl(["-c", config, "query", "-r", role, "-c", sql])
+                #expect(ourQuery.exitCode == 0 && ourQuery.stdout == theirQuery.stdout,
+                        "patronictl:\n\(theirQuery.stdout)\(theirQuery.stderr)\nvigilctl:\n\(ourQuery.stdout)\(ourQuery.stderr)")
+            }
+            let recovery = try await Self.vigilctl(["-c", config, "query", "-m", "node2", "-c", "SELECT pg_is_in_recovery()"])
+            #expect(recovery.stdout == "pg_is_in_recovery\nTrue\n", "\(recovery.stdout)")
+            let missing = try await Self.vigilctl(["-c", config, "query", "-c", "SELECT * FROM no_such_table"])
+            #expect(missing.exitCode == 1 && missing.stderr.contains(#"relation "no_such_table" does not exist"#), "\(missing.stderr)")
 
             let noStore = try await Self.vigilctl(["-c", "/nonexistent.yml", "list"])
             #expect(noStore.exitCode == 1 && noStore.stderr.contains("does not exist"))
