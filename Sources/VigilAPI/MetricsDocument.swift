@@ -68,6 +68,19 @@ public enum MetricsDocument {
         out.append("vigil_ha_cycle_seconds_bucket{\(base),le=\"+Inf\"} \(s.cycles.total)")
         out.append("vigil_ha_cycle_seconds_sum\(labels) \(String(format: "%.6f", s.cycles.sum))")
         out.append("vigil_ha_cycle_seconds_count\(labels) \(s.cycles.total)")
+        out.append("# HELP vigil_store_call_seconds Duration of calls to the store (etcd), by call, retries included.")
+        out.append("# TYPE vigil_store_call_seconds histogram")
+        for (call, histogram) in s.storeCalls.sorted(by: { $0.key < $1.key }) {
+            let callLabels = "\(base),call=\"\(escape(call))\""
+            var running: Int64 = 0
+            for (bound, count) in zip(CycleHistogram.bounds, histogram.counts) {
+                running += count
+                out.append("vigil_store_call_seconds_bucket{\(callLabels),le=\"\(bound)\"} \(running)")
+            }
+            out.append("vigil_store_call_seconds_bucket{\(callLabels),le=\"+Inf\"} \(histogram.total)")
+            out.append("vigil_store_call_seconds_sum{\(callLabels)} \(String(format: "%.6f", histogram.sum))")
+            out.append("vigil_store_call_seconds_count{\(callLabels)} \(histogram.total)")
+        }
         out.append("# HELP vigil_role_changes_total Promotions and demotions of this node, by reason.")
         out.append("# TYPE vigil_role_changes_total counter")
         for (reason, count) in s.roleChanges.sorted(by: { $0.key < $1.key }) {

@@ -27,6 +27,8 @@ public struct NodeSnapshot: Sendable {
     public var nextRun: ContinuousClock.Instant?
     public var version: String
     public var cycles = CycleHistogram()
+    /// How long calls to the store took, by call (`kv/range`, `kv/txn`, `lease/keepalive`…).
+    public var storeCalls: [String: CycleHistogram] = [:]
     /// Promotions and demotions, by the engine's reason code.
     public var roleChanges: [String: Int64] = [:]
 

@@ -34,19 +34,21 @@ public enum Agent {
             logger.critical("restapi.listen \(host):\(setup.restListen.port) is already in use: is another agent running on this node?")
             return 1
         }
-        let store: EtcdStore
+        let gateway: EtcdGateway
         do {
-            let timings = setup.configuration.bootstrap.dcs.engineSettings.timings
-            store = EtcdStore(kv: try EtcdGateway(settings: setup.store), layout: setup.layout, memberName: setup.identity.name,
-                              ttl: timings.ttl, retryTimeout: timings.retryTimeout)
+            gateway = try EtcdGateway(settings: setup.store)
         } catch {
             logger.critical("\(setup.store): \(error)")
             return 1
         }
+        let timings = setup.configuration.bootstrap.dcs.engineSettings.timings
+        let store = EtcdStore(kv: gateway, layout: setup.layout, memberName: setup.identity.name,
+                              ttl: timings.ttl, retryTimeout: timings.retryTimeout)
         let wakeup = Wakeup()
         let box = SnapshotBox(NodeSnapshot(scope: setup.configuration.scope ?? "", name: setup.identity.name,
                                            noloadbalance: setup.noloadbalance),
                               onWake: { wakeup.signal() })
+        await gateway.observeCalls { call, seconds in box.update { $0.storeCalls[call, default: CycleHistogram()].record(seconds) } }
         box.update { $0.tags = setup.tags }
         let notifier = SystemdNotifier()
         let instance = PostgresInstance(settings: setup.instance)

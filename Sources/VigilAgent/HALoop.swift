@@ -247,6 +247,9 @@ actor HALoop {
         configVersion = config.version
         let (dynamic, diagnostics) = DynamicConfig.read(json: config.value, key: store.layout.config)
         for diagnostic in diagnostics { logger.warning("\(diagnostic)") }
+        if let mode = dynamic.synchronousMode, mode != "off" {
+            logger.error("the config key sets synchronous_mode \(mode), which this version of Vigil does not support: replication stays asynchronous, and a failover may lose the last acknowledged writes")
+        }
         let previous = settings
         self.dynamic = dynamic
         settings = dynamic.engineSettings

@@ -51,7 +51,7 @@ public struct EditConfigCommand: AsyncParsableCommand {
                                               to: Self.value(String(assignment[assignment.index(after: eq)...]))))
         }
         if set.isEmpty && pg.isEmpty && apply == nil && replace == nil {
-            throw ValidationError("give the change with -s, -p, --apply or --replace (the interactive editor is not supported)")
+            after = try userFacing { try Self.edit(YAMLText.render(before)) }
         }
         if after == before {
             print("Not changed")
@@ -72,6 +72,36 @@ public struct EditConfigCommand: AsyncParsableCommand {
             throw CtlError("writing the config key failed: \(error)")
         }
         print("Configuration changed")
+    }
+
+    /// Opens the configuration in `$EDITOR` (else `editor`, else `vi`), as patronictl does, and
+    /// reads the edited file back.
+    static func edit(_ text: String) throws -> JSONValue {
+        let environment = ProcessInfo.processInfo.environment
+        let which = { (name: String) in
+            (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map { "\($0)/\(name)" }
+                .first { FileManager.default.isExecutableFile(atPath: $0) }
+        }
+        guard let editor = environment["EDITOR"].flatMap({ $0.isEmpty ? nil : $0 }) ?? which("editor") ?? which("vi") else {
+            throw CtlError("EDITOR environment variable is not set. editor or vi are not available")
+        }
+        let path = NSTemporaryDirectory() + "vigilctl-config-\(UUID().uuidString.prefix(8)).yaml"
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw CtlError("cannot write the temporary file \(path)")
+        }
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        // The editor gets this terminal; $EDITOR may carry arguments ("code --wait"), as a shell reads it.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "\(editor) \"$1\"", "sh", path]
+        do {
+            try process.run()
+        } catch {
+            throw CtlError("cannot start the editor \(editor): \(error.localizedDescription)")
+        }
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw CtlError("Editor exited with return code \(process.terminationStatus)") }
+        return try document(path)
     }
 
     /// A `-s` value: YAML scalar rules (numbers, true/false, null), anything else text.

@@ -199,7 +199,7 @@ extension Lab {
     /// The leader, when the cluster is fit for a drill; otherwise the reason it is not.
     func requireHealthy() async throws -> LabLayout.Node {
         guard try await clusterAnswers(), let cluster = try? await store().readCluster() else {
-            throw LabError("the lab is not up (no etcd at \(layout.etcdEndpoint)); start it with: vigilctl lab up")
+            throw LabError("the lab is not up (no etcd at \(layout.etcdEndpoints.joined(separator: ", "))); start it with: vigilctl lab up")
         }
         guard let leaderName = cluster.leader?.name, let leader = layout.nodes.first(where: { $0.name == leaderName }) else {
             throw LabError("the cluster has no leader; a drill needs a healthy cluster (see: vigilctl lab status)")
@@ -250,12 +250,16 @@ extension Lab {
         return leader
     }
 
+    /// Stops every etcd member: the whole store is gone.
     func stopEtcd() async throws {
-        _ = try await Shell.run("/usr/bin/pkill", ["-TERM", "-f", etcdPattern])
-        try await wait("etcd to stop", seconds: 30) { await pgrep(etcdPattern).isEmpty }
+        for member in layout.etcdMembers {
+            _ = try await Shell.run("/usr/bin/pkill", ["-TERM", "-f", layout.etcdPattern(member)])
+        }
+        try await wait("etcd to stop", seconds: 30) {
+            for member in layout.etcdMembers where !(await pgrep(layout.etcdPattern(member))).isEmpty { return false }
+            return true
+        }
     }
-
-    var etcdPattern: String { "etcd --name lab --data-dir \(layout.path("etcd", "data"))" }
 
     func postmasterPID(_ node: LabLayout.Node) -> pid_t? {
         guard let text = try? String(contentsOfFile: layout.nodeDirectory(node) + "/data/postmaster.pid", encoding: .utf8),

@@ -12,9 +12,10 @@ public struct Lab: Sendable {
     public var patroniPath: String?
     let say: @Sendable (String) -> Void
 
-    public init(directory: String, subnet: String = "127.0.50", profile: LabProfile = .guide, agent: LabAgent = .vigil,
+    public init(directory: String, subnet: String = "127.0.50", nodes: Int = 2, etcdMembers: Int = 1,
+                profile: LabProfile = .guide, agent: LabAgent = .vigil,
                 patroniPath: String? = nil, say: @escaping @Sendable (String) -> Void) {
-        layout = LabLayout(directory: directory, subnet: subnet)
+        layout = LabLayout(directory: directory, subnet: subnet, nodes: nodes, etcdMembers: etcdMembers)
         self.profile = profile
         self.agent = agent
         self.patroniPath = patroniPath
@@ -70,7 +71,8 @@ public struct Lab: Sendable {
         }
         try LabFiles.write(LabFiles.haproxy(layout, profile: profile), to: layout.haproxyConfig, mode: 0o644, owner: nil)
         try LabFiles.write(LabFiles.pgpass(layout), to: layout.pgpass, mode: 0o600, owner: nil)
-        try LabFiles.write("\(agent.rawValue) \(profile.rawValue)\n", to: layout.path("lab.conf"), mode: 0o644, owner: nil)
+        try LabFiles.write("\(agent.rawValue) \(profile.rawValue) \(layout.nodes.count) \(layout.etcdMembers.count)\n",
+                           to: layout.path("lab.conf"), mode: 0o644, owner: nil)
 
         try await startEtcd(etcd)
         for node in layout.nodes where !(await agentRunning(node)) {
@@ -85,10 +87,13 @@ public struct Lab: Sendable {
     /// something else is named with the process that holds it, before anything starts.
     func checkPorts() throws {
         var needed: [(host: String, port: Int, what: String)] = [
-            (layout.etcdHost, layout.etcdClientPort, "etcd's client port"), (layout.etcdHost, layout.etcdPeerPort, "etcd's peer port"),
             (layout.haproxyHost, layout.writePort, "HAProxy's write port"), (layout.haproxyHost, layout.readPort, "HAProxy's read port"),
             (layout.haproxyHost, layout.statsPort, "HAProxy's stats page"),
         ]
+        for member in layout.etcdMembers {
+            needed.append((member.host, layout.etcdClientPort, "etcd \(member.name)'s client port"))
+            needed.append((member.host, layout.etcdPeerPort, "etcd \(member.name)'s peer port"))
+        }
         for node in layout.nodes {
             needed.append((node.host, node.postgresPort, "\(node.name)'s PostgreSQL"))
             needed.append((node.host, node.restPort, "\(node.name)'s REST API"))
@@ -147,19 +152,23 @@ public struct Lab: Sendable {
         chmod(layout.binary, 0o755)
     }
 
+    /// Starts every etcd member that is not running, then waits for the cluster to answer.
     func startEtcd(_ etcd: String) async throws {
         if try await clusterAnswers() { return }
-        guard !Shell.accepts(host: layout.etcdHost, port: layout.etcdClientPort) else {
-            throw LabError("\(layout.etcdEndpoint) is taken by something that is not the lab's etcd; stop it first")
+        let peers = layout.etcdMembers.map { "\($0.name)=http://\($0.host):\(layout.etcdPeerPort)" }.joined(separator: ",")
+        for member in layout.etcdMembers where await pgrep(layout.etcdPattern(member)).isEmpty {
+            guard !Shell.accepts(host: member.host, port: layout.etcdClientPort) else {
+                throw LabError("\(member.host):\(layout.etcdClientPort) is taken by something that is not the lab's etcd; stop it first")
+            }
+            say("starting etcd \(member.name) on \(member.host):\(layout.etcdClientPort)")
+            let peer = "http://\(member.host):\(layout.etcdPeerPort)"
+            let client = "http://\(member.host):\(layout.etcdClientPort)"
+            try await Shell.daemon([etcd, "--name", member.name, "--data-dir", layout.etcdDataDirectory(member),
+                                    "--listen-client-urls", client, "--advertise-client-urls", client,
+                                    "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                                    "--initial-cluster", peers, "--initial-cluster-token", "vigil-lab"],
+                                   log: layout.log(member.name == "lab" ? "etcd" : "etcd-\(member.name)"))
         }
-        say("starting etcd on \(layout.etcdEndpoint)")
-        let peer = "http://\(layout.etcdHost):\(layout.etcdPeerPort)"
-        let client = "http://\(layout.etcdEndpoint)"
-        try await Shell.daemon([etcd, "--name", "lab", "--data-dir", layout.path("etcd", "data"),
-                                "--listen-client-urls", client, "--advertise-client-urls", client,
-                                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                                "--initial-cluster", "lab=\(peer)", "--initial-cluster-token", "vigil-lab"],
-                               log: layout.log("etcd"))
         try await wait("etcd to answer", seconds: 30) { try await clusterAnswers() }
     }
 
@@ -209,7 +218,7 @@ public struct Lab: Sendable {
 
     func store() throws -> EtcdStore {
         do {
-            let gateway = try EtcdGateway(settings: EtcdConnectionSettings(hosts: [layout.etcdEndpoint], useProxies: true))
+            let gateway = try EtcdGateway(settings: EtcdConnectionSettings(hosts: layout.etcdEndpoints, useProxies: true))
             return EtcdStore(kv: gateway, layout: KeyLayout(namespace: layout.namespace, scope: layout.scope), memberName: nil,
                              ttl: 30, retryTimeout: 2)
         } catch {
@@ -218,7 +227,7 @@ public struct Lab: Sendable {
     }
 
     func clusterAnswers() async throws -> Bool {
-        guard Shell.accepts(host: layout.etcdHost, port: layout.etcdClientPort) else { return false }
+        guard layout.etcdMembers.contains(where: { Shell.accepts(host: $0.host, port: layout.etcdClientPort) }) else { return false }
         return (try? await store().readCluster()) != nil
     }
 
@@ -277,9 +286,9 @@ public struct Lab: Sendable {
             say("stopping HAProxy")
             _ = try await Shell.run("/usr/bin/pkill", ["-TERM", "-f", "haproxy -db -f \(layout.haproxyConfig)"])
         }
-        if Shell.accepts(host: layout.etcdHost, port: layout.etcdClientPort) {
-            say("stopping etcd")
-            _ = try await Shell.run("/usr/bin/pkill", ["-TERM", "-f", etcdPattern])
+        for member in layout.etcdMembers where !(await pgrep(layout.etcdPattern(member))).isEmpty {
+            say("stopping etcd \(member.name)")
+            _ = try await Shell.run("/usr/bin/pkill", ["-TERM", "-f", layout.etcdPattern(member)])
         }
         // A postmaster whose agent was killed: fast shutdown.
         _ = try await Shell.run("/usr/bin/pkill", ["-INT", "-f", "postgres -D \(layout.directory)/"])

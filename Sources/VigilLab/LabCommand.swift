@@ -19,6 +19,10 @@ public struct LabCommand: AsyncParsableCommand {
         var agent: String?
         @Option(help: "Timings: guide (ttl 30, as the guide writes them) or fast (ttl 10, fails over in seconds).")
         var profile: String?
+        @Option(help: "PostgreSQL nodes (2 to 9): postgres104 on .21, postgres105 on .22, postgres106 on .23…")
+        var nodes: Int?
+        @Option(name: .customLong("etcd-members"), help: "etcd members (1 to 5): on .1, .2, .3…")
+        var etcdMembers: Int?
 
         /// Without --agent/--profile, what the lab was started with (recorded by `lab up`), else vigil and guide.
         func lab() throws -> Lab {
@@ -31,11 +35,14 @@ public struct LabCommand: AsyncParsableCommand {
             }
             let patroni = (try? String(contentsOfFile: ".tools/patroni-path", encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            return Lab(directory: directory, subnet: subnet, profile: profile, agent: agent,
+            return Lab(directory: directory, subnet: subnet, nodes: nodes ?? recorded.nodes ?? 2,
+                       etcdMembers: etcdMembers ?? recorded.etcdMembers ?? 1, profile: profile, agent: agent,
                        patroniPath: ProcessInfo.processInfo.environment["VIGIL_PATRONI_PATH"] ?? patroni, say: { print($0) })
         }
 
         func validate() throws {
+            if let nodes, !(2...9).contains(nodes) { throw ValidationError("--nodes must be between 2 and 9") }
+            if let etcdMembers, !(1...5).contains(etcdMembers) { throw ValidationError("--etcd-members must be between 1 and 5") }
             let octets = subnet.split(separator: ".", omittingEmptySubsequences: false)
             guard octets.count == 3, octets.first == "127", octets.allSatisfy({ UInt8($0) != nil }) else {
                 throw ValidationError("--subnet must be three octets of a loopback address, such as 127.0.50")

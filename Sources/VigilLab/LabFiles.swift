@@ -23,7 +23,7 @@ enum LabFiles {
               connect_address: \(node.host):\(node.restPort)
 
             etcd3:
-              hosts: \(layout.etcdEndpoint)
+              hosts: \(layout.etcdEndpoints.joined(separator: ","))
 
             bootstrap:
               dcs:

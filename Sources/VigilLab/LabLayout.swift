@@ -21,26 +21,48 @@ public struct LabLayout: Sendable {
     public var readPort = 5433
     public var statsPort = 7000
     public var nodes = [Node(name: "postgres104", host: "127.0.50.21"), Node(name: "postgres105", host: "127.0.50.22")]
+    /// etcd's members: the guide's one on .1, more on .2, .3… (`--etcd-members`).
+    public var etcdMembers: [EtcdMember] = []
 
-    /// - Parameter subnet: the first three octets of every address (the guide's 192.168.50 becomes 127.0.50).
-    public init(directory: String, subnet: String = "127.0.50") {
+    /// One etcd member of the lab: the first is named `lab` and keeps its data in etcd/data (as
+    /// a one-member lab always has); the others `lab2`, `lab3`… in etcd/data2, etcd/data3….
+    public struct EtcdMember: Sendable {
+        public var name: String
+        public var host: String
+        public var dataSuffix: String
+    }
+
+    /// - Parameters:
+    ///   - subnet: the first three octets of every address (the guide's 192.168.50 becomes 127.0.50).
+    ///   - nodes: PostgreSQL nodes, postgres104 on .21, postgres105 on .22, postgres106 on .23…
+    ///   - etcdMembers: etcd members, on .1, .2, .3…
+    public init(directory: String, subnet: String = "127.0.50", nodes: Int = 2, etcdMembers: Int = 1) {
         let absolute = directory.hasPrefix("/") ? directory
             : FileManager.default.currentDirectoryPath + "/" + directory
         self.directory = (absolute as NSString).standardizingPath
         etcdHost = "\(subnet).1"
         haproxyHost = "\(subnet).1"
-        nodes = [Node(name: "postgres104", host: "\(subnet).21"), Node(name: "postgres105", host: "\(subnet).22")]
+        self.nodes = (0..<max(1, nodes)).map { Node(name: "postgres\(104 + $0)", host: "\(subnet).\(21 + $0)") }
+        self.etcdMembers = (0..<max(1, etcdMembers)).map {
+            EtcdMember(name: $0 == 0 ? "lab" : "lab\($0 + 1)", host: "\(subnet).\(1 + $0)", dataSuffix: $0 == 0 ? "" : "\($0 + 1)")
+        }
     }
 
     func path(_ parts: String...) -> String { ([directory] + parts).joined(separator: "/") }
 
-    /// The agent and profile `lab up` last used here (the file `lab.conf`: `agent profile`).
-    var recorded: (agent: String?, profile: String?) {
+    /// What `lab up` last used here (the file `lab.conf`: `agent profile nodes etcd-members`).
+    var recorded: (agent: String?, profile: String?, nodes: Int?, etcdMembers: Int?) {
         let words = ((try? String(contentsOfFile: path("lab.conf"), encoding: .utf8)) ?? "").split(whereSeparator: \.isWhitespace)
-        return (words.first.map(String.init), words.count > 1 ? String(words[1]) : nil)
+            .map(String.init)
+        func word(_ i: Int) -> String? { words.count > i ? words[i] : nil }
+        return (word(0), word(1), word(2).flatMap { Int($0) }, word(3).flatMap { Int($0) })
     }
 
     var etcdEndpoint: String { "\(etcdHost):\(etcdClientPort)" }
+    var etcdEndpoints: [String] { etcdMembers.map { "\($0.host):\(etcdClientPort)" } }
+    func etcdDataDirectory(_ member: EtcdMember) -> String { path("etcd", "data" + member.dataSuffix) }
+    /// What `pgrep -f` finds a member's etcd by.
+    func etcdPattern(_ member: EtcdMember) -> String { "etcd --name \(member.name) --data-dir \(etcdDataDirectory(member))" }
     var binary: String { path("bin", "vigil") }
     var haproxyConfig: String { path("haproxy.cfg") }
     var pgpass: String { path("pgpass") }

@@ -13,8 +13,8 @@ import VigilTestSupport
         ] + arguments, environment: environment)
     }
 
-    static func vigilctl(_ arguments: [String]) async throws -> CommandRun {
-        try await CommandRun.run(try CommandRun.product("vigilctl"), arguments)
+    static func vigilctl(_ arguments: [String], environment: [String: String?] = [:]) async throws -> CommandRun {
+        try await CommandRun.run(try CommandRun.product("vigilctl"), arguments, environment: environment)
     }
 
     @Test func listMatchesPatronictlAndBothSwitchOver() async throws {
@@ -68,6 +68,13 @@ import VigilTestSupport
             // The cluster-wide configuration: changed by vigilctl, read back by both tools alike.
             let edited = try await Self.vigilctl(["-c", config, "edit-config", "-p", "work_mem=24MB", "-s", "loop_wait=2", "--force"])
             #expect(edited.stdout.contains("+    work_mem: 24MB") && edited.stdout.contains("Configuration changed"), "\(edited.stdout)\(edited.stderr)")
+            // Without -s/-p, the configuration opens in $EDITOR (here a sed that edits the file in place).
+            let editor = try await Self.vigilctl(["-c", config, "edit-config", "--force"],
+                                                 environment: ["EDITOR": "sed -i -e s/^maximum_lag_on_failover:.*/maximum_lag_on_failover:\\ 2097152/"])
+            #expect(editor.exitCode == 0 && editor.stdout.contains("+maximum_lag_on_failover: 2097152"),
+                    "\(editor.stdout)\n\(editor.stderr)")
+            let noEditor = try await Self.vigilctl(["-c", config, "edit-config"], environment: ["EDITOR": "false"])
+            #expect(noEditor.exitCode == 1 && noEditor.stderr.contains("Editor exited with return code 1"), "\(noEditor.stderr)")
             let shownByUs = try await Self.vigilctl(["-c", config, "show-config"])
             let shownByThem = try await Self.patronictl(["-c", config, "show-config"])
             #expect(shownByUs.stdout == shownByThem.stdout, "vigilctl:\n\(shownByUs.stdout)\npatronictl:\n\(shownByThem.stdout)")

@@ -31,7 +31,7 @@ import VigilTestSupport
             // The guide's own haproxy.cfg, as written (checks GET /master and GET /replica every 3 s,
             // fall 3, rise 3, postgres105 a backup), only with the lab's addresses: the REST API
             // answers it as Patroni's does.
-            let guideFrontend = "\(subnet).2"
+            let guideFrontend = "\(subnet).9"
             let guideConfig = try String(contentsOf: TestTools.repositoryRoot.appendingPathComponent("Tests/Fixtures/guide/haproxy.cfg"),
                                          encoding: .utf8)
                 .replacingOccurrences(of: "192.168.50.", with: "\(subnet).")
@@ -118,6 +118,34 @@ import VigilTestSupport
         #expect(blocked.exitCode == 1, "\(blocked.stdout)\n\(blocked.stderr)")
         #expect(blocked.stderr.contains("\(subnet).1:5433 (HAProxy's read port) is taken by") && blocked.stderr.contains("(pid \(getpid()))"),
                 "\(blocked.stderr)")
+    }
+
+    /// A bigger lab: three PostgreSQL nodes under three etcd members. Every replica streams,
+    /// the store survives the loss of one member, and a drill still passes on it.
+    @Test func threeNodesAndThreeEtcdMembers() async throws {
+        let subnet = "127.\(Int.random(in: 100...250)).\(Int.random(in: 1...250))"
+        let directory = try TestDirectory.make("lab3")
+        let vigilctl = try CommandRun.product("vigilctl")
+        let common = ["--dir", directory.path, "--subnet", subnet]
+        defer { directory.remove() }
+        let up = try await CommandRun.run(vigilctl, ["lab", "up", "--profile", "fast", "--nodes", "3", "--etcd-members", "3",
+                                                     "--pg-bin", try TestTools.postgresBinDirectory()] + common)
+        do {
+            #expect(up.exitCode == 0, "\(up.stdout)\n\(up.stderr)")
+            #expect(up.stdout.contains("starting etcd lab3 on \(subnet).3:2379"), "\(up.stdout)")
+            let status = try await CommandRun.run(vigilctl, ["lab", "status"] + common)
+            let lines = status.stdout.split(separator: "\n")
+            #expect(lines.filter { $0.contains("Leader") }.count == 1 && lines.filter { $0.contains("streaming") }.count == 2,
+                    "\(status.stdout)")
+            // One etcd member gone: the other two keep the quorum, and the cluster works on.
+            _ = try await CommandRun.run("/usr/bin/pkill", ["-KILL", "-f", "etcd --name lab2 --data-dir \(directory.path)/etcd/data2"])
+            let drill = try await CommandRun.run(vigilctl, ["lab", "drill", "switchover"] + common)
+            #expect(drill.exitCode == 0 && drill.stdout.contains("verdict         PASS"), "\(drill.stdout)\n\(drill.stderr)")
+        }
+        let down = try await CommandRun.run(vigilctl, ["lab", "down"] + common)
+        #expect(down.exitCode == 0 && down.stdout.contains("The lab is down"), "\(down.stdout)\n\(down.stderr)")
+        let left = try await CommandRun.run("/usr/bin/pgrep", ["-f", directory.path + "/"])
+        #expect(left.stdout.isEmpty, "processes left behind: \(left.stdout)")
     }
 
     /// Which server a connection through HAProxy reaches, and whether it is in recovery.

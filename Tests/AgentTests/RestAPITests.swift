@@ -57,6 +57,9 @@ import VigilTestSupport
             // /metrics in Patroni's names, from the snapshot.
             let metrics = await second.request("GET", "/metrics")
             #expect(metrics.status == 200 && metrics.body.contains("patroni_primary{scope=\"\(cluster.scope)\",name=\"node2\"} 1"))
+            // Store latency, as the agent measured its own calls.
+            #expect(metrics.body.contains("vigil_store_call_seconds_count{scope=\"\(cluster.scope)\",name=\"node2\",call=\"kv/range\"}"),
+                    "\(metrics.body)")
 
             // /cluster lists every member, sorted, as the store has them.
             let members = (await first.get("/cluster").json?["members"] as? [[String: Any]]) ?? []

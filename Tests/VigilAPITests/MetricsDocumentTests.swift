@@ -13,6 +13,8 @@ import VigilCore
         s.cycles.record(0.004)
         s.cycles.record(0.3)
         s.roleChanges["promotedByRace"] = 1
+        s.storeCalls["kv/range", default: CycleHistogram()].record(0.002)
+        s.storeCalls["kv/range", default: CycleHistogram()].record(0.04)
         let text = MetricsDocument.render(s)
         let lines = Set(text.split(separator: "\n").map(String.init))
         #expect(lines.contains(#"patroni_version{scope="demo",name="n1"} 040105"#))
@@ -28,6 +30,9 @@ import VigilCore
         #expect(lines.contains(#"vigil_ha_cycle_seconds_bucket{scope="demo",name="n1",le="+Inf"} 2"#))
         #expect(lines.contains(#"vigil_role_changes_total{scope="demo",name="n1",reason="promotedByRace"} 1"#))
         #expect(text.contains("vigil_leader_lease_seconds_left"))
+        #expect(lines.contains(#"vigil_store_call_seconds_bucket{scope="demo",name="n1",call="kv/range",le="0.005"} 1"#))
+        #expect(lines.contains(#"vigil_store_call_seconds_bucket{scope="demo",name="n1",call="kv/range",le="0.05"} 2"#))
+        #expect(lines.contains(#"vigil_store_call_seconds_count{scope="demo",name="n1",call="kv/range"} 2"#))
     }
 
     @Test func aStoppedReplicaReportsZeroes() {

@@ -54,6 +54,17 @@ import Testing
         #expect(finding.message.contains("replication.password"))
     }
 
+    @Test func synchronousModeIsRefusedRatherThanRunAsynchronously() throws {
+        let text = Fixtures.minimal.replacingOccurrences(of: "dcs: {ttl: 30, loop_wait: 10, retry_timeout: 10}",
+                                                         with: "dcs: {ttl: 30, loop_wait: 10, retry_timeout: 10, synchronous_mode: true}")
+        let report = Fixtures.check(try Fixtures.file(text))
+        let finding = try #require(report.findings("synchronous-mode").first)
+        #expect(finding.severity == .error)
+        #expect(finding.message.contains("synchronous_mode on is not supported"))
+        #expect(report.outcome != .valid)
+        #expect(Fixtures.check(try Fixtures.file(Fixtures.minimal)).findings("synchronous-mode").isEmpty)
+    }
+
     @Test func unknownKeysAreKeptAndReportedWithASuggestion() throws {
         let text = Fixtures.minimal.replacingOccurrences(of: "  listen: 127.0.0.1:8008", with: "  lisen: 127.0.0.1:8008")
             + "\nmy_own_section: {a: 1}\n"

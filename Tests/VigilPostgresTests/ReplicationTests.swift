@@ -97,7 +97,9 @@ import Glibc
             var iterator = exits.makeAsyncIterator()
             let status = await iterator.next()
             #expect(status != nil)
-            #expect(ContinuousClock.now - killed < .seconds(1))
+            // Event-driven, not found by the next poll: well within a loop_wait (10 s by default),
+            // with room for a machine busy running the other suites in parallel.
+            #expect(ContinuousClock.now - killed < .seconds(5))
             guard case .crashed = await node.instance.currentState else {
                 Issue.record("state must be crashed")
                 return

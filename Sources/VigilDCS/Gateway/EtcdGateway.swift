@@ -26,6 +26,12 @@ public actor EtcdGateway: EtcdKV {
     private var lastDiscovery: ContinuousClock.Instant?
     /// How often the member list is refreshed (Patroni: 10 × ttl).
     public var discoveryInterval: Duration = .seconds(300)
+    /// Told the duration of every call (`kv/range`…, retries included), for metrics.
+    private var callObserver: (@Sendable (_ call: String, _ seconds: Double) -> Void)?
+
+    public func observeCalls(_ observer: @escaping @Sendable (_ call: String, _ seconds: Double) -> Void) {
+        callObserver = observer
+    }
 
     public init(settings: EtcdConnectionSettings) throws(StoreError) {
         configuredEndpoints = settings.endpoints
@@ -113,6 +119,13 @@ public actor EtcdGateway: EtcdKV {
 
     /// One API call within `budget`, moving across endpoints as described on the type.
     func call(_ method: String, _ body: JSONValue, budget: Duration) async throws(StoreError) -> JSONValue {
+        let began = ContinuousClock.now
+        defer {
+            if let callObserver {
+                let took = ContinuousClock.now - began
+                callObserver(method, Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
+            }
+        }
         let deadline = ContinuousClock.now + budget
         var lastError: StoreError?
         var failuresInARow = 0
@@ -298,7 +311,9 @@ public actor EtcdGateway: EtcdKV {
     static func classify(status: HTTPResponseStatus, json: JSONValue?, text: String, endpoint: String) -> StoreError {
         guard let json, let code = json["code"]?.intValue else {
             if status == .notFound {
-                return StoreError(.rejected, "HTTP 404: this endpoint serves no etcd v3 JSON gateway", endpoint: endpoint)
+                // Not fatal for the call: another endpoint may serve it (a member of a cluster that
+                // is losing one has been seen to answer a bare 404 for a moment).
+                return StoreError(.unreachable, "HTTP 404: this endpoint serves no etcd v3 JSON gateway", endpoint: endpoint)
             }
             return StoreError(.unreachable, "HTTP \(status.code): \(text.prefix(200))", endpoint: endpoint)
         }
