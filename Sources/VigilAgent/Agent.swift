@@ -52,10 +52,13 @@ public enum Agent {
         box.update { $0.tags = setup.tags }
         let notifier = SystemdNotifier()
         let instance = PostgresInstance(settings: setup.instance)
-        // A client of its own when peers speak TLS (it trusts restapi.cafile); shut down on exit.
-        let peerClient = setup.peerTLS.map { HTTPClient(eventLoopGroupProvider: .singleton,
-                                                        configuration: HTTPClient.Configuration(tlsConfiguration: $0)) }
-        let probe = PeerProbe(client: peerClient ?? .shared)
+        // The peers' REST APIs get a client of their own (trusting restapi.cafile when they speak
+        // TLS): a refused connection must fail at once (a peer whose agent is stopping), where the
+        // shared client would retry it until the probe's 2 s are gone. Shut down on exit.
+        var peerConfiguration = HTTPClient.Configuration(tlsConfiguration: setup.peerTLS, timeout: .init(connect: .seconds(1)))
+        peerConfiguration.connectionPool.retryConnectionEstablishment = false
+        let peerClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: peerConfiguration)
+        let probe = PeerProbe(client: peerClient)
         let loop = HALoop(configPath: configPath, setup: setup, store: store, instance: instance, probe: probe, box: box,
                           wakeup: wakeup, logger: logger, onStatus: { notifier.status($0) })
         let ready = ReadyGate()
@@ -66,7 +69,7 @@ public enum Agent {
             .application(host: setup.restListen.host, port: setup.restListen.port, tls: setup.restTLS,
                          logger: Logger(label: "vigil.rest")) else {
             logger.critical("\(configPath): restapi: cannot set up TLS")
-            try? await peerClient?.shutdown()
+            try? await peerClient.shutdown()
             return 1
         }
         let restService = GatedService(gate: ready, service: server)
@@ -89,11 +92,11 @@ public enum Agent {
         do {
             try await group.run()
         } catch {
-            try? await peerClient?.shutdown()
+            try? await peerClient.shutdown()
             logger.critical("\(error)")
             return 1
         }
-        try? await peerClient?.shutdown()
+        try? await peerClient.shutdown()
         if let fatal = await haService.outcome() {
             logger.critical("\(fatal)")
             return 1
