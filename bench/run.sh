@@ -3,8 +3,8 @@
 # the lab (same PostgreSQL 18, etcd, HAProxy configuration and timings), first under Vigil,
 # then under Patroni. For each: time to bootstrap a 2-node cluster, idle agent memory and CPU,
 # GET /primary throughput and p99 latency under wrk, and every drill ROUNDS times, measured by
-# the same write probe (vigilctl lab drill). Writes bench/results/<time>-<profile>.md and
-# bench/results/latest.md.
+# the same write probe (vigilctl lab drill). Writes bench/results/<time>-<profile>.md,
+# bench/results/latest-<profile>.md, and bench/results/latest.md (the latest run of each profile).
 #
 #   bench/run.sh                 # fast profile (ttl 10, loop_wait 1, retry_timeout 3)
 #   PROFILE=guide bench/run.sh   # the guide's timings (ttl 30, loop_wait 10, retry_timeout 30)
@@ -157,7 +157,12 @@ for label, v, p, _ in ratios:
 lines.append("")
 text = "\n".join(lines)
 open(out, "w").write(text)
-open(os.path.join(os.path.dirname(out), "latest.md"), "w").write(text)
+results = os.path.dirname(out)
+# latest-<profile>.md per profile; latest.md holds the latest of each, fast first.
+open(os.path.join(results, f"latest-{profile}.md"), "w").write(text)
+parts = [open(os.path.join(results, f"latest-{p}.md")).read() for p in ["fast", "guide"]
+         if os.path.exists(os.path.join(results, f"latest-{p}.md"))]
+open(os.path.join(results, "latest.md"), "w").write("\n".join(parts))
 print(text)
-print(f"written to {out} and bench/results/latest.md")
+print(f"written to {out}, bench/results/latest-{profile}.md and bench/results/latest.md")
 PY
