@@ -79,6 +79,7 @@ public struct Lab: Sendable {
             try await startAgent(node, user: user)
         }
         try await waitForCluster()
+        try await createGuideDatabase()
         try await startHAProxy(haproxy)
         try await printConnectionHelp()
     }
@@ -201,6 +202,21 @@ public struct Lab: Sendable {
         }
     }
 
+    /// The guide's application database, `sqluser_db` owned by `sqlUser` (the guide creates it by
+    /// hand in stage 2), created on the leader once; psql connects to it through HAProxy.
+    func createGuideDatabase() async throws {
+        guard let leaderName = try? await store().readCluster().leader?.name,
+              let leader = layout.nodes.first(where: { $0.name == leaderName }) else { return }
+        let probe = WriteProbe(host: leader.host, port: leader.postgresPort, password: LabFiles.superuserPassword)
+        do {
+            // Patroni 4 ignores bootstrap.users: under it the role is made here, as the guide does by hand.
+            try await probe.createRole(LabFiles.applicationUser, password: LabFiles.applicationPassword)
+            try await probe.createDatabase(LabFiles.database, owner: LabFiles.applicationUser)
+        } catch {
+            throw LabError("cannot create the database \(LabFiles.database) on \(leaderName): \(WriteProbe.describe(error))")
+        }
+    }
+
     func wait(_ what: String, seconds: Int, _ condition: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while ContinuousClock.now < deadline {
@@ -256,14 +272,23 @@ public struct Lab: Sendable {
         }
         let leader = (try? await store().readCluster())?.leader?.name ?? "?"
         let ctl = ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "vigilctl")
+        // The cluster as `vigilctl list` shows it (the same table as patronictl's).
+        if let first = layout.nodes.first, let list = try? await Shell.run(ctl, ["-c", layout.config(first), "list"]), list.succeeded {
+            say("")
+            say(list.output.trimmingCharacters(in: .newlines))
+        }
         let defaultDirectory = LabLayout(directory: ".lab").directory
-        let dirOption = layout.directory == defaultDirectory ? "" : " --dir \(layout.directory)"
+        var dirOption = layout.directory == defaultDirectory ? "" : " --dir \(layout.directory)"
+        // Later commands must find the same addresses.
+        let subnet = layout.etcdHost.split(separator: ".").dropLast().joined(separator: ".")
+        if subnet != "127.0.50" { dirOption += " --subnet \(subnet)" }
         say("""
 
             The guide's cluster is up (\(profile.rawValue) timings; state in \(layout.directory)).
               leader: \(leader)\(routed.isEmpty ? "" : "; HAProxy :\(layout.writePort) reaches \(routed.replacingOccurrences(of: " false", with: " (primary)").replacingOccurrences(of: " true", with: " (replica!)"))")
-              writes: PGPASSFILE=\(layout.pgpass) psql -h \(layout.haproxyHost) -p \(layout.writePort) -U postgres
-              reads:  PGPASSFILE=\(layout.pgpass) psql -h \(layout.haproxyHost) -p \(layout.readPort) -U postgres
+              writes: PGPASSFILE=\(layout.pgpass) psql -h \(layout.haproxyHost) -p \(layout.writePort) -U \(LabFiles.applicationUser) -d \(LabFiles.database)
+              reads:  PGPASSFILE=\(layout.pgpass) psql -h \(layout.haproxyHost) -p \(layout.readPort) -U \(LabFiles.applicationUser) -d \(LabFiles.database)
+              (the superuser: -U postgres; the passwords are the guide's, in \(layout.pgpass))
               nodes:  \(layout.nodes.map { "\($0.name) http://\($0.host):\($0.restPort)/patroni" }.joined(separator: ", "))
               HAProxy stats: http://\(layout.haproxyHost):\(layout.statsPort)/
               state:  \(ctl) lab status\(dirOption)

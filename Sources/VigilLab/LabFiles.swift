@@ -8,6 +8,10 @@ enum LabFiles {
     /// The guide's superuser password (the lab reproduces the guide, secrets included, in
     /// files only its owner can read).
     static let superuserPassword = "Qwe1234!"
+    /// The guide's application role and database (bootstrap.users; stage 2's CREATE DATABASE).
+    static let applicationUser = "sqlUser"
+    static let applicationPassword = "Qwe1234!"
+    static let database = "sqluser_db"
 
     static func nodeConfig(_ node: LabLayout.Node, layout: LabLayout, pgBin: String, profile: LabProfile) -> String {
         let dir = layout.nodeDirectory(node)
@@ -94,8 +98,10 @@ enum LabFiles {
 
     /// `host:port:db:user:password` lines for psql through HAProxy.
     static func pgpass(_ layout: LabLayout) -> String {
-        [layout.writePort, layout.readPort].map { "\(layout.haproxyHost):\($0):*:postgres:\(superuserPassword)" }
-            .joined(separator: "\n") + "\n"
+        [layout.writePort, layout.readPort].flatMap {
+            ["\(layout.haproxyHost):\($0):*:postgres:\(superuserPassword)",
+             "\(layout.haproxyHost):\($0):*:\(applicationUser):\(applicationPassword)"]
+        }.joined(separator: "\n") + "\n"
     }
 
     static func write(_ text: String, to path: String, mode: Int, owner: LabUser?) throws {

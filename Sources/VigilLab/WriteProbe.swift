@@ -119,6 +119,40 @@ final class WriteProbe: Sendable {
         if let connection { try? await connection.close() }
     }
 
+    /// Creates the login role `name` (CREATEDB) unless it exists.
+    func createRole(_ name: String, password: String) async throws {
+        let connection = try await patientConnect()
+        defer { Task { try? await connection.close() } }
+        var exists = false
+        for try await _ in try await connection.query("SELECT 1 FROM pg_roles WHERE rolname = \(name)", logger: logger) {
+            exists = true
+        }
+        if !exists {
+            let quotedName = "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            let quotedPassword = "'" + password.replacingOccurrences(of: "'", with: "''") + "'"
+            _ = try await connection.query(PostgresQuery(unsafeSQL: "CREATE ROLE \(quotedName) LOGIN CREATEDB PASSWORD \(quotedPassword)"),
+                                           logger: logger)
+        }
+    }
+
+    /// Creates `name` owned by `owner` unless it exists (CREATE DATABASE takes no parameters:
+    /// both are quoted identifiers, the existence check a literal).
+    func createDatabase(_ name: String, owner: String) async throws {
+        let connection = try await patientConnect()
+        defer { Task { try? await connection.close() } }
+        let literal = "'" + name.replacingOccurrences(of: "'", with: "''") + "'"
+        func identifier(_ text: String) -> String { "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        var exists = false
+        for try await _ in try await connection.query(PostgresQuery(unsafeSQL: "SELECT 1 FROM pg_database WHERE datname = \(literal)"),
+                                                      logger: logger) {
+            exists = true
+        }
+        if !exists {
+            _ = try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(identifier(name)) OWNER \(identifier(owner))"),
+                                           logger: logger)
+        }
+    }
+
     /// Ids present in the table now (read through the write port: the primary).
     func presentIDs() async throws -> Set<Int64> {
         let connection = try await patientConnect()

@@ -27,6 +27,25 @@ import VigilTestSupport
             #expect(write.inRecovery == false)
             #expect(read.inRecovery == true)
             #expect(write.address != read.address)
+            // It ends with the member table, and the guide's application user writes through :5432
+            // into sqluser_db and reads the row back through :5433.
+            #expect(up.stdout.contains("| Member") && up.stdout.contains("| Leader") && up.stdout.contains("| streaming"),
+                    "\(up.stdout)")
+            #expect(up.stdout.contains("-U sqlUser -d sqluser_db"), "\(up.stdout)")
+            try await Self.withGuideUser(host: "\(subnet).1", port: 5432) { connection, logger in
+                _ = try await connection.query("CREATE TABLE guide_check (note text)", logger: logger)
+                _ = try await connection.query("INSERT INTO guide_check VALUES ('written through HAProxy')", logger: logger)
+            }
+            let readBack = await eventually(.seconds(15)) {
+                (try? await Self.withGuideUser(host: "\(subnet).1", port: 5433) { connection, logger in
+                    var notes: [String] = []
+                    for try await note in try await connection.query("SELECT note FROM guide_check", logger: logger).decode(String.self) {
+                        notes.append(note)
+                    }
+                    return notes == ["written through HAProxy"]
+                }) == true
+            }
+            #expect(readBack, "sqlUser could not read its row back through :5433")
 
             // The guide's own haproxy.cfg, as written (checks GET /master and GET /replica every 3 s,
             // fall 3, rise 3, postgres105 a backup), only with the lab's addresses: the REST API
@@ -146,6 +165,25 @@ import VigilTestSupport
         #expect(down.exitCode == 0 && down.stdout.contains("The lab is down"), "\(down.stdout)\n\(down.stderr)")
         let left = try await CommandRun.run("/usr/bin/pgrep", ["-f", directory.path + "/"])
         #expect(left.stdout.isEmpty, "processes left behind: \(left.stdout)")
+    }
+
+    /// Runs `body` connected as the guide's sqlUser to sqluser_db.
+    @discardableResult
+    static func withGuideUser<T: Sendable>(host: String, port: Int,
+                                           _ body: (PostgresConnection, Logger) async throws -> T) async throws -> T {
+        let logger = Logger(label: "lab-test")
+        let connection = try await PostgresConnection.connect(
+            configuration: .init(host: host, port: port, username: "sqlUser", password: "Qwe1234!", database: "sqluser_db",
+                                 tls: .disable),
+            id: 2, logger: logger)
+        do {
+            let result = try await body(connection, logger)
+            try? await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw error
+        }
     }
 
     /// Which server a connection through HAProxy reaches, and whether it is in recovery.
