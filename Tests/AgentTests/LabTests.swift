@@ -130,7 +130,7 @@ import VigilTestSupport
         #expect(refused.exitCode == 1 && refused.stderr.contains("the lab is not up"), "\(refused.stderr)")
 
         // lab up with a port taken names the port and the process holding it.
-        let squatter = try Squatter(host: "\(subnet).1", port: 5433)
+        let squatter = try PortListener(host: "\(subnet).1", port: 5433)
         defer { squatter.close() }
         let blocked = try await CommandRun.run(vigilctl, ["lab", "up", "--profile", "fast",
                                                           "--pg-bin", try TestTools.postgresBinDirectory()] + common)
@@ -205,23 +205,4 @@ import VigilTestSupport
             throw error
         }
     }
-}
-
-/// A listening socket held by this test process, to stand in the lab's way.
-struct Squatter {
-    let fd: Int32
-
-    init(host: String, port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        inet_pton(AF_INET, host, &address.sin_addr)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard fd >= 0, bound == 0, listen(fd, 4) == 0 else { throw AgentTestError("cannot listen on \(host):\(port)") }
-    }
-
-    func close() { _ = Glibc.close(fd) }
 }

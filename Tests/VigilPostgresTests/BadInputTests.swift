@@ -63,7 +63,7 @@ import Glibc
             let node = nodes[0]
             _ = try await node.instance.bootstrap()
             try await node.instance.stop()
-            let squatter = try Listener(host: node.host, port: node.port)
+            let squatter = try PortListener(host: node.host, port: node.port)
             defer { squatter.close() }
             let error = await #expect(throws: InstanceError.self) { try await node.instance.start() }
             #expect(error?.kind == .address)
@@ -71,23 +71,4 @@ import Glibc
             #expect(await node.instance.currentState == .stopped)
         }
     }
-}
-
-/// A TCP listener that occupies a port.
-struct Listener {
-    let fd: Int32
-
-    init(host: String, port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        inet_pton(AF_INET, host, &address.sin_addr)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(fd, 1) == 0 else { throw HarnessError("cannot listen on \(host):\(port)") }
-    }
-
-    func close() { _ = Glibc.close(fd) }
 }
