@@ -10,11 +10,7 @@ import VigilTestSupport
 /// routes psql's writes to the primary and reads to the replica, following a switchover.
 @Suite(.serialized) struct LabTests {
     @Test func labRoutesWritesAndReadsThroughHAProxyAndFollowsASwitchover() async throws {
-        // A /24 of its own, so the test never meets a lab someone else runs.
-        let subnet = "127.\(Int.random(in: 100...250)).\(Int.random(in: 1...250))"
-        let directory = try TestDirectory.make("lab")
-        let vigilctl = try CommandRun.product("vigilctl")
-        let common = ["--dir", directory.path, "--subnet", subnet]
+        let (subnet, directory, vigilctl, common) = try Self.scratchLab("lab")
         defer { directory.remove() }
         let up = try await CommandRun.run(vigilctl, ["lab", "up", "--profile", "fast",
                                                      "--pg-bin", try TestTools.postgresBinDirectory()] + common)
@@ -142,10 +138,7 @@ import VigilTestSupport
     /// A bigger lab: three PostgreSQL nodes under three etcd members. Every replica streams,
     /// the store survives the loss of one member, and a drill still passes on it.
     @Test func threeNodesAndThreeEtcdMembers() async throws {
-        let subnet = "127.\(Int.random(in: 100...250)).\(Int.random(in: 1...250))"
-        let directory = try TestDirectory.make("lab3")
-        let vigilctl = try CommandRun.product("vigilctl")
-        let common = ["--dir", directory.path, "--subnet", subnet]
+        let (subnet, directory, vigilctl, common) = try Self.scratchLab("lab3")
         defer { directory.remove() }
         let up = try await CommandRun.run(vigilctl, ["lab", "up", "--profile", "fast", "--nodes", "3", "--etcd-members", "3",
                                                      "--pg-bin", try TestTools.postgresBinDirectory()] + common)
@@ -165,6 +158,15 @@ import VigilTestSupport
         #expect(down.exitCode == 0 && down.stdout.contains("The lab is down"), "\(down.stdout)\n\(down.stderr)")
         let left = try await CommandRun.run("/usr/bin/pgrep", ["-f", directory.path + "/"])
         #expect(left.stdout.isEmpty, "processes left behind: \(left.stdout)")
+    }
+
+    /// A lab of the test's own: a /24 no one else uses (so it never meets a lab someone runs),
+    /// a fresh directory, the built vigilctl, and the options every lab command then takes.
+    static func scratchLab(_ label: String) throws -> (subnet: String, directory: TestDirectory, vigilctl: String,
+                                                       common: [String]) {
+        let subnet = "127.\(Int.random(in: 100...250)).\(Int.random(in: 1...250))"
+        let directory = try TestDirectory.make(label)
+        return (subnet, directory, try CommandRun.product("vigilctl"), ["--dir", directory.path, "--subnet", subnet])
     }
 
     /// Runs `body` connected as the guide's sqlUser to sqluser_db.
