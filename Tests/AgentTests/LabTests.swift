@@ -173,35 +173,31 @@ import VigilTestSupport
     @discardableResult
     static func withGuideUser<T: Sendable>(host: String, port: Int,
                                            _ body: (PostgresConnection, Logger) async throws -> T) async throws -> T {
-        let logger = Logger(label: "lab-test")
-        let connection = try await PostgresConnection.connect(
-            configuration: .init(host: host, port: port, username: "sqlUser", password: "Qwe1234!", database: "sqluser_db",
-                                 tls: .disable),
-            id: 2, logger: logger)
-        do {
-            let result = try await body(connection, logger)
-            try? await connection.close()
-            return result
-        } catch {
-            try? await connection.close()
-            throw error
-        }
+        try await withConnection(host: host, port: port, user: "sqlUser", database: "sqluser_db", body)
     }
 
     /// Which server a connection through HAProxy reaches, and whether it is in recovery.
     static func whereAmI(host: String, port: Int) async throws -> (address: String, inRecovery: Bool) {
-        let logger = Logger(label: "lab-test")
-        let connection = try await PostgresConnection.connect(
-            configuration: .init(host: host, port: port, username: "postgres", password: "Qwe1234!", database: "postgres",
-                                 tls: .disable),
-            id: 1, logger: logger)
-        do {
+        try await withConnection(host: host, port: port, user: "postgres", database: "postgres") { connection, logger in
             let rows = try await connection.query("SELECT host(inet_server_addr()), pg_is_in_recovery()", logger: logger)
             var answer: (String, Bool)?
             for try await (address, recovery) in rows.decode((String, Bool).self) { answer = (address, recovery) }
-            try? await connection.close()
             guard let answer else { throw AgentTestError("no answer through \(host):\(port)") }
             return answer
+        }
+    }
+
+    /// Runs `body` on a connection as one of the lab's users (the guide's password), closed after.
+    static func withConnection<T: Sendable>(host: String, port: Int, user: String, database: String,
+                                            _ body: (PostgresConnection, Logger) async throws -> T) async throws -> T {
+        let logger = Logger(label: "lab-test")
+        let connection = try await PostgresConnection.connect(
+            configuration: .init(host: host, port: port, username: user, password: "Qwe1234!", database: database, tls: .disable),
+            id: Int.random(in: 1...Int(Int32.max)), logger: logger)
+        do {
+            let result = try await body(connection, logger)
+            try? await connection.close()
+            return result
         } catch {
             try? await connection.close()
             throw error
