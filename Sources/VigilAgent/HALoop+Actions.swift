@@ -165,22 +165,18 @@ extension HALoop {
         }
     }
 
-    /// Points a running replica at `leader` by a reload; one already pointed there (the engine
-    /// saw it not stream) is stopped and rejoined, rewinding if its history forked.
+    /// Points a running replica at `leader` by a reload.
     func follow(_ leader: String, _ o: Observation) async -> Bool {
         guard let upstream = address(of: leader, o) else { return false }
-        if following != leader {
-            do {
-                try await instance.follow(upstream)
-                logger.notice("following \(leader) at \(upstream.host):\(upstream.port)")
-                following = leader
-                return true
-            } catch {
-                logger.error("re-pointing at \(leader) failed: \(error)")
-                return false
-            }
+        do {
+            try await instance.follow(upstream)
+            logger.notice("following \(leader) at \(upstream.host):\(upstream.port)")
+            following = leader
+            return true
+        } catch {
+            logger.error("re-pointing at \(leader) failed: \(error)")
+            return false
         }
-        return await rejoin(leader, o)
     }
 
     func rejoin(_ leader: String, _ o: Observation) async -> Bool {

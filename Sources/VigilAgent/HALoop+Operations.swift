@@ -100,6 +100,6 @@ extension HALoop {
         }
         // Patroni answers at once and copies in the background; the loop does the copy next.
         reply.resume(returning: (200, "reinitialize started"))
-        await clone(from: source, in: cluster, replacing: true)
+        _ = await keepingMemberAlive { await clone(from: source, in: cluster, replacing: true) }
     }
 }

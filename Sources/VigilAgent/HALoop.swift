@@ -133,7 +133,9 @@ actor HALoop {
                     again = true
                     break
                 }
-                guard await performKeepingMemberAlive(action, observation) else {
+                let done = action.mayOutlastTTL ? await keepingMemberAlive { await perform(action, observation) }
+                    : await perform(action, observation)
+                guard done else {
                     // A lost gate (race, lock) is decided again at once with what was learned;
                     // a failed operation waits for the next cycle rather than spinning.
                     again = action.isGate
@@ -149,23 +151,25 @@ actor HALoop {
         await publishMember(observation)
     }
 
-    /// Runs `action`; while it runs (a clone or a rewind may take longer than `ttl`) a member
-    /// that does not hold the leader key keeps its lease alive, so it stays listed in the
-    /// store, as Patroni's touch_member does during its long actions. A leader does not: its
-    /// lease, which carries the leader key, is extended only by a cycle that saw PostgreSQL
-    /// healthy.
-    func performKeepingMemberAlive(_ action: Action, _ o: Observation) async -> Bool {
-        guard lock.lastConfirmed == nil else { return await perform(action, o) }
+    /// Runs `work` while this member's lease (and so its member key) is kept alive, so a clone
+    /// or a rewind longer than `ttl` does not take the member out of the store. The store never
+    /// extends a lease that carries the leader key (only a cycle that saw PostgreSQL healthy
+    /// renews that one).
+    func keepingMemberAlive<T: Sendable>(_ work: () async -> T) async -> T {
         let store = self.store
-        let keeper = Task.detached {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(1))
-                if Task.isCancelled { break }
-                _ = try? await store.keepMemberAlive()
+        let every = Duration.seconds(max(1, settings.timings.ttl / 3))
+        return await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: every)
+                    if Task.isCancelled { break }
+                    _ = try? await store.keepMemberAlive()
+                }
             }
+            let result = await work()
+            group.cancelAll()
+            return result
         }
-        defer { keeper.cancel() }
-        return await perform(action, o)
     }
 
     func report(_ decision: Decision) {

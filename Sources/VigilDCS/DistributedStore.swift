@@ -23,7 +23,8 @@ public protocol DistributedStore: Sendable {
     func publishMember(_ record: MemberRecord) async throws(StoreError)
     func deleteMember(_ name: String) async throws(StoreError)
     /// Extends this member's lease without writing anything, so its member key outlives an
-    /// action longer than `ttl` (a clone, a rewind). False when there is no live lease to extend.
+    /// action longer than `ttl` (a clone, a rewind). False when there is no live lease to extend,
+    /// or when the lease carries the leader key (only `renewLeader` may extend that one).
     func keepMemberAlive() async throws(StoreError) -> Bool
 
     /// `create`: the bootstrap race, won by whoever creates the key first. Otherwise fills in

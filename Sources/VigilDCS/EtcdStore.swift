@@ -153,8 +153,16 @@ public actor EtcdStore: DistributedStore {
 
     public func keepMemberAlive() async throws(StoreError) -> Bool {
         guard let lease else { return false }
+        let deadline = Deadline(budget)
+        // The leader key on this lease (a release that failed, a key kept across a restart) must
+        // lapse unless a healthy cycle renews it: then the member key lapses with it.
+        let leader = try await kv.range(layout.leader, rangeEnd: nil, serializable: false, budget: try deadline.remaining())
+        if leader.kvs.contains(where: { $0.lease == lease }) { return false }
         let sent = ContinuousClock.now
-        guard try await kv.keepAlive(lease: lease, budget: budget) != nil else { return false }
+        guard try await kv.keepAlive(lease: lease, budget: try deadline.remaining()) != nil else {
+            self.lease = nil
+            return false
+        }
         leaseExtendedAt = sent
         return true
     }

@@ -167,7 +167,7 @@ import VigilCore
 
     @Test func aReplicaStuckBehindAForkedTimelineRejoins() {
         let d = Self.decide("n2", Self.cluster(leaderTimeline: 3), Self.replica(timeline: 2, streaming: false))
-        #expect(d.actions == [.follow(leader: "n1")])
+        #expect(d.actions == [.rejoin(leader: "n1")])
         #expect(Self.decide("n2", Self.cluster(leaderTimeline: 2), Self.replica(timeline: 2, streaming: false)).actions.isEmpty,
                 "same timeline: the upstream is just restarting")
     }
@@ -280,7 +280,7 @@ extension HAEngineTests {
 
 extension HAEngineTests {
     /// A replica just pointed at a leader on a newer timeline gets a moment to start streaming
-    /// before it is rewound; after that moment it follows again (the shell rejoins it).
+    /// before it is rewound; after that moment it rejoins (stop, rewind if forked, stream).
     @Test func aReplicaJustPointedAtTheLeaderIsGivenAMomentToStream() {
         var fresh = Self.replica(timeline: 2, streaming: false)
         fresh.followingSince = Self.now - .seconds(2)
@@ -288,7 +288,7 @@ extension HAEngineTests {
         #expect(waiting.actions.isEmpty && waiting.reason == .waitingForStream)
         var settled = fresh
         settled.followingSince = Self.now - .seconds(11)
-        #expect(Self.decide("n2", Self.cluster(leaderTimeline: 3), settled).actions == [.follow(leader: "n1")])
+        #expect(Self.decide("n2", Self.cluster(leaderTimeline: 3), settled).actions == [.rejoin(leader: "n1")])
     }
 }
 

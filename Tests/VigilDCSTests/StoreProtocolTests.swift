@@ -41,6 +41,22 @@ import VigilTestSupport
         }
     }
 
+    /// A member's lease is kept alive through a long action only while it carries no leader key:
+    /// that one lapses unless a healthy cycle renews it.
+    @Test(arguments: BackendKind.allCases)
+    func keepingAMemberAliveNeverExtendsTheLeaderKey(_ kind: BackendKind) async throws {
+        try await kind.with { backend in
+            let n1 = try backend.store("n1"), n2 = try backend.store("n2")
+            try await n1.publishMember(MemberRecord(state: "running", role: "primary"))
+            try await n2.publishMember(MemberRecord(state: "creating replica", role: "replica"))
+            #expect(try await n1.acquireLeader())
+            #expect(try await n1.keepMemberAlive() == false, "the lease carries the leader key")
+            #expect(try await n2.keepMemberAlive() == true)
+            #expect(try await n1.releaseLeader())
+            #expect(try await n1.keepMemberAlive() == true)
+        }
+    }
+
     @Test(arguments: BackendKind.allCases)
     func leaseExpiresAfterTTLWhenRenewalsStop(_ kind: BackendKind) async throws {
         try await kind.with { backend in

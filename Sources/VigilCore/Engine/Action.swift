@@ -22,11 +22,10 @@ public enum Action: Sendable, Equatable {
     case createReplica(from: String)
     /// Start PostgreSQL: as primary, or as a replica of `following` (nil: read-only, no upstream yet).
     case startPostgres(StartRole)
-    /// Make the running replica stream from `leader`: re-point it when it follows someone else;
-    /// when it already points there (and the engine saw it not streaming after a grace), stop it
-    /// and rejoin, rewinding if its history diverged.
+    /// Re-point the running replica at `leader` (a reload of primary_conninfo).
     case follow(leader: String)
-    /// A stopped data directory rejoins as a replica of `leader`: rewind if diverged, then start.
+    /// The data directory rejoins as a replica of `leader`: stop it if it runs, rewind if its
+    /// history diverged, then start streaming.
     case rejoin(leader: String)
     /// End recovery. The new timeline must be above every timeline in the store's history,
     /// even ones this data directory never saw (the shell places their history files in
@@ -42,6 +41,15 @@ public enum Action: Sendable, Equatable {
     case clearFailover(version: Int64?)
     /// Stop for good: the data directory belongs to another cluster.
     case exit(String)
+
+    /// Whether the step can take longer than `ttl` (initdb, a clone, a rewind, crash recovery):
+    /// the shell keeps the member key alive meanwhile, as Patroni's touch_member does.
+    public var mayOutlastTTL: Bool {
+        switch self {
+        case .bootstrap, .createReplica, .rejoin, .startPostgres: true
+        default: false
+        }
+    }
 
     public var isGate: Bool {
         switch self {

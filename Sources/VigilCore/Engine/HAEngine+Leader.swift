@@ -81,8 +81,8 @@ extension HAEngine {
         }
         // Pointed at the leader but not streaming while the leader is on a newer timeline: either
         // the walreceiver has not connected yet (it retries every 5 s, wal_retrieve_retry_interval),
-        // or our history forked from the leader's and it never will. After that grace, follow
-        // again: the shell then rewinds.
+        // or our history forked from the leader's and it never will. After that grace, rejoin:
+        // stop, rewind if forked, start streaming.
         if o.postgres.status.replicationState != "streaming",
            let leaderTimeline = c.cluster.leaderMember?.record.timeline,
            leaderTimeline > (o.postgres.status.timeline ?? 0) {
@@ -91,7 +91,7 @@ extension HAEngine {
                 return c.decision(.waitingForStream, "waiting to stream from leader (\(leader)) on its timeline \(leaderTimeline)")
             }
             return c.decision(.changingLeader, "rejoining leader (\(leader)) on its timeline \(leaderTimeline)",
-                              [.follow(leader: leader)])
+                              [.rejoin(leader: leader)])
         }
         return c.decision(.followingLeader, "no action. I am (\(c.me)), a secondary, and following a leader (\(leader))")
     }
