@@ -69,7 +69,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "VigilCTL", dependencies: [
-            "VigilCore", "VigilConfig", "VigilDCS", "VigilAPI",
+            "VigilCore", "VigilConfig", "VigilDCS",
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),

@@ -60,26 +60,22 @@ public enum MetricsDocument {
         out.append("# HELP vigil_ha_cycle_seconds Duration of the HA loop's cycles (observe, decide, act).")
         out.append("# TYPE vigil_ha_cycle_seconds histogram")
         let base = "scope=\"\(escape(s.scope))\",name=\"\(escape(s.name))\""
-        var cumulative: Int64 = 0
-        for (bound, count) in zip(CycleHistogram.bounds, s.cycles.counts) {
-            cumulative += count
-            out.append("vigil_ha_cycle_seconds_bucket{\(base),le=\"\(bound)\"} \(cumulative)")
+        /// Prometheus' cumulative buckets, then the sum and the count.
+        func histogram(_ name: String, _ labels: String, _ h: CycleHistogram) {
+            var cumulative: Int64 = 0
+            for (bound, count) in zip(CycleHistogram.bounds, h.counts) {
+                cumulative += count
+                out.append("\(name)_bucket{\(labels),le=\"\(bound)\"} \(cumulative)")
+            }
+            out.append("\(name)_bucket{\(labels),le=\"+Inf\"} \(h.total)")
+            out.append("\(name)_sum{\(labels)} \(String(format: "%.6f", h.sum))")
+            out.append("\(name)_count{\(labels)} \(h.total)")
         }
-        out.append("vigil_ha_cycle_seconds_bucket{\(base),le=\"+Inf\"} \(s.cycles.total)")
-        out.append("vigil_ha_cycle_seconds_sum\(labels) \(String(format: "%.6f", s.cycles.sum))")
-        out.append("vigil_ha_cycle_seconds_count\(labels) \(s.cycles.total)")
+        histogram("vigil_ha_cycle_seconds", base, s.cycles)
         out.append("# HELP vigil_store_call_seconds Duration of calls to the store (etcd), by call, retries included.")
         out.append("# TYPE vigil_store_call_seconds histogram")
-        for (call, histogram) in s.storeCalls.sorted(by: { $0.key < $1.key }) {
-            let callLabels = "\(base),call=\"\(escape(call))\""
-            var running: Int64 = 0
-            for (bound, count) in zip(CycleHistogram.bounds, histogram.counts) {
-                running += count
-                out.append("vigil_store_call_seconds_bucket{\(callLabels),le=\"\(bound)\"} \(running)")
-            }
-            out.append("vigil_store_call_seconds_bucket{\(callLabels),le=\"+Inf\"} \(histogram.total)")
-            out.append("vigil_store_call_seconds_sum{\(callLabels)} \(String(format: "%.6f", histogram.sum))")
-            out.append("vigil_store_call_seconds_count{\(callLabels)} \(histogram.total)")
+        for (call, h) in s.storeCalls.sorted(by: { $0.key < $1.key }) {
+            histogram("vigil_store_call_seconds", "\(base),call=\"\(escape(call))\"", h)
         }
         out.append("# HELP vigil_role_changes_total Promotions and demotions of this node, by reason.")
         out.append("# TYPE vigil_role_changes_total counter")

@@ -58,18 +58,28 @@ public enum Agent {
         var peerConfiguration = HTTPClient.Configuration(tlsConfiguration: setup.peerTLS, timeout: .init(connect: .seconds(1)))
         peerConfiguration.connectionPool.retryConnectionEstablishment = false
         let peerClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: peerConfiguration)
-        let probe = PeerProbe(client: peerClient)
+        let code = await serve(configPath: configPath, setup: setup, store: store, instance: instance,
+                               probe: PeerProbe(client: peerClient), box: box, wakeup: wakeup, notifier: notifier, logger: logger)
+        try? await peerClient.shutdown()
+        return code
+    }
+
+    /// The HA loop and the REST server, until stopped; returns the process exit code.
+    private static func serve(configPath: String, setup: AgentSetup, store: EtcdStore, instance: PostgresInstance,
+                              probe: PeerProbe, box: SnapshotBox, wakeup: Wakeup, notifier: SystemdNotifier,
+                              logger: Logger) async -> Int32 {
         let loop = HALoop(configPath: configPath, setup: setup, store: store, instance: instance, probe: probe, box: box,
                           wakeup: wakeup, logger: logger, onStatus: { notifier.status($0) })
         let ready = ReadyGate()
         let haService = HALoopService(loop: loop, ready: ready, notifier: notifier, logger: logger)
         let control = AgentControl(store: store, probe: probe, loop: loop)
-        // The TLS settings were proven usable when the setup was read (RestTLS.server).
-        guard let server = try? RestServer(source: box, control: control, access: AccessControl(setup.configuration.restAPI))
-            .application(host: setup.restListen.host, port: setup.restListen.port, tls: setup.restTLS,
-                         logger: Logger(label: "vigil.rest")) else {
-            logger.critical("\(configPath): restapi: cannot set up TLS")
-            try? await peerClient.shutdown()
+        let built = Result {
+            try RestServer(source: box, control: control, access: AccessControl(setup.configuration.restAPI))
+                .application(host: setup.restListen.host, port: setup.restListen.port, tls: setup.restTLS,
+                             logger: Logger(label: "vigil.rest"))
+        }
+        guard case let .success(server) = built else {
+            if case let .failure(error) = built { logger.critical("\(configPath): restapi: cannot serve TLS: \(error)") }
             return 1
         }
         let restService = GatedService(gate: ready, service: server)
@@ -92,11 +102,9 @@ public enum Agent {
         do {
             try await group.run()
         } catch {
-            try? await peerClient.shutdown()
             logger.critical("\(error)")
             return 1
         }
-        try? await peerClient.shutdown()
         if let fatal = await haService.outcome() {
             logger.critical("\(fatal)")
             return 1

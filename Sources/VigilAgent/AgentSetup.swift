@@ -41,10 +41,14 @@ public struct AgentSetup: Sendable {
         // A certificate that cannot be read stops the agent: serving a TLS-configured API over
         // plain HTTP would hand its password to the network.
         do {
-            restTLS = try RestTLS.server(configuration.restAPI)
-            peerTLS = try RestTLS.agentClient(configuration.restAPI)
+            let rest = configuration.restAPI
+            restTLS = try Self.serverTLS(rest)
+            // Peers are asked the way this node is asked: trusting restapi.cafile, presenting
+            // this node's certificate (a peer may require client certificates).
+            peerTLS = try TLSFiles.client(cafile: rest.cafile, certfile: rest.certfile, keyfile: rest.keyfile,
+                                          password: rest.keyfilePassword?.value, insecure: false, section: "restapi")
         } catch {
-            throw AgentError(error.description)
+            throw AgentError("\(error)")
         }
         let connect = configuration.restAPI.connectAddress.flatMap(HostPort.init) ?? listen
         let tags = configuration.tags
@@ -62,6 +66,18 @@ public struct AgentSetup: Sendable {
         restConnect = connect
         self.tags = Self.publishedTags(tags)
         noloadbalance = tags.noloadbalance
+    }
+
+    /// nil when `restapi.certfile` is not set (plain HTTP). Patroni reads the key from the
+    /// certificate file when keyfile is not given.
+    static func serverTLS(_ rest: RestAPIConfig) throws -> TLSConfiguration? {
+        guard let certfile = rest.certfile else { return nil }
+        let chain = try TLSFiles.certificates(certfile, setting: "restapi.certfile")
+        let key = try TLSFiles.privateKey(rest.keyfile ?? certfile, password: rest.keyfilePassword?.value,
+                                          setting: rest.keyfile == nil ? "restapi.certfile" : "restapi.keyfile")
+        let roots = try rest.cafile.map { try TLSFiles.certificates($0, setting: "restapi.cafile") }
+        return try RestTLS.server(certificateChain: chain, privateKey: key, trustRoots: roots,
+                                  verifyClient: rest.verifyClient, ciphers: rest.ciphers)
     }
 
     static func publishedTags(_ t: Tags) -> JSONValue {

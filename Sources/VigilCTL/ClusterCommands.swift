@@ -90,21 +90,30 @@ public struct DsnCommand: AsyncParsableCommand {
     public func run() async throws {
         let context = try userFacing { try global.context(cluster: clusterName) }
         let cluster = try await userFacing { try await context.readCluster() }
-        let chosen: Member?
-        if let member {
-            chosen = cluster.member(named: member)
-        } else if ["leader", "primary", "master"].contains(role) {
-            chosen = cluster.leaderMember
-        } else if role == "replica" {
-            chosen = cluster.members.first { $0.name != cluster.leader?.name }
+        let (_, address) = try cluster.suitableMember(role: role, name: member)
+        print("host=\(address.host) port=\(address.port)")
+    }
+}
+
+extension ClusterState {
+    /// patronictl's choice for `dsn` and `query`: the named member, else the leader for
+    /// leader/primary/any (any: the first member when there is no leader), else the first
+    /// replica; with its PostgreSQL address. Exits with patronictl's message when none fits.
+    func suitableMember(role: String, name: String?) throws -> (Member, HostPort) {
+        let chosen: Member? = if let name {
+            member(named: name)
         } else {
-            chosen = cluster.leaderMember ?? cluster.members.first
+            switch role {
+            case "replica", "standby": members.first { $0.name != leader?.name }
+            case "any": leaderMember ?? members.first
+            default: leaderMember
+            }
         }
         guard let chosen, let address = chosen.record.connURL.flatMap(ConnectionURL.hostPort) else {
             FileHandle.standardError.write(Data("Error: Can not find a suitable member\n".utf8))
             throw ExitCode(1)
         }
-        print("host=\(address.host) port=\(address.port)")
+        return (chosen, address)
     }
 }
 

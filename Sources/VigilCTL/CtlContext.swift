@@ -3,7 +3,6 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
-import VigilAPI
 import VigilConfig
 import VigilCore
 import VigilDCS
@@ -16,12 +15,12 @@ struct CtlContext: Sendable {
     var scope: String
     var store: EtcdStore
     var restAuthorization: String?
-    /// TLS for the members' REST APIs (ctl.*, else restapi.*); nil: plain or default trust.
-    var restTLS: TLSConfiguration?
+    /// `-k`: do not verify the members' REST certificates.
+    var insecure = false
 
     static let defaultConfigPath = (ProcessInfo.processInfo.environment["HOME"] ?? "~") + "/.config/patroni/patronictl.yaml"
 
-    static func load(configFile: String?, dcsURL: String?, cluster: String?) throws -> CtlContext {
+    static func load(configFile: String?, dcsURL: String?, cluster: String?, insecure: Bool = false) throws -> CtlContext {
         let path = configFile ?? ProcessInfo.processInfo.environment["PATRONICTL_CONFIG_FILE"] ?? defaultConfigPath
         let configuration: Configuration
         if FileManager.default.fileExists(atPath: path) {
@@ -65,13 +64,8 @@ struct CtlContext: Sendable {
         if let user = auth?.username, let password = auth?.password?.value {
             authorization = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
         }
-        let tls: TLSConfiguration?
-        do {
-            tls = try RestTLS.ctlClient(configuration.ctl, configuration.restAPI)
-        } catch {
-            throw CtlError("\(path): \(error.description)")
-        }
-        return CtlContext(configuration: configuration, scope: scope, store: store, restAuthorization: authorization, restTLS: tls)
+        return CtlContext(configuration: configuration, scope: scope, store: store, restAuthorization: authorization,
+                          insecure: insecure)
     }
 
     func readCluster() async throws -> ClusterState {
@@ -105,21 +99,53 @@ struct CtlContext: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body.compactText))
         }
-        guard let restTLS else {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(timeout.components.seconds))
-            return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)),
-                    response.headers.first(name: "Server"))
-        }
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: restTLS))
+        // A client of its own only when TLS settings apply (read now: commands that never call a
+        // member need no access to the certificate files).
+        let own = try restTLS().map { HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: $0)) }
+        let answer: Result<(status: Int, body: String, server: String?), any Error>
         do {
-            let response = try await client.execute(request, timeout: .seconds(timeout.components.seconds))
-            let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
-            try? await client.shutdown()
-            return (Int(response.status.code), text, response.headers.first(name: "Server"))
+            let response = try await (own ?? .shared).execute(request, timeout: .seconds(timeout.components.seconds))
+            answer = .success((Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)),
+                               response.headers.first(name: "Server")))
         } catch {
-            try? await client.shutdown()
-            throw error
+            answer = .failure(error)
         }
+        try? await own?.shutdown()
+        do {
+            return try answer.get()
+        } catch {
+            throw CtlError("\(member.name) (\(url)): \(Self.describe(error, timeout: timeout))")
+        }
+    }
+
+    /// TLS for the members' REST APIs: `ctl.*`, else `restapi.*` (patronictl's order), and `-k`
+    /// or `ctl.insecure`. nil: plain HTTP or the default trust.
+    func restTLS() throws -> TLSConfiguration? {
+        let ctl = configuration.ctl, rest = configuration.restAPI
+        let fromCtl = ctl.certfile != nil
+        do {
+            return try TLSFiles.client(cafile: ctl.cacert ?? rest.cafile, certfile: ctl.certfile ?? rest.certfile,
+                                       keyfile: fromCtl ? ctl.keyfile : rest.keyfile,
+                                       password: (fromCtl ? ctl.keyfilePassword : rest.keyfilePassword)?.value,
+                                       insecure: insecure || ctl.insecure, section: fromCtl ? "ctl" : "restapi")
+        } catch {
+            throw CtlError(error.description)
+        }
+    }
+
+    /// A failed REST call in words: no answer, refused, or the TLS handshake.
+    static func describe(_ error: any Error, timeout: Duration) -> String {
+        if let http = error as? HTTPClientError {
+            switch http {
+            case .deadlineExceeded, .readTimeout: return "no answer within \(timeout)"
+            case .connectTimeout: return "no connection within the timeout"
+            default: break
+            }
+        }
+        if error is NIOSSLError { return "the TLS handshake failed (\(error)); check ctl.cacert, or -k" }
+        let text = "\(error)"
+        if text.contains("Connection refused") { return "connection refused: is the agent running?" }
+        return text
     }
 }
 

@@ -12,7 +12,7 @@ public struct GlobalOptions: ParsableArguments {
     public init() {}
 
     func context(cluster: String?) throws -> CtlContext {
-        try CtlContext.load(configFile: configFile, dcsURL: dcsURL, cluster: cluster)
+        try CtlContext.load(configFile: configFile, dcsURL: dcsURL, cluster: cluster, insecure: insecure)
     }
 
     /// Moves global options written before the command name (`vigilctl -c F list`) after it,

@@ -39,18 +39,19 @@ public struct QueryCommand: AsyncParsableCommand {
 
     public func run() async throws {
         let sql = try readSQL()
-        let context = try userFacing { try CtlContext.load(configFile: configFile, dcsURL: dcsURL, cluster: clusterName) }
+        let context = try userFacing { try CtlContext.load(configFile: configFile, dcsURL: dcsURL, cluster: clusterName, insecure: insecure) }
         let cluster = try await userFacing { try await context.readCluster() }
-        guard let chosen = Self.choose(cluster, role: role, member: member),
-              let url = chosen.record.connURL, let address = ConnectionURL.hostPort(url) else {
-            FileHandle.standardError.write(Data("Error: Can not find a suitable member\n".utf8))
-            throw ExitCode(1)
-        }
+        let (chosen, address) = try cluster.suitableMember(role: role, name: member)
+        let url = chosen.record.connURL ?? ""
         let superuser = context.configuration.postgresql.authentication.superuser
         let user = username ?? superuser?.username ?? ProcessInfo.processInfo.environment["PGUSER"] ?? "postgres"
         var password: String?
         if askPassword {
-            password = String(cString: getpass("Password: "))
+            // getpass reads the terminal; without one (a pipe, cron) it gives nothing.
+            guard let typed = getpass("Password: ") else {
+                throw ValidationError("--password needs a terminal to ask on; set PGPASSWORD instead")
+            }
+            password = String(cString: typed)
         } else if user == superuser?.username {
             password = superuser?.password?.value
         }
@@ -96,17 +97,6 @@ public struct QueryCommand: AsyncParsableCommand {
         return text
     }
 
-    /// patronictl's choice: the named member, else the leader for leader/primary/any, else the
-    /// first replica.
-    static func choose(_ cluster: ClusterState, role: String, member: String?) -> Member? {
-        if let member { return cluster.member(named: member) }
-        switch role {
-        case "replica", "standby": return cluster.members.first { $0.name != cluster.leader?.name }
-        case "any": return cluster.leaderMember ?? cluster.members.first
-        default: return cluster.leaderMember
-        }
-    }
-
     /// NULL prints as None, as patronictl (Python) prints it.
     func render(_ names: [String], _ rows: [[String?]]) -> String {
         if format == "json" {
@@ -125,10 +115,11 @@ public struct QueryCommand: AsyncParsableCommand {
                 let code = psql.serverInfo?[.sqlState].map { ", SQLSTATE: \($0)" } ?? ""
                 return "ERROR: \(message)\(code)"
             }
-            if "\(psql.code)" == "authMechanismRequiresPassword" {
+            if psql.code == .authMechanismRequiresPassword {
                 return "the server asks for a password: give --password, or set PGPASSWORD"
             }
-            return "\(psql.code)"
+            // A connection that failed carries its cause (refused, timed out) underneath.
+            return psql.underlying.map { "\(psql.code): \($0)" } ?? "\(psql.code)"
         }
         return "\(error)"
     }
@@ -137,15 +128,32 @@ public struct QueryCommand: AsyncParsableCommand {
 /// A result cell as text. PostgresNIO receives every column in binary form, so the common
 /// types are turned back into PostgreSQL's own text; anything else is shown as hex.
 enum QueryValue {
+    /// Types whose binary form is their text.
+    static let textual: Set<PostgresDataType> = [.text, .varchar, .bpchar, .name, .char, .json, .xml, .unknown]
+
+    /// nil only for NULL: a value no rule below reads is shown as hex, never as something it is not.
     static func text(_ cell: PostgresCell) -> String? {
-        guard var bytes = cell.bytes else { return nil }
+        guard let bytes = cell.bytes else { return nil }
+        let text = textual.contains(cell.dataType) ? (try? cell.decode(String.self)) : typed(cell, bytes)
+        return text ?? "\\x" + bytes.readableBytesView.map { String(format: "%02x", $0) }.joined()
+    }
+
+    private static func typed(_ cell: PostgresCell, _ value: ByteBuffer) -> String? {
+        var bytes = value
         switch cell.dataType {
         case .bool: return (try? cell.decode(Bool.self)).map { $0 ? "True" : "False" }
         case .int2, .int4, .int8: return (try? cell.decode(Int64.self)).map(String.init)
         case .oid, .xid, .cid:
             return bytes.readInteger(as: UInt32.self).map(String.init)
         case .float4, .float8: return (try? cell.decode(Double.self)).map { "\($0)" }
-        case .numeric: return (try? cell.decode(Decimal.self)).map { "\($0)" }
+        case .numeric:
+            // The sign word after ndigits and weight marks NaN and the infinities (PostgreSQL 14+).
+            switch value.getInteger(at: value.readerIndex + 4, as: UInt16.self) {
+            case 0xC000: return "NaN"
+            case 0xD000: return "Infinity"
+            case 0xF000: return "-Infinity"
+            default: return PostgresData(type: .numeric, value: value).numeric?.string  // keeps the scale: 2.50
+            }
         case .uuid: return (try? cell.decode(UUID.self)).map { $0.uuidString.lowercased() }
         case .pgLSN:
             return bytes.readInteger(as: UInt64.self).map { String(format: "%X/%X", $0 >> 32, $0 & 0xFFFF_FFFF) }
@@ -155,18 +163,19 @@ enum QueryValue {
             return bytes.readString(length: bytes.readableBytes)
         case .timestamp, .timestamptz:
             // Microseconds since 2000-01-01, printed exactly (in UTC) as Python prints a datetime.
-            guard let micros = bytes.readInteger(as: Int64.self) else { break }
+            guard let micros = bytes.readInteger(as: Int64.self) else { return nil }
+            if micros == .max || micros == .min { return micros == .max ? "infinity" : "-infinity" }
             let (seconds, fraction) = micros.quotientAndRemainder(dividingBy: 1_000_000)
             let adjusted = fraction < 0 ? (seconds - 1, fraction + 1_000_000) : (seconds, fraction)
             let text = civil(secondsSince2000: adjusted.0) + (adjusted.1 == 0 ? "" : String(format: ".%06d", adjusted.1))
             return text + (cell.dataType == .timestamptz ? "+00:00" : "")
         case .date:
-            guard let days = bytes.readInteger(as: Int32.self) else { break }
+            guard let days = bytes.readInteger(as: Int32.self) else { return nil }
+            if days == .max || days == .min { return days == .max ? "infinity" : "-infinity" }
             return String(civil(secondsSince2000: Int64(days) * 86_400).prefix(10))
         default:
-            if let text = try? cell.decode(String.self) { return text }
+            return nil
         }
-        return "\\x" + (bytes.readBytes(length: bytes.readableBytes) ?? []).map { String(format: "%02x", $0) }.joined()
     }
 
     /// `YYYY-MM-DD HH:MM:SS` in UTC for a count of seconds since 2000-01-01 00:00:00.

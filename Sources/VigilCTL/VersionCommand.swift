@@ -21,7 +21,10 @@ public struct VersionCommand: AsyncParsableCommand {
         for member in cluster.members where memberNames.isEmpty || memberNames.contains(member.name) {
             do {
                 let answer = try await context.exchange(.GET, member, "/patroni", timeout: .seconds(5))
-                let json = try JSONValue.parse(answer.body)
+                guard answer.status == 200, let json = try? JSONValue.parse(answer.body) else {
+                    print("\(member.name): failed to get version: HTTP \(answer.status) \(answer.body.prefix(200))")
+                    continue
+                }
                 let version = json["patroni"]?["version"]?.stringValue ?? "?"
                 // The Server header tells a Vigil agent from Patroni in a mixed cluster.
                 let agent = answer.server?.hasPrefix("Vigil") == true ? "Vigil" : "Patroni"

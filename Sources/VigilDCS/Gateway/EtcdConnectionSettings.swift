@@ -46,21 +46,12 @@ public struct EtcdConnectionSettings: Sendable, CustomStringConvertible {
     /// The client TLS setup, or nil for plain http.
     func tlsConfiguration() throws(StoreError) -> TLSConfiguration? {
         guard endpoints.contains(where: { $0.hasPrefix("https://") }) else { return nil }
-        var tls = TLSConfiguration.makeClientConfiguration()
-        if let caFile { tls.trustRoots = .file(caFile) }
-        if let certFile {
-            do {
-                tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certFile).map { .certificate($0) }
-            } catch {
-                throw StoreError(.rejected, "cannot read the etcd client certificate \(certFile): \(error)")
-            }
-            let keyPath = keyFile ?? certFile
-            do {
-                tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyPath, format: .pem))
-            } catch {
-                throw StoreError(.rejected, "cannot read the etcd client key \(keyPath): \(error)")
-            }
+        do {
+            return try TLSFiles.client(cafile: caFile, certfile: certFile, keyfile: keyFile, password: nil, insecure: false,
+                                       section: "etcd3", cafileKey: "cacert", certfileKey: "cert", keyfileKey: "key")
+                ?? TLSConfiguration.makeClientConfiguration()
+        } catch {
+            throw StoreError(.rejected, error.description)
         }
-        return tls
     }
 }
