@@ -12,14 +12,14 @@
 #   DRILLS="switchover kill-primary" bench/run.sh
 #   CONFIG=release bench/run.sh  # measure a release build (builds it first)
 #
-# Needs what `make test` installs (etcd, HAProxy, PostgreSQL 18, Patroni); installs wrk.
+# Installs what it needs first (scripts/install-deps.sh: etcd, HAProxy, PostgreSQL 18, Patroni, wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=${PROFILE:-fast}
 rounds=${ROUNDS:-3}
 drills=${DRILLS:-"switchover stop-primary crash-postgres kill-primary freeze-primary etcd-down"}
 config=${CONFIG:-debug}
-command -v wrk >/dev/null || { echo "==> installing wrk"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+VIGIL_BENCH_TOOLS=1 scripts/install-deps.sh >/dev/null
 swift build -c "$config" --product vigil >/dev/null
 swift build -c "$config" --product vigilctl >/dev/null
 bin=$(swift build -c "$config" --show-bin-path)
@@ -62,8 +62,12 @@ for agent in vigil patroni; do
   echo "$agent idle_cpu_percent $(awk -v c="$cpu" -v n="$n" 'BEGIN {printf "%.2f", c / n}')" >>"$work/figures.txt"
 
   echo "==> $agent: GET /primary under wrk (10 connections, 10 s)"
-  leader_host=$("$bin/vigilctl" lab status --dir "$dir" --subnet "$subnet" | awk '/Leader/ {print $1}')
-  [ "$leader_host" = postgres104 ] && host="$subnet.21" || host="$subnet.22"
+  # The primary is the node whose GET /primary answers 200.
+  host=
+  for n in 21 22; do
+    [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$subnet.$n:8008/primary")" = 200 ] && host="$subnet.$n"
+  done
+  [ -n "$host" ] || { echo "no node answers GET /primary with 200; the lab is not healthy" >&2; exit 1; }
   wrk -t2 -c10 -d10s --latency "http://$host:8008/primary" >"$work/wrk-$agent.txt" 2>&1 || true
   echo "$agent primary_rps $(awk '/Requests\/sec/ {print $2}' "$work/wrk-$agent.txt")" >>"$work/figures.txt"
   echo "$agent primary_p99 $(awk '$1 == "99%" {print $2}' "$work/wrk-$agent.txt")" >>"$work/figures.txt"
@@ -81,19 +85,24 @@ for agent in vigil patroni; do
 done
 
 out="bench/results/$stamp-$profile.md"
+# Every drill's JSON report and SVG timeline, kept (outside git) whatever the summary does.
+mkdir -p "bench/results/tmp/$stamp-$profile"
+for agent in vigil patroni; do cp -r "$work/$agent/reports" "bench/results/tmp/$stamp-$profile/$agent" 2>/dev/null || true; done
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r)"
 python3 - "$work" "$profile" "$out" "$machine" "$config" "$rounds" <<'PY'
 import json, glob, os, sys, statistics, datetime
 work, profile, out, machine, config, rounds = sys.argv[1:7]
-timings = {"fast": (10, 1, 3), "guide": (30, 10, 30)}[profile]
 runs = {}
 for path in sorted(glob.glob(os.path.join(work, "*", "reports", "*.json"))):
     r = json.load(open(path))
     runs.setdefault((r["drill"], r["agent"]), []).append(r)
 figures = {}
 for line in open(os.path.join(work, "figures.txt")):
-    agent, key, value = line.split()
-    figures[(agent, key)] = value
+    # A figure a tool could not measure (wrk failed, no agent found) is left blank.
+    agent, key, *value = line.split(None, 2)
+    figures[(agent, key)] = value[0].strip() if value else ""
+first = next(iter(runs.values()))[0] if runs else {}
+timings = (first.get("ttl"), first.get("loop_wait"), first.get("retry_timeout"))
 
 def span(values):
     values = [v for v in values if v is not None]
@@ -109,8 +118,8 @@ lines = [f"# Vigil and Patroni 4.1.5 side by side ({profile} timings)", "",
          f"Measured {datetime.date.today().isoformat()} on {machine}; Vigil {config} build; "
          f"{rounds} round(s) of each drill.", "",
          f"Configured: ttl {ttl}, loop_wait {loop}, retry_timeout {retry}. Effective: Vigil uses them as written; "
-         f"Patroni raises ttl to its floor of 20 and retry_timeout to 3 (ttl {max(ttl, 20)}, loop_wait {loop}, "
-         f"retry_timeout {max(retry, 3)}).", "",
+         f"Patroni raises ttl to its floor of 20 and retry_timeout to 3 (ttl {max(ttl or 0, 20)}, loop_wait {loop}, "
+         f"retry_timeout {max(retry or 0, 3)}).", "",
          "Every figure comes from the same probe for both systems: `vigilctl lab drill` writes through HAProxy (the lab's",
          "generated configuration: checks every 1 s, fall 2, rise 1, on-marked-down shutdown-sessions), one INSERT",
          "every 20 ms, reconnecting after 0.5 s. Write downtime: the longest stretch without an acknowledged write after",
@@ -120,7 +129,8 @@ lines = [f"# Vigil and Patroni 4.1.5 side by side ({profile} timings)", "",
          "| drill | agent | write downtime (s) | new primary serving (s) | lost writes | rejoin (s) |",
          "|---|---|---|---|---|---|"]
 ratios = []
-for drill in ["switchover", "stop-primary", "crash-postgres", "kill-primary", "freeze-primary", "etcd-down"]:
+known = ["switchover", "stop-primary", "crash-postgres", "kill-primary", "freeze-primary", "etcd-down"]
+for drill in [d for d in known if any(k[0] == d for k in runs)] + sorted({d for d, _ in runs} - set(known)):
     meds = {}
     for agent in ["vigil", "patroni"]:
         rs = runs.get((drill, agent), [])
@@ -135,7 +145,7 @@ for drill in ["switchover", "stop-primary", "crash-postgres", "kill-primary", "f
 
 def fig(agent, key):
     v = figures.get((agent, key))
-    if v is None or v == "": return None
+    if v is None or v == "" or v == "nan": return None
     if v.endswith("ms"): return float(v[:-2])
     if v.endswith("us"): return float(v[:-2]) / 1000
     if v.endswith("s"): return float(v[:-1]) * 1000

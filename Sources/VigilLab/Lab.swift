@@ -12,7 +12,7 @@ public struct Lab: Sendable {
     public var patroniPath: String?
     let say: @Sendable (String) -> Void
 
-    public init(directory: String, subnet: String = "127.0.50", nodes: Int = 2, etcdMembers: Int = 1,
+    public init(directory: String, subnet: String = LabLayout.defaultSubnet, nodes: Int = 2, etcdMembers: Int = 1,
                 profile: LabProfile = .guide, agent: LabAgent = .vigil,
                 patroniPath: String? = nil, say: @escaping @Sendable (String) -> Void) {
         layout = LabLayout(directory: directory, subnet: subnet, nodes: nodes, etcdMembers: etcdMembers)
@@ -57,7 +57,9 @@ public struct Lab: Sendable {
         guard FileManager.default.isExecutableFile(atPath: pgBin + "/postgres") else {
             throw LabError("no PostgreSQL 18 in \(pgBin) (--pg-bin); `make lab` installs it and records the path in .tools/pg18-bin")
         }
-        if try await clusterAnswers(), await runningAgents() == layout.nodes.count {
+        // An agent a drill left frozen (SIGSTOP) cannot act until woken; pgrep counts it as running.
+        _ = try? await Shell.run("/usr/bin/pkill", ["-CONT", "-f", agentPattern(nil)])
+        if await everyProcessRuns(), try await clusterAnswers() {
             say("The lab is already up.")
             try await printConnectionHelp()
             return
@@ -71,7 +73,7 @@ public struct Lab: Sendable {
         }
         try LabFiles.write(LabFiles.haproxy(layout, profile: profile), to: layout.haproxyConfig, mode: 0o644, owner: nil)
         try LabFiles.write(LabFiles.pgpass(layout), to: layout.pgpass, mode: 0o600, owner: nil)
-        try LabFiles.write("\(agent.rawValue) \(profile.rawValue) \(layout.nodes.count) \(layout.etcdMembers.count)\n",
+        try LabFiles.write("\(agent.rawValue) \(profile.rawValue) \(layout.nodes.count) \(layout.etcdMembers.count) \(layout.subnet)\n",
                            to: layout.path("lab.conf"), mode: 0o644, owner: nil)
 
         try await startEtcd(etcd)
@@ -153,9 +155,9 @@ public struct Lab: Sendable {
         chmod(layout.binary, 0o755)
     }
 
-    /// Starts every etcd member that is not running, then waits for the cluster to answer.
+    /// Starts every etcd member that is not running (a quorum may answer without the one that
+    /// died), then waits for the cluster to answer.
     func startEtcd(_ etcd: String) async throws {
-        if try await clusterAnswers() { return }
         let peers = layout.etcdMembers.map { "\($0.name)=http://\($0.host):\(layout.etcdPeerPort)" }.joined(separator: ",")
         for member in layout.etcdMembers where await pgrep(layout.etcdPattern(member)).isEmpty {
             guard !Shell.accepts(host: member.host, port: layout.etcdClientPort) else {
@@ -195,11 +197,39 @@ public struct Lab: Sendable {
                 let tail = log.split(separator: "\n").suffix(6).joined(separator: "\n")
                 throw LabError("the agent for \(node.name) exited; the end of \(layout.log(node.name)):\n\(tail)")
             }
-            guard let cluster = try? await store().readCluster(), let leader = cluster.leader?.name,
-                  cluster.member(named: leader)?.record.state == "running" else { return false }
-            let replicas = cluster.members.filter { $0.name != leader }
-            return replicas.count == layout.nodes.count - 1 && replicas.allSatisfy { $0.record.replicationState == "streaming" }
+            guard let cluster = try? await store().readCluster() else { return false }
+            return health(cluster).problem == nil
         }
+    }
+
+    /// Whether the cluster is whole: a leader running as primary and every other node streaming
+    /// from it, judged on member keys written after store revision `revision` (etcd restores
+    /// older ones with their leases). Otherwise the first thing that is wrong, in words.
+    func health(_ cluster: ClusterState, writtenAfter revision: Int64 = 0) -> (leader: LabLayout.Node?, problem: String?) {
+        guard let leaderName = cluster.leader?.name, let leader = layout.nodes.first(where: { $0.name == leaderName }) else {
+            return (nil, "the cluster has no leader")
+        }
+        for node in layout.nodes {
+            guard let member = cluster.member(named: node.name), member.version > revision else {
+                return (leader, "\(node.name) is not in the cluster (no member key); see its log: \(layout.log(node.name))")
+            }
+            let record = member.record
+            if node.name == leaderName {
+                guard record.isPrimary, record.state == "running" else {
+                    return (leader, "the leader \(node.name) is not a running primary (role \(record.role ?? "?"), state \(record.state ?? "?"))")
+                }
+            } else if record.replicationState != "streaming" {
+                return (leader, "\(node.name) is not streaming from \(leaderName) (state \(record.replicationState ?? record.state ?? "?"))")
+            }
+        }
+        return (leader, nil)
+    }
+
+    /// Every lab process is there: each etcd member, each agent, HAProxy.
+    func everyProcessRuns() async -> Bool {
+        for member in layout.etcdMembers where await pgrep(layout.etcdPattern(member)).isEmpty { return false }
+        guard await runningAgents() == layout.nodes.count else { return false }
+        return await haproxyRunning()
     }
 
     /// The guide's application database, `sqluser_db` owned by `sqlUser` (the guide creates it by
@@ -207,13 +237,14 @@ public struct Lab: Sendable {
     func createGuideDatabase() async throws {
         guard let leaderName = try? await store().readCluster().leader?.name,
               let leader = layout.nodes.first(where: { $0.name == leaderName }) else { return }
-        let probe = WriteProbe(host: leader.host, port: leader.postgresPort, password: LabFiles.superuserPassword)
+        let postgres = LabPostgres(host: leader.host, port: leader.postgresPort, password: LabFiles.superuserPassword)
         do {
-            // Patroni 4 ignores bootstrap.users: under it the role is made here, as the guide does by hand.
-            try await probe.createRole(LabFiles.applicationUser, password: LabFiles.applicationPassword)
-            try await probe.createDatabase(LabFiles.database, owner: LabFiles.applicationUser)
+            // Patroni 4 ignores bootstrap.users (Vigil's agent creates the role): under Patroni
+            // the lab makes it, as the guide does by hand.
+            if agent == .patroni { try await postgres.createRole(LabFiles.applicationUser, password: LabFiles.applicationPassword) }
+            try await postgres.createDatabase(LabFiles.database, owner: LabFiles.applicationUser)
         } catch {
-            throw LabError("cannot create the database \(LabFiles.database) on \(leaderName): \(WriteProbe.describe(error))")
+            throw LabError("cannot create the database \(LabFiles.database) on \(leaderName): \(LabPostgres.describe(error))")
         }
     }
 
@@ -279,9 +310,8 @@ public struct Lab: Sendable {
         }
         let defaultDirectory = LabLayout(directory: ".lab").directory
         var dirOption = layout.directory == defaultDirectory ? "" : " --dir \(layout.directory)"
-        // Later commands must find the same addresses.
-        let subnet = layout.etcdHost.split(separator: ".").dropLast().joined(separator: ".")
-        if subnet != "127.0.50" { dirOption += " --subnet \(subnet)" }
+        // Later commands read the subnet from lab.conf; a lab from an older version may not have it.
+        if layout.subnet != LabLayout.defaultSubnet { dirOption += " --subnet \(layout.subnet)" }
         say("""
 
             The guide's cluster is up (\(profile.rawValue) timings; state in \(layout.directory)).

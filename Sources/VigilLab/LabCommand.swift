@@ -13,8 +13,8 @@ public struct LabCommand: AsyncParsableCommand {
     struct Options: ParsableArguments {
         @Option(name: .customLong("dir"), help: "Where the lab keeps its state.")
         var directory = ".lab"
-        @Option(help: "The loopback /24 the lab lives in: etcd and HAProxy on .1, the nodes on .21 and .22.")
-        var subnet = "127.0.50"
+        @Option(help: "The loopback /24 the lab lives in: etcd and HAProxy on .1, the nodes on .21 and .22 (default: what lab up recorded, else 127.0.50).")
+        var subnet: String?
         @Option(help: "The HA agent on the nodes: vigil, or patroni (Patroni 4.1.5 from `make test`, for comparisons).")
         var agent: String?
         @Option(help: "Timings: guide (ttl 30, as the guide writes them) or fast (ttl 10, fails over in seconds).")
@@ -24,9 +24,15 @@ public struct LabCommand: AsyncParsableCommand {
         @Option(name: .customLong("etcd-members"), help: "etcd members (1 to 5): on .1, .2, .3…")
         var etcdMembers: Int?
 
-        /// Without --agent/--profile, what the lab was started with (recorded by `lab up`), else vigil and guide.
+        /// Without --agent/--profile/--subnet/…, what the lab was started with (recorded by `lab up`),
+        /// else vigil, guide, 127.0.50, two nodes, one etcd member.
         func lab() throws -> Lab {
-            let recorded = LabLayout(directory: directory, subnet: subnet).recorded
+            let recorded = LabLayout(directory: directory).recorded
+            let members = etcdMembers ?? recorded.etcdMembers ?? 1
+            if let before = recorded.etcdMembers, before != members {
+                // etcd's membership lives in its data: members cannot be added by starting them.
+                throw LabError("the lab in \(directory) was made with \(before) etcd member(s); to change that, stop it and remove the directory")
+            }
             guard let agent = LabAgent(rawValue: agent ?? recorded.agent ?? "vigil") else {
                 throw ValidationError("--agent must be vigil or patroni")
             }
@@ -35,14 +41,15 @@ public struct LabCommand: AsyncParsableCommand {
             }
             let patroni = (try? String(contentsOfFile: ".tools/patroni-path", encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            return Lab(directory: directory, subnet: subnet, nodes: nodes ?? recorded.nodes ?? 2,
-                       etcdMembers: etcdMembers ?? recorded.etcdMembers ?? 1, profile: profile, agent: agent,
+            return Lab(directory: directory, subnet: subnet ?? recorded.subnet ?? LabLayout.defaultSubnet,
+                       nodes: nodes ?? recorded.nodes ?? 2, etcdMembers: members, profile: profile, agent: agent,
                        patroniPath: ProcessInfo.processInfo.environment["VIGIL_PATRONI_PATH"] ?? patroni, say: { print($0) })
         }
 
         func validate() throws {
             if let nodes, !(2...9).contains(nodes) { throw ValidationError("--nodes must be between 2 and 9") }
             if let etcdMembers, !(1...5).contains(etcdMembers) { throw ValidationError("--etcd-members must be between 1 and 5") }
+            guard let subnet else { return }
             let octets = subnet.split(separator: ".", omittingEmptySubsequences: false)
             guard octets.count == 3, octets.first == "127", octets.allSatisfy({ UInt8($0) != nil }) else {
                 throw ValidationError("--subnet must be three octets of a loopback address, such as 127.0.50")
@@ -57,13 +64,7 @@ public struct LabCommand: AsyncParsableCommand {
         var pgBin: String?
         func run() async throws {
             let bin = try pgBin ?? Self.recordedPGBin()
-            let lab = try options.lab()
-            do {
-                try await lab.up(pgBin: bin, vigilBinary: Self.siblingBinary("vigil"))
-            } catch let error as LabError {
-                FileHandle.standardError.write(Data("vigilctl lab up: \(error)\n".utf8))
-                throw ExitCode(1)
-            }
+            try await LabCommand.reporting("up") { try await options.lab().up(pgBin: bin, vigilBinary: Self.siblingBinary("vigil")) }
         }
 
         static func recordedPGBin() throws -> String {
@@ -87,12 +88,7 @@ public struct LabCommand: AsyncParsableCommand {
         @OptionGroup var options: Options
 
         func run() async throws {
-            do {
-                try await options.lab().down()
-            } catch let error as LabError {
-                FileHandle.standardError.write(Data("vigilctl lab down: \(error)\n".utf8))
-                throw ExitCode(1)
-            }
+            try await LabCommand.reporting("down") { try await options.lab().down() }
         }
     }
 
@@ -101,7 +97,7 @@ public struct LabCommand: AsyncParsableCommand {
         @OptionGroup var options: Options
 
         func run() async throws {
-            try await options.lab().status()
+            try await LabCommand.reporting("status") { try await options.lab().status() }
         }
     }
 
@@ -117,14 +113,21 @@ public struct LabCommand: AsyncParsableCommand {
             guard let kind = DrillKind(rawValue: kind) else {
                 throw ValidationError("the drill is one of: \(DrillKind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            do {
-                let report = try await options.lab().drill(kind)
-                if json { print(report.json.compactText) }
-                if !report.passed { throw ExitCode(3) }
-            } catch let error as LabError {
-                FileHandle.standardError.write(Data("vigilctl lab drill: \(error)\n".utf8))
-                throw ExitCode(1)
-            }
+            let report = try await LabCommand.reporting("drill") { try await options.lab().drill(kind) }
+            if json { print(report.json.compactText) }
+            if !report.passed { throw ExitCode(3) }
+        }
+    }
+
+    /// Runs a lab command; any failure is one line on stderr naming the command, and exit 1.
+    static func reporting<T>(_ command: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            // LabErrors say what and where; anything else (a tool that could not be run, a
+            // connection that broke) is still one line, never a trace.
+            FileHandle.standardError.write(Data("vigilctl lab \(command): \(error)\n".utf8))
+            throw ExitCode(1)
         }
     }
 }

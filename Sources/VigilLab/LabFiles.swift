@@ -55,8 +55,8 @@ enum LabFiles {
               - host all all 127.0.0.0/8 scram-sha-256
 
               users:
-                sqlUser:
-                  password: Qwe1234!
+                \(applicationUser):
+                  password: \(applicationPassword)
                   options:
                     - createdb
 

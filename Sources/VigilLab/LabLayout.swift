@@ -36,7 +36,12 @@ public struct LabLayout: Sendable {
     ///   - subnet: the first three octets of every address (the guide's 192.168.50 becomes 127.0.50).
     ///   - nodes: PostgreSQL nodes, postgres104 on .21, postgres105 on .22, postgres106 on .23…
     ///   - etcdMembers: etcd members, on .1, .2, .3…
-    public init(directory: String, subnet: String = "127.0.50", nodes: Int = 2, etcdMembers: Int = 1) {
+    public static let defaultSubnet = "127.0.50"
+    /// The first three octets of every address.
+    public let subnet: String
+
+    public init(directory: String, subnet: String = LabLayout.defaultSubnet, nodes: Int = 2, etcdMembers: Int = 1) {
+        self.subnet = subnet
         let absolute = directory.hasPrefix("/") ? directory
             : FileManager.default.currentDirectoryPath + "/" + directory
         self.directory = (absolute as NSString).standardizingPath
@@ -50,12 +55,12 @@ public struct LabLayout: Sendable {
 
     func path(_ parts: String...) -> String { ([directory] + parts).joined(separator: "/") }
 
-    /// What `lab up` last used here (the file `lab.conf`: `agent profile nodes etcd-members`).
-    var recorded: (agent: String?, profile: String?, nodes: Int?, etcdMembers: Int?) {
+    /// What `lab up` last used here (the file `lab.conf`: `agent profile nodes etcd-members subnet`).
+    var recorded: (agent: String?, profile: String?, nodes: Int?, etcdMembers: Int?, subnet: String?) {
         let words = ((try? String(contentsOfFile: path("lab.conf"), encoding: .utf8)) ?? "").split(whereSeparator: \.isWhitespace)
             .map(String.init)
         func word(_ i: Int) -> String? { words.count > i ? words[i] : nil }
-        return (word(0), word(1), word(2).flatMap { Int($0) }, word(3).flatMap { Int($0) })
+        return (word(0), word(1), word(2).flatMap { Int($0) }, word(3).flatMap { Int($0) }, word(4))
     }
 
     var etcdEndpoint: String { "\(etcdHost):\(etcdClientPort)" }

@@ -34,18 +34,24 @@ enum PortOwner {
             .split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 
-    /// The socket inode of a listener on host:port or 0.0.0.0:port, from /proc/net/tcp, where
-    /// addresses are little-endian hex (`0100007F:1F90` is 127.0.0.1:8080) and state 0A is LISTEN.
+    /// The socket inode of a listener on host:port, 0.0.0.0:port or [::]:port (a dual-stack
+    /// listener holds the IPv4 port too), from /proc/net/tcp and tcp6, where addresses are
+    /// little-endian hex (`0100007F:1F90` is 127.0.0.1:8080) and state 0A is LISTEN.
     static func listeningInode(host: String, port: Int) -> String? {
-        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return nil }
         let octets = host.split(separator: ".").compactMap { UInt8($0) }
         guard octets.count == 4 else { return nil }
-        let exact = octets.reversed().map { String(format: "%02X", $0) }.joined() + String(format: ":%04X", port)
-        let wildcard = "00000000" + String(format: ":%04X", port)
-        for line in table.split(separator: "\n").dropFirst() {
-            let fields = line.split(separator: " ")
-            guard fields.count > 9, fields[3] == "0A", fields[1] == exact || fields[1] == wildcard else { continue }
-            return String(fields[9])
+        let portHex = String(format: ":%04X", port)
+        let wanted = [
+            "/proc/net/tcp": [octets.reversed().map { String(format: "%02X", $0) }.joined() + portHex, "00000000" + portHex],
+            "/proc/net/tcp6": [String(repeating: "0", count: 32) + portHex],
+        ]
+        for (file, addresses) in wanted {
+            guard let table = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
+            for line in table.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ")
+                guard fields.count > 9, fields[3] == "0A", addresses.contains(String(fields[1])) else { continue }
+                return String(fields[9])
+            }
         }
         return nil
     }

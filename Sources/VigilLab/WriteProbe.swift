@@ -25,64 +25,30 @@ final class WriteProbe: Sendable {
     static let connectTimeout = TimeAmount.milliseconds(500)
     static let writeTimeout = Duration.seconds(1)
 
-    let host: String
-    let port: Int
-    let password: String
+    /// Where it writes: HAProxy's write port.
+    let postgres: LabPostgres
     private let acks = Mutex<[Ack]>([])
     private let failures = Mutex(0)
     private let logger = Logger(label: "vigil.drill.probe")
 
-    init(host: String, port: Int, password: String) {
-        self.host = host
-        self.port = port
-        self.password = password
+    init(_ postgres: LabPostgres) {
+        self.postgres = postgres
     }
 
     var acknowledged: [Ack] { acks.withLock { $0 } }
     var failedAttempts: Int { failures.withLock { $0 } }
 
-    func configuration(connectTimeout: TimeAmount) -> PostgresConnection.Configuration {
-        var configuration = PostgresConnection.Configuration(host: host, port: port, username: "postgres", password: password,
-                                                             database: "postgres", tls: .disable)
-        configuration.options.connectTimeout = connectTimeout
-        return configuration
-    }
-
     /// The probe's own connection: it gives up fast and tries again.
     func connect() async throws -> PostgresConnection {
-        try await PostgresConnection.connect(
-            configuration: configuration(connectTimeout: Self.connectTimeout), id: Int.random(in: 1...Int(Int32.max)), logger: logger)
-    }
-
-    /// A connection for setting up and counting, which may wait for a busy server: up to 30 s
-    /// of attempts. The error says what PostgreSQL said (PostgresNIO hides it by default).
-    func patientConnect() async throws -> PostgresConnection {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while true {
-            do {
-                return try await PostgresConnection.connect(
-                    configuration: configuration(connectTimeout: .seconds(5)), id: Int.random(in: 1...Int(Int32.max)), logger: logger)
-            } catch {
-                if ContinuousClock.now > deadline { throw LabError(Self.describe(error)) }
-                try await Task.sleep(for: .milliseconds(300))
-            }
-        }
-    }
-
-    static func describe(_ error: any Error) -> String {
-        if let error = error as? PSQLError {
-            if let message = error.serverInfo?[.message] { return message }
-            return "\(error.code)"
-        }
-        return "\(error)"
+        try await postgres.connect(timeout: Self.connectTimeout)
     }
 
     func prepare() async throws {
-        let connection = try await patientConnect()
-        defer { Task { try? await connection.close() } }
-        _ = try await connection.query("CREATE TABLE IF NOT EXISTS vigil_drill (id bigint PRIMARY KEY, at timestamptz DEFAULT now())",
-                                       logger: logger).get()
-        _ = try await connection.query("TRUNCATE vigil_drill", logger: logger).get()
+        try await postgres.withConnection { connection, logger in
+            _ = try await connection.query("CREATE TABLE IF NOT EXISTS vigil_drill (id bigint PRIMARY KEY, at timestamptz DEFAULT now())",
+                                           logger: logger)
+            _ = try await connection.query("TRUNCATE vigil_drill", logger: logger)
+        }
     }
 
     /// Writes until cancelled.
@@ -119,49 +85,15 @@ final class WriteProbe: Sendable {
         if let connection { try? await connection.close() }
     }
 
-    /// Creates the login role `name` (CREATEDB) unless it exists.
-    func createRole(_ name: String, password: String) async throws {
-        let connection = try await patientConnect()
-        defer { Task { try? await connection.close() } }
-        var exists = false
-        for try await _ in try await connection.query("SELECT 1 FROM pg_roles WHERE rolname = \(name)", logger: logger) {
-            exists = true
-        }
-        if !exists {
-            let quotedName = "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-            let quotedPassword = "'" + password.replacingOccurrences(of: "'", with: "''") + "'"
-            _ = try await connection.query(PostgresQuery(unsafeSQL: "CREATE ROLE \(quotedName) LOGIN CREATEDB PASSWORD \(quotedPassword)"),
-                                           logger: logger)
-        }
-    }
-
-    /// Creates `name` owned by `owner` unless it exists (CREATE DATABASE takes no parameters:
-    /// both are quoted identifiers, the existence check a literal).
-    func createDatabase(_ name: String, owner: String) async throws {
-        let connection = try await patientConnect()
-        defer { Task { try? await connection.close() } }
-        let literal = "'" + name.replacingOccurrences(of: "'", with: "''") + "'"
-        func identifier(_ text: String) -> String { "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
-        var exists = false
-        for try await _ in try await connection.query(PostgresQuery(unsafeSQL: "SELECT 1 FROM pg_database WHERE datname = \(literal)"),
-                                                      logger: logger) {
-            exists = true
-        }
-        if !exists {
-            _ = try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(identifier(name)) OWNER \(identifier(owner))"),
-                                           logger: logger)
-        }
-    }
-
     /// Ids present in the table now (read through the write port: the primary).
     func presentIDs() async throws -> Set<Int64> {
-        let connection = try await patientConnect()
-        defer { Task { try? await connection.close() } }
-        var ids = Set<Int64>()
-        for try await id in try await connection.query("SELECT id FROM vigil_drill", logger: logger).decode(Int64.self) {
-            ids.insert(id)
+        try await postgres.withConnection { connection, logger in
+            var ids = Set<Int64>()
+            for try await id in try await connection.query("SELECT id FROM vigil_drill", logger: logger).decode(Int64.self) {
+                ids.insert(id)
+            }
+            return ids
         }
-        return ids
     }
 
     /// A call that gives up after `writeTimeout` without waiting for it: a connection stuck behind a dead

@@ -119,9 +119,3 @@ extension PostgresInstance {
         }
     }
 }
-
-/// SQL quoting for the statements that cannot take bind parameters (CREATE ROLE, …).
-enum SQLText {
-    static func literal(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "''") + "'" }
-    static func identifier(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
-}

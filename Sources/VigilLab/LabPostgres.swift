@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import VigilCore
+
+/// The lab's SQL client, as the superuser: a quick connection for the write probe, a patient
+/// one for setting up and counting, PostgreSQL's own words for a failure, and the guide's
+/// stage-2 statements (its role and database).
+struct LabPostgres: Sendable {
+    let host: String
+    let port: Int
+    let password: String
+    private let logger = Logger(label: "vigil.lab.sql")
+
+    init(host: String, port: Int, password: String) {
+        self.host = host
+        self.port = port
+        self.password = password
+    }
+
+    func connect(timeout: TimeAmount) async throws -> PostgresConnection {
+        var configuration = PostgresConnection.Configuration(host: host, port: port, username: "postgres", password: password,
+                                                             database: "postgres", tls: .disable)
+        configuration.options.connectTimeout = timeout
+        return try await PostgresConnection.connect(configuration: configuration, id: Int.random(in: 1...Int(Int32.max)),
+                                                    logger: logger)
+    }
+
+    /// Runs `body` on a connection that may wait for a busy server (attempts for up to 30 s; a
+    /// refused password fails at once), closed afterwards. Errors say what PostgreSQL said.
+    func withConnection<T: Sendable>(_ body: (PostgresConnection, Logger) async throws -> T) async throws -> T {
+        let deadline = ContinuousClock.now + .seconds(30)
+        var connection: PostgresConnection?
+        while connection == nil {
+            do {
+                connection = try await connect(timeout: .seconds(5))
+            } catch {
+                if Self.isAuthenticationFailure(error) || ContinuousClock.now > deadline { throw LabError(Self.describe(error)) }
+                try await Task.sleep(for: .milliseconds(300))
+            }
+        }
+        guard let connection else { throw LabError("no connection to \(host):\(port)") }
+        do {
+            let result = try await body(connection, logger)
+            try? await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw LabError(Self.describe(error))
+        }
+    }
+
+    /// The guide's application role (LOGIN CREATEDB), made unless it exists.
+    func createRole(_ name: String, password: String) async throws {
+        try await withConnection { connection, logger in
+            guard try await Self.isEmpty(connection.query("SELECT 1 FROM pg_roles WHERE rolname = \(name)", logger: logger)) else { return }
+            _ = try await connection.query(PostgresQuery(unsafeSQL:
+                "CREATE ROLE \(SQLText.identifier(name)) LOGIN CREATEDB PASSWORD \(SQLText.literal(password))"), logger: logger)
+        }
+    }
+
+    /// `name` owned by `owner`, made unless it exists (CREATE DATABASE takes no parameters).
+    func createDatabase(_ name: String, owner: String) async throws {
+        try await withConnection { connection, logger in
+            guard try await Self.isEmpty(connection.query("SELECT 1 FROM pg_database WHERE datname = \(name)", logger: logger)) else { return }
+            _ = try await connection.query(PostgresQuery(unsafeSQL:
+                "CREATE DATABASE \(SQLText.identifier(name)) OWNER \(SQLText.identifier(owner))"), logger: logger)
+        }
+    }
+
+    private static func isEmpty(_ rows: PostgresRowSequence) async throws -> Bool {
+        for try await _ in rows { return false }
+        return true
+    }
+
+    static func isAuthenticationFailure(_ error: any Error) -> Bool {
+        guard let psql = error as? PSQLError, let code = psql.serverInfo?[.sqlState] else { return false }
+        return code == "28P01" || code == "28000"
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? LabError { return error.description }
+        if let psql = error as? PSQLError {
+            if let message = psql.serverInfo?[.message] { return message }
+            return psql.underlying.map { "\(psql.code): \($0)" } ?? "\(psql.code)"
+        }
+        return "\(error)"
+    }
+}
