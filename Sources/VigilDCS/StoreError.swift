@@ -15,6 +15,9 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case leaseNotFound
         /// etcd refused the request as invalid (a bug on our side, or a permission missing).
         case rejected
+        /// The endpoint answered HTTP without an etcd v3 JSON gateway behind it (a wrong address,
+        /// or a member answering a bare 404 for a moment while the cluster loses another).
+        case notAGateway
         /// An answer that could not be understood.
         case unknown
     }

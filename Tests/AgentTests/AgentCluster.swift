@@ -28,17 +28,18 @@ struct AgentCluster {
     static func with(_ body: (inout AgentCluster) async throws -> Void) async throws {
         try await TestEtcd.with { etcd in
             var cluster = AgentCluster(etcd: etcd)
+            var failure: (any Error)?
             do {
                 try await body(&cluster)
             } catch {
                 for agent in cluster.agents { print(agent.logTail(lines: 150)) }
-                for agent in cluster.agents { await agent.stop() }
-                throw error
+                failure = error
             }
             for agent in cluster.agents { await agent.stop() }
             // A WAL receiver a test froze (SIGSTOP) can outlive its postmaster: the cluster's
-            // processes carry its name (cluster_name = scope) in their titles.
+            // processes carry its name (cluster_name = scope) in their titles. Failed tests too.
             _ = try? await CommandRun.run("/usr/bin/pkill", ["-KILL", "-f", "postgres: \(cluster.scope): "])
+            if let failure { throw failure }
         }
     }
 

@@ -46,11 +46,6 @@ import VigilTestSupport
 
             let switched = await post("/switchover", #"{"leader":"node1","candidate":"node2"}"#)
             #expect(switched == (200, #"Successfully switched over to "node2""#))
-            if switched.status != 200 {
-                // What the store held when the leader refused: the keys and their leases.
-                print((try? await cluster.etcdctl(["get", "--prefix", cluster.key(""), "-w", "json"]))?.stdout ?? "")
-                for agent in cluster.agents { print(agent.logTail(lines: 60)) }
-            }
             try await cluster.require("node2 is the primary", within: .seconds(15)) { await second.isPrimary() }
             try await cluster.require("node1 streams from node2", within: .seconds(60)) { await first.isStreamingReplica() }
 

@@ -83,8 +83,10 @@ public final class TestPatroni: Sendable {
                 unix_socket_directories: \(work)
             tags: {nofailover: false, noloadbalance: false, clonefrom: false, nosync: false}
             """
-        FileManager.default.createFile(atPath: configPath, contents: Data(config.utf8),
-                                       attributes: [.posixPermissions: 0o600])
+        guard FileManager.default.createFile(atPath: configPath, contents: Data(config.utf8),
+                                             attributes: [.posixPermissions: 0o600]) else {
+            throw HarnessError("cannot write \(configPath)")
+        }
         try user.own(configPath)
         process = try await ChildProcess.spawn("/usr/bin/python3", ["-m", "patroni", configPath], owner: user.owner,
                                                environment: environment, logPath: directory.sub("patroni.log"))

@@ -120,15 +120,11 @@ public actor EtcdGateway: EtcdKV {
     /// One API call within `budget`, moving across endpoints as described on the type.
     func call(_ method: String, _ body: JSONValue, budget: Duration) async throws(StoreError) -> JSONValue {
         let began = ContinuousClock.now
-        defer {
-            if let callObserver {
-                let took = ContinuousClock.now - began
-                callObserver(method, Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
-            }
-        }
+        defer { callObserver?(method, (ContinuousClock.now - began).inSeconds) }
         let deadline = ContinuousClock.now + budget
         var lastError: StoreError?
         var failuresInARow = 0
+        var notGateways = 0
         while true {
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else {
@@ -153,6 +149,12 @@ public actor EtcdGateway: EtcdKV {
                         let pause = min(.milliseconds(200), deadline - ContinuousClock.now)
                         if pause > .zero { try? await Task.sleep(for: pause) }
                     }
+                case .notAGateway:
+                    // Another endpoint may serve the call; when none of them does, that is the
+                    // answer (a wrong address), not an outage to wait out.
+                    notGateways += 1
+                    if notGateways >= endpoints.count { throw error }
+                    current = (current + 1) % endpoints.count
                 case .authFailed where token != nil && error.message.contains("invalid auth token"):
                     token = nil
                 default:
@@ -311,9 +313,7 @@ public actor EtcdGateway: EtcdKV {
     static func classify(status: HTTPResponseStatus, json: JSONValue?, text: String, endpoint: String) -> StoreError {
         guard let json, let code = json["code"]?.intValue else {
             if status == .notFound {
-                // Not fatal for the call: another endpoint may serve it (a member of a cluster that
-                // is losing one has been seen to answer a bare 404 for a moment).
-                return StoreError(.unreachable, "HTTP 404: this endpoint serves no etcd v3 JSON gateway", endpoint: endpoint)
+                return StoreError(.notAGateway, "HTTP 404: this endpoint serves no etcd v3 JSON gateway", endpoint: endpoint)
             }
             return StoreError(.unreachable, "HTTP \(status.code): \(text.prefix(200))", endpoint: endpoint)
         }
