@@ -250,9 +250,8 @@ actor HALoop {
         guard config.version != configVersion else { return }
         configVersion = config.version
         let (dynamic, diagnostics) = DynamicConfig.read(json: config.value, key: store.layout.config)
-        for diagnostic in diagnostics { logger.warning("\(diagnostic)") }
-        if let mode = dynamic.synchronousMode, mode != "off" {
-            logger.error("the config key sets synchronous_mode \(mode), which this version of Vigil does not support: replication stays asynchronous, and a failover may lose the last acknowledged writes")
+        for diagnostic in diagnostics {
+            if diagnostic.severity == .error { logger.error("\(diagnostic)") } else { logger.warning("\(diagnostic)") }
         }
         let previous = settings
         self.dynamic = dynamic

@@ -46,6 +46,15 @@ public struct DynamicConfig: Sendable {
         synchronousMode = s.string("synchronous_mode").map { text in
             ConfigScalar.bool(text).map { $0 ? "on" : "off" } ?? text
         }
+        if let mode = synchronousMode, mode != "off" {
+            // Running asynchronously where the configuration promises synchronous replication
+            // would acknowledge writes that a failover can lose: say so wherever it is read (the
+            // file's bootstrap.dcs stops the agent; the store's config key is logged).
+            s.reader.report(Diagnostic(
+                .error, code: "synchronous-mode", path: s.childPath("synchronous_mode"), location: s.location(of: "synchronous_mode"),
+                message: "synchronous_mode \(mode) is not supported by this version of Vigil: the cluster would replicate asynchronously, and a failover could lose writes this setting promises to keep.",
+                fix: "remove synchronous_mode (asynchronous replication, as the guide runs), or keep this cluster on Patroni until Vigil supports it."))
+        }
         synchronousModeStrict = s.bool("synchronous_mode_strict")
         synchronousNodeCount = s.int("synchronous_node_count")
         failsafeMode = s.bool("failsafe_mode")

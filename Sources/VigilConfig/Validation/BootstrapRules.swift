@@ -17,15 +17,6 @@ enum BootstrapRules {
                 .info, code: "bootstrap-users", path: "bootstrap.users", location: input.keyLocation(["bootstrap", "users"]),
                 message: "Patroni 4 ignores bootstrap.users; Vigil creates these roles when it initializes the cluster: \(users.joined(separator: ", "))."))
         }
-        if let mode = c.bootstrap.dcs.synchronousMode, mode != "off" {
-            // Running asynchronously where the file promises synchronous replication would
-            // acknowledge writes that a failover can lose: refuse rather than pretend.
-            findings.append(Diagnostic(
-                .error, code: "synchronous-mode", path: "bootstrap.dcs.synchronous_mode",
-                location: input.keyLocation(["bootstrap", "dcs", "synchronous_mode"]),
-                message: "synchronous_mode \(mode) is not supported by this version of Vigil: the cluster would replicate asynchronously, and a failover could lose writes this setting promises to keep.",
-                fix: "remove synchronous_mode (asynchronous replication, as the guide runs), or keep this cluster on Patroni until Vigil supports it."))
-        }
         let hba = (c.bootstrap.pgHBA ?? []) + (c.postgresql.pgHBA ?? []) + (c.bootstrap.dcs.postgresql.pgHBA ?? [])
         if hba.contains(where: { $0.split(separator: " ").last == "md5" }) {
             let path = c.bootstrap.pgHBA != nil ? ["bootstrap", "pg_hba"] : c.postgresql.pgHBA != nil
