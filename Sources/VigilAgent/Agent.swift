@@ -59,7 +59,7 @@ public enum Agent {
         peerConfiguration.connectionPool.retryConnectionEstablishment = false
         let peerClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: peerConfiguration)
         let code = await serve(configPath: configPath, setup: setup, store: store, instance: instance,
-                               probe: PeerProbe(client: peerClient), box: box, wakeup: wakeup, notifier: notifier, logger: logger)
+                               probe: PeerProbe(client: peerClient, logger: logger), box: box, wakeup: wakeup, notifier: notifier, logger: logger)
         try? await peerClient.shutdown()
         return code
     }

@@ -96,8 +96,7 @@ public struct AgentSetup: Sendable {
     }
 
     public var apiURL: String {
-        let host = restConnect.host.contains(":") ? "[\(restConnect.host)]" : restConnect.host
-        return "\(restTLS == nil ? "http" : "https")://\(host):\(restConnect.port)/patroni"
+        "\(restTLS == nil ? "http" : "https")://\(restConnect.authority)/patroni"
     }
 
     public var connURL: String { ConnectionURL.make(instance.connectAddress) }

@@ -94,8 +94,8 @@ extension HALoop {
             return
         }
         let source = fromLeader ? leader : HAEngine.cloneSource(in: cluster, for: me, leader: leader)
-        guard cluster.member(named: source)?.record.connURL != nil else {
-            reply.resume(returning: (503, "\(source) publishes no connection address"))
+        guard cluster.member(named: source)?.record.connURL.flatMap(ConnectionURL.hostPort) != nil else {
+            reply.resume(returning: (503, "\(source) publishes no usable connection address (conn_url)"))
             return
         }
         // Patroni answers at once and copies in the background; the loop does the copy next.

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import NIOCore
 import VigilCore
 
@@ -7,6 +8,9 @@ import VigilCore
 /// in parallel, 2 s each (as Patroni does); a member that does not answer counts as unreachable.
 struct PeerProbe: Sendable {
     let client: HTTPClient
+    /// Says why a peer counted as unreachable (a refused connection, a certificate that does
+    /// not verify): a TLS mistake must not look like a dead peer.
+    let logger: Logger
     let timeout: Duration = .seconds(2)
 
     func statuses(of members: [Member], except me: String) async -> [PeerStatus] {
@@ -26,24 +30,36 @@ struct PeerProbe: Sendable {
         let timeout = self.timeout
         // The whole exchange, body included, within the timeout: a peer that stalls after
         // sending its headers must not hold up a leader race.
-        let json = await withTaskGroup(of: JSONValue?.self) { group in
+        let answer = await withTaskGroup(of: Result<JSONValue, PeerProblem>.self) { group in
             group.addTask {
                 var request = HTTPClientRequest(url: url)
                 request.method = .GET
-                guard let response = try? await client.execute(request, timeout: .seconds(timeout.components.seconds)),
-                      let body = try? await response.body.collect(upTo: 1 << 20) else { return nil }
-                return try? JSONValue.parse(Array(body.readableBytesView))
+                do {
+                    let response = try await client.execute(request, timeout: .seconds(timeout.components.seconds))
+                    let body = try await response.body.collect(upTo: 1 << 20)
+                    guard let json = try? JSONValue.parse(Array(body.readableBytesView)) else {
+                        return .failure(PeerProblem("HTTP \(response.status.code) without a JSON status"))
+                    }
+                    return .success(json)
+                } catch {
+                    return .failure(PeerProblem("\(error)"))
+                }
             }
             group.addTask {
                 try? await Task.sleep(for: timeout)
-                return nil
+                return .failure(PeerProblem("no answer within \(timeout)"))
             }
-            let first = await group.next() ?? nil
+            let first = await group.next() ?? .failure(PeerProblem("no answer"))
             group.cancelAll()
             return first
         }
-        guard let json else { return .unreachable(member.name) }
-        return Self.peerStatus(member.name, json)
+        switch answer {
+        case let .success(json):
+            return Self.peerStatus(member.name, json)
+        case let .failure(problem):
+            logger.warning("peer \(member.name) (\(url)) counts as unreachable: \(problem.reason)")
+            return .unreachable(member.name)
+        }
     }
 
     /// A peer's `/patroni` document as the race reads it: role, WAL position, tags, timeline.
@@ -61,4 +77,10 @@ struct PeerProbe: Sendable {
                           nofailover: nofailover || json["watchdog_failed"] == .bool(true), failoverPriority: priority,
                           timeline: json["timeline"]?.intValue)
     }
+}
+
+/// Why a peer's status could not be had.
+struct PeerProblem: Error {
+    let reason: String
+    init(_ reason: String) { self.reason = reason }
 }

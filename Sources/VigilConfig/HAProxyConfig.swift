@@ -41,7 +41,7 @@ public struct HAProxyConfig: Sendable {
 
     /// `host:port` as HAProxy writes it (IPv6 in brackets).
     static func text(_ address: HostPort) -> String {
-        "\(address.host.contains(":") ? "[\(address.host)]" : address.host):\(address.port)"
+        address.authority
     }
 
     public func render() -> String {

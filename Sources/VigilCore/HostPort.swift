@@ -23,6 +23,9 @@ public struct HostPort: Sendable, Equatable {
     }
 
     public var host: String { hosts[0] }
+
+    /// `host:port` for a URL or HAProxy's configuration: an IPv6 host in brackets.
+    public var authority: String { "\(host.contains(":") ? "[\(host)]" : host):\(port)" }
 }
 
 import Foundation

@@ -1,8 +1,7 @@
 /// A member's `conn_url` (`postgres://host:port/postgres`), as Patroni writes and reads it.
 public enum ConnectionURL {
     public static func make(_ address: HostPort, database: String = "postgres") -> String {
-        let host = address.host.contains(":") ? "[\(address.host)]" : address.host
-        return "postgres://\(host):\(address.port)/\(database)"
+        "postgres://\(address.authority)/\(database)"
     }
 
     /// Host and port of a `postgres://` or `postgresql://` URL (default port 5432).
