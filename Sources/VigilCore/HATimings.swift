@@ -38,7 +38,7 @@ public struct HATimings: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// What was changed on the way from the configured to the effective timings.
-    public enum Adjustment: Sendable, Equatable {
+    public enum Adjustment: Sendable, Equatable, CustomStringConvertible {
         /// A value below Vigil's floor was raised to it.
         case raisedToFloor(key: String, from: Int, to: Int)
         /// A value Vigil accepts but Patroni would raise (Patroni's floor, the value Patroni would use).
@@ -46,6 +46,18 @@ public struct HATimings: Sendable, Equatable, CustomStringConvertible {
         /// `loop_wait + 2*retry_timeout > ttl`: loop_wait lowered, and retry_timeout too when
         /// lowering loop_wait to its floor was not enough.
         case ruleEnforced(requested: HATimings, effective: HATimings)
+
+        /// One line for the log (the config check says more, with the file's line numbers).
+        public var description: String {
+            switch self {
+            case let .raisedToFloor(key, from, to):
+                "\(key) \(from) is below the minimum; \(to) is used"
+            case let .belowPatroniFloor(key, value, floor):
+                "\(key) \(value) is below Patroni's minimum of \(floor): used as written (faster failover, less tolerance for a slow store)"
+            case let .ruleEnforced(requested, effective):
+                "loop_wait + 2 × retry_timeout exceeds ttl (\(requested)): running with \(effective)"
+            }
+        }
     }
 
     /// The timings that will actually be used, and every change made to get there.

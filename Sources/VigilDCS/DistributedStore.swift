@@ -19,8 +19,11 @@ public protocol DistributedStore: Sendable {
     /// Deletes the leader key if (and only if) it is still this member's.
     func releaseLeader() async throws(StoreError) -> Bool
 
-    /// Writes this member's key on its lease (which a renewal of the lease keeps alive).
-    func publishMember(_ record: MemberRecord) async throws(StoreError)
+    /// Writes this member's key on its lease. `extendingLease`: extend the lease too (what
+    /// keeps a member key alive from cycle to cycle). A leader passes false in a cycle that did
+    /// not renew the leader key: the lease carries that key, and only a cycle that saw
+    /// PostgreSQL healthy may extend it.
+    func publishMember(_ record: MemberRecord, extendingLease: Bool) async throws(StoreError)
     func deleteMember(_ name: String) async throws(StoreError)
     /// Extends this member's lease without writing anything, so its member key outlives an
     /// action longer than `ttl` (a clone, a rewind). False when there is no live lease to extend,
@@ -55,6 +58,13 @@ public protocol DistributedStore: Sendable {
     func setRetryTimeout(_ seconds: Int) async
     /// Revokes this member's lease (its member and leader keys vanish at once).
     func close() async
+}
+
+extension DistributedStore {
+    /// Writes this member's key and extends its lease (a member that does not hold the leader key).
+    public func publishMember(_ record: MemberRecord) async throws(StoreError) {
+        try await publishMember(record, extendingLease: true)
+    }
 }
 
 /// The answer to "is the leader key still mine?".

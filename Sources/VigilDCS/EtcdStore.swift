@@ -143,12 +143,27 @@ public actor EtcdStore: DistributedStore {
         return try await kv.txn(txn, budget: budget).succeeded
     }
 
-    public func publishMember(_ record: MemberRecord) async throws(StoreError) {
+    public func publishMember(_ record: MemberRecord, extendingLease: Bool) async throws(StoreError) {
         let name = try me()
         let deadline = Deadline(budget)
-        let lease = try await refreshLease(deadline)
-        _ = try await kv.txn(Txn(compare: [], success: [.put(layout.member(name), record.jsonValue.compactText, lease: lease)]),
-                             budget: try deadline.remaining())
+        let value = record.jsonValue.compactText
+        if extendingLease {
+            let lease = try await refreshLease(deadline)
+            _ = try await kv.txn(Txn(compare: [], success: [.put(layout.member(name), value, lease: lease)]),
+                                 budget: try deadline.remaining())
+            return
+        }
+        // On the lease as it is; once it has lapsed (taking the leader key with it), on a new one.
+        for attempt in 0..<2 {
+            let lease = try await ensureLease(deadline)
+            do {
+                _ = try await kv.txn(Txn(compare: [], success: [.put(layout.member(name), value, lease: lease)]),
+                                     budget: try deadline.remaining())
+                return
+            } catch let error where error.kind == .leaseNotFound && attempt == 0 {
+                self.lease = nil
+            }
+        }
     }
 
     public func keepMemberAlive() async throws(StoreError) -> Bool {

@@ -13,7 +13,13 @@ final class SimCluster {
         var agentAlive = true
         var frozenUntil: Duration?
         var storeCutUntil: Duration?
+        /// Its REST API answers too slowly for a peer probe.
+        var slowUntil: Duration?
+        /// Its PostgreSQL runs but answers no query (overloaded, hung).
+        var postgresHungUntil: Duration?
         var nextCycle: Duration = .zero
+        /// A gate failed with a store error this cycle: the rest of the cycle sees the store unreachable.
+        var storeFailedGate = false
         let identity: MemberIdentity
 
         init(name: String, store: EtcdStore, connection: InMemoryConnection, identity: MemberIdentity) {
@@ -24,6 +30,8 @@ final class SimCluster {
         }
 
         func frozen(at now: Duration) -> Bool { frozenUntil.map { now < $0 } ?? false }
+        func slow(at now: Duration) -> Bool { slowUntil.map { now < $0 } ?? false }
+        func postgresHung(at now: Duration) -> Bool { postgres.running && (postgresHungUntil.map { now < $0 } ?? false) }
         func agentRunning(at now: Duration) -> Bool { agentAlive && !frozen(at: now) }
     }
 
@@ -71,10 +79,14 @@ final class SimCluster {
         let view: StoreView
         if let cluster = try? await node.store.readCluster() { view = .reachable(cluster) } else { view = .unreachable }
         let dataDirectory: LocalPostgres.DataDirectory = node.postgres.systemID.map { .initialized(systemID: $0) } ?? .empty
+        // A hung server answers nothing: the agent knows only that it runs and the role it last had.
+        let hung = node.postgresHung(at: now)
+        let status = hung ? PostgresStatus(state: .running, role: node.postgres.role) : node.postgres.status()
         return Observation(now: now, wallClock: 1_800_000_000 + Double(now.components.seconds), me: node.identity,
                            settings: settings, store: view,
-                           postgres: LocalPostgres(dataDirectory: dataDirectory, status: node.postgres.status(),
-                                                   following: node.postgres.following, stateSince: node.postgres.since),
+                           postgres: LocalPostgres(dataDirectory: dataDirectory, status: status,
+                                                   following: node.postgres.following, stateSince: node.postgres.since,
+                                                   answering: !hung),
                            lock: node.lock, peers: peers)
     }
 
@@ -82,8 +94,12 @@ final class SimCluster {
     /// failed gate or a peer probe (a few times at most, as the agent's immediate wake-ups do).
     func cycle(_ node: Node) async {
         var peers: [PeerStatus]?
+        var last: Observation?
+        node.storeFailedGate = false
         for _ in 0..<4 {
-            let observation = await observe(node, peers: peers)
+            var observation = await observe(node, peers: peers)
+            if node.storeFailedGate { observation.store = .unreachable }
+            last = observation
             let decision = HAEngine.decide(observation)
             note("\(node.name): \(decision.summary) \(decision.actions)")
             var again = false
@@ -101,22 +117,23 @@ final class SimCluster {
             }
             if !again { break }
         }
-        await publish(node)
+        await publish(node, extendingLease: last?.memberWriteMayExtendLease(lock: node.lock) ?? true)
         let pg = node.postgres
         note("  \(node.name) now: running \(pg.running) \(pg.role) tl \(pg.timeline) wal \(pg.wal) following \(pg.following ?? "-") lock \(node.lock)")
     }
 
-    /// Every cycle ends with the member key (Patroni's touch_member).
-    func publish(_ node: Node) async {
+    /// Every cycle ends with the member key (Patroni's touch_member), which extends the lease
+    /// only as the agent's does.
+    func publish(_ node: Node, extendingLease: Bool) async {
         let pg = node.postgres
         let record = MemberRecord(state: pg.running ? "running" : "stopped", role: pg.role.rawValue,
                                   xlogLocation: pg.running ? pg.wal : nil, timeline: pg.running ? pg.timeline : nil)
-        try? await node.store.publishMember(record)
+        try? await node.store.publishMember(record, extendingLease: extendingLease)
     }
 
     func probe(from node: Node) -> [PeerStatus] {
         nodes.filter { $0 !== node }.map { peer in
-            guard peer.agentRunning(at: now) else { return .unreachable(peer.name) }
+            guard peer.agentRunning(at: now), !peer.slow(at: now) else { return .unreachable(peer.name) }
             let pg = peer.postgres
             return PeerStatus(name: peer.name, reachable: true, inRecovery: !pg.isPrimary,
                               walPosition: pg.running ? pg.wal : 0, nofailover: peer.identity.nofailover,
@@ -147,13 +164,12 @@ final class SimCluster {
                 node.lock = LockState(lastConfirmed: sent)
             case .renewLeader:
                 let sent = now
-                switch try await store.renewLeader() {
-                case .held:
-                    node.lock = LockState(lastConfirmed: sent)
-                case .lost:
+                // As the agent: no answer is no proof, so an error counts as a lost lock.
+                guard let answer = try? await store.renewLeader(), answer == .held else {
                     node.lock.lost = true
                     return false
                 }
+                node.lock = LockState(lastConfirmed: sent)
             case .releaseLeader:
                 _ = try await store.releaseLeader()
                 node.lock = LockState()
@@ -217,6 +233,7 @@ final class SimCluster {
             }
             return true
         } catch {
+            if action.isGate { node.storeFailedGate = true }
             return false
         }
     }
@@ -244,7 +261,9 @@ final class SimCluster {
 
     func clientWrites() {
         let primaries = routablePrimaries()
-        if primaries.count == 1 { primaries[0].postgres.wal += Int64.random(in: 1...500, using: &rng) }
+        if primaries.count == 1, !primaries[0].postgresHung(at: now) {
+            primaries[0].postgres.wal += Int64.random(in: 1...500, using: &rng)
+        }
     }
 
     // MARK: Invariants

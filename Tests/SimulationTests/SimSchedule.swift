@@ -55,7 +55,7 @@ enum SimSchedule {
     static func inject(into sim: SimCluster, pending: inout [(at: Duration, node: SimCluster.Node)]) async {
         let node = sim.nodes[Int.random(in: 0..<sim.nodes.count, using: &sim.rng)]
         let now = sim.now
-        switch Int.random(in: 0..<6, using: &sim.rng) {
+        switch Int.random(in: 0..<10, using: &sim.rng) {
         case 0:
             sim.note("FAULT: postgres on \(node.name) killed")
             if node.postgres.running {
@@ -83,6 +83,26 @@ enum SimSchedule {
             sim.note("FAULT: \(node.name) agent restarted (postgres keeps running)")
             node.agentAlive = false
             pending.append((now + .seconds(Int64.random(in: 1...5, using: &sim.rng)), node))
+        case 5:
+            // Its REST API answers after the probe's 2 s (overloaded host, slow network). A cycle
+            // that runs late is a freeze (case 2): the lease, not the cycle, bounds it.
+            sim.note("FAULT: \(node.name) slow to answer (probes of it time out)")
+            node.slowUntil = now + .seconds(Int64.random(in: 3...20, using: &sim.rng))
+        case 6:
+            sim.note("FAULT: postgres on \(node.name) hangs (runs, answers nothing)")
+            node.postgresHungUntil = now + .seconds(Int64.random(in: 2...25, using: &sim.rng))
+        case 7:
+            // etcd down for everyone (all members, or quorum lost).
+            let outage = now + .seconds(Int64.random(in: 3...15, using: &sim.rng))
+            sim.note("FAULT: the store is down for every member")
+            for each in sim.nodes {
+                each.connection.faults = StoreFaults(unreachable: true)
+                each.storeCutUntil = outage
+            }
+        case 8:
+            sim.note("FAULT: \(node.name)'s store answers are lost after commit")
+            node.connection.faults = StoreFaults(loseResponsesAfterCommit: true)
+            node.storeCutUntil = now + .seconds(Int64.random(in: 2...8, using: &sim.rng))
         default:
             let target = sim.nodes[Int.random(in: 0..<sim.nodes.count, using: &sim.rng)].name
             sim.note("REQUEST: switchover to \(target)")
@@ -109,6 +129,8 @@ enum SimSchedule {
         pending.removeAll()
         for node in sim.nodes {
             node.frozenUntil = nil
+            node.slowUntil = nil
+            node.postgresHungUntil = nil
             node.connection.faults = .none
             node.storeCutUntil = nil
             if !node.agentAlive { restartAgent(node, in: sim) }

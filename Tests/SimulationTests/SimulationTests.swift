@@ -35,4 +35,15 @@ import Testing
             Issue.record("seed \(seed): \(violation) (replay: SIMULATION_SEED=\(seed) swift test --filter SimulationTests)")
         }
     }
+
+    /// Seeds that once failed, replayed on their own whatever SIMULATION_SCHEDULES says (they
+    /// reproduce their schedule only while the fault mix in SimSchedule is unchanged):
+    /// 166, a primary whose PostgreSQL hung after its lease lapsed stayed primary without the key;
+    /// 1533, an acquire whose answer was lost was taken for a lost race, leaving a primary
+    /// without the key; 7310, a hung primary's agent slow enough to miss its own lease end.
+    @Test(arguments: [166, 1533, 7310] as [UInt64])
+    func seedsThatOnceFailedStayFixed(_ seed: UInt64) async {
+        let outcome = await SimSchedule.run(seed: seed, keepLog: true)
+        #expect(outcome.violation == nil, "seed \(seed): \(outcome.violation ?? "")\n\(outcome.log.suffix(40).joined(separator: "\n"))")
+    }
 }

@@ -108,8 +108,13 @@ import VigilCore
     @Test func aCrashedPrimaryWithTheLockRestartsInPlaceUntilTheTimeout() {
         let fresh = Self.decide("n1", Self.cluster(), Self.stopped(.crashed("killed")))
         #expect(fresh.actions == [.renewLeader, .startPostgres(.primary)] && fresh.summary == "starting primary after failure")
-        let late = Self.decide("n1", Self.cluster(), Self.stopped(.crashed("killed"), since: Self.now - .seconds(301)))
-        #expect(late.actions == [.releaseLeader, .startPostgres(.replica(following: nil))] && late.reason == .primaryStartTimedOut)
+        let crashed = Self.stopped(.crashed("killed"), since: Self.now - .seconds(301))
+        let late = Self.decide("n1", Self.cluster(), crashed)
+        #expect(late.actions == [.renewLeader, .probePeers], "past the timeout it first asks who could take over")
+        let able = Self.decide("n1", Self.cluster(), crashed, peers: Self.peers(("n2", 5000)))
+        #expect(able.actions == [.releaseLeader, .startPostgres(.replica(following: nil))] && able.reason == .primaryStartTimedOut)
+        let nobody = Self.decide("n1", Self.cluster(), crashed, peers: [.unreachable("n2")] + Self.peers(("n3", 5000 - 2_000_000)))
+        #expect(nobody.actions == [.renewLeader, .startPostgres(.primary)], "no replica can lead: restart in place")
     }
 
     @Test func aStoppedNodeRejoinsTheLeader() {

@@ -27,6 +27,10 @@ import VigilCore
         let (t, adjustments) = HATimings(ttl: 10, loopWait: 2, retryTimeout: 4).effective()
         #expect(t == HATimings(ttl: 10, loopWait: 2, retryTimeout: 4))
         #expect(adjustments == [.belowPatroniFloor(key: "ttl", value: 10, patroniFloor: 20)])
+        // What the agent logs when the store's config key sets it.
+        #expect(adjustments.map(\.description) == [
+            "ttl 10 is below Patroni's minimum of 20: used as written (faster failover, less tolerance for a slow store)",
+        ])
     }
 
     @Test func valuesBelowVigilsFloorsAreRaised() {

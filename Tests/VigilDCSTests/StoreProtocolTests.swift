@@ -57,6 +57,34 @@ import VigilTestSupport
         }
     }
 
+    /// A leader's member-key write in a cycle that did not renew the leader key leaves the
+    /// shared lease alone: both keys lapse together, and the next write starts a new lease.
+    @Test(arguments: BackendKind.allCases)
+    func aMemberWriteCanLeaveTheLeaderLeaseToLapse(_ kind: BackendKind) async throws {
+        try await kind.with { backend in
+            let ttl = Backend.shortTTL
+            let n1 = try backend.store("n1", ttl: ttl), observer = try backend.store(nil)
+            try await n1.publishMember(MemberRecord(state: "running", role: "primary"))
+            #expect(try await n1.acquireLeader())
+            try await backend.letTimePass(seconds: ttl - 1)
+            try await n1.publishMember(MemberRecord(state: "stopping", role: "primary"), extendingLease: false)
+            try await backend.letTimePass(seconds: 3)
+            var view = try await observer.readCluster()
+            #expect(view.leader == nil, "a member write without renewal must not keep the leader key")
+            #expect(view.member(named: "n1") == nil)
+            try await n1.publishMember(MemberRecord(state: "running", role: "replica"), extendingLease: false)
+            view = try await observer.readCluster()
+            #expect(view.member(named: "n1")?.record.role == "replica", "written on a new lease once the old one lapsed")
+
+            // The same write with the lease extended keeps both keys.
+            #expect(try await n1.acquireLeader())
+            try await backend.letTimePass(seconds: ttl - 1)
+            try await n1.publishMember(MemberRecord(state: "running", role: "primary"))
+            try await backend.letTimePass(seconds: 2)
+            #expect(try await observer.readCluster().leader?.name == "n1")
+        }
+    }
+
     @Test(arguments: BackendKind.allCases)
     func leaseExpiresAfterTTLWhenRenewalsStop(_ kind: BackendKind) async throws {
         try await kind.with { backend in

@@ -51,6 +51,14 @@ public enum Action: Sendable, Equatable {
         }
     }
 
+    /// Whether the step starts, stops or re-points PostgreSQL (its state settles a moment later).
+    public var changesPostgres: Bool {
+        switch self {
+        case .bootstrap, .createReplica, .startPostgres, .follow, .rejoin, .promote, .demote: true
+        default: false
+        }
+    }
+
     public var isGate: Bool {
         switch self {
         case .claimInitialization, .acquireLeader, .renewLeader: true

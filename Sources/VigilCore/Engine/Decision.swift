@@ -30,6 +30,8 @@ public enum Reason: String, Sendable, Equatable, CaseIterable {
     case leaderWithLock = "leader_with_lock"
     case promotingWithLock = "promoting_with_lock"
     case demotedLostLock = "demoted_lost_lock"
+    case postgresUnresponsive = "postgres_unresponsive"
+    case demotedUnresponsive = "demoted_unresponsive"
     case renewingFailed = "renewal_failed"
     case switchoverDemoting = "switchover_demoting"
     case switchoverRefused = "switchover_refused"

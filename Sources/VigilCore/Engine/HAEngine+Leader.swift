@@ -54,13 +54,7 @@ extension HAEngine {
         guard let peers = o.peers else {
             return c.decision(.racing, "checking who can take over before a switchover", [.renewLeader, .probePeers])
         }
-        let optime = c.cluster.status?.optime ?? o.postgres.walPosition
-        let able = peers.filter { peer in
-            peer.reachable && peer.inRecovery && !peer.nofailover && peer.failoverPriority > 0
-                && (wanted.member == nil || peer.name == wanted.member)
-                && optime - peer.walPosition <= o.settings.maximumLagOnFailover
-        }
-        guard !able.isEmpty else {
+        guard !ableToTakeOver(c, peers, named: wanted.member).isEmpty else {
             let whom = wanted.member.map { "member \($0)" } ?? "any member"
             return c.decision(.switchoverRefused, "cleared a switchover request: \(whom) is not healthy enough to take over",
                               [.renewLeader, .clearFailover(version: request.version)])

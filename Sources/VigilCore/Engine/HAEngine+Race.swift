@@ -3,15 +3,20 @@ extension HAEngine {
     static func race(_ c: Context) -> Decision {
         let o = c.o
         let cluster = c.cluster
+        let candidate = cluster.failover.flatMap { $0.value.member }
+        let failoverVersion = cluster.failover.map(\.version)
+        let clearRequest: [Action] = failoverVersion.map { _ in [.clearFailover(version: nil)] } ?? []
         if c.paused {
             if o.postgres.isRunningPrimary {
                 return c.decision(.leaderWithLock, "acquired session lock as a leader", [.acquireLeader, .updateStatus])
             }
+            // In pause only a manual failover's named candidate races (spec 3.11).
+            if candidate == c.me, !o.me.nofailover, cluster.failover?.value.scheduledAt == nil {
+                return c.decision(.promotedByRace, "promoted self to leader by acquiring session lock",
+                                  [.acquireLeader] + clearRequest + [.promote, .updateStatus])
+            }
             return c.decision(.pausedNoRace, "no action. I am (\(c.me)), a secondary, and there is no leader")
         }
-        let candidate = cluster.failover.flatMap { $0.value.member }
-        let failoverVersion = cluster.failover.map(\.version)
-        let clearRequest: [Action] = failoverVersion.map { _ in [.clearFailover(version: nil)] } ?? []
 
         if o.postgres.isRunningPrimary {
             // A primary whose lease lapsed may take the key back, unless a newer timeline exists.
@@ -47,12 +52,7 @@ extension HAEngine {
         // not defer to it.
         let formerLeader = cluster.failover.flatMap { $0.value.leader }
         if formerLeader == c.me {
-            let optime = cluster.status?.optime ?? myWAL
-            let able = peers.filter { peer in
-                peer.reachable && peer.inRecovery && !peer.nofailover && peer.failoverPriority > 0
-                    && optime - peer.walPosition <= o.settings.maximumLagOnFailover
-            }
-            if !able.isEmpty {
+            if !ableToTakeOver(c, peers).isEmpty {
                 return c.decision(.notHealthiest, "following a different leader because I was asked to step down by a switchover")
             }
         }

@@ -31,8 +31,41 @@ public enum HAEngine {
         case .stopped, .crashed, .uninitialized:
             return recover(context)
         }
+        if !o.postgres.answering { return unresponsive(context) }
         guard let leader = cluster.leader else { return race(context) }
         return leader.name == o.me.name ? leaderCycle(context) : followerCycle(context, leader: leader.name)
+    }
+
+    /// PostgreSQL runs but did not answer (overloaded, hung, out of connections). Nothing seen
+    /// this cycle proves it healthy, so the leader key is not renewed (Patroni: "Error
+    /// communicating with PostgreSQL"); a leader whose lease would end before its next cycle
+    /// stops PostgreSQL and hands the key over rather than risk writes after the lease. A
+    /// primary without the key is demoted; nobody races.
+    static func unresponsive(_ c: Context) -> Decision {
+        let o = c.o
+        let waiting = "Error communicating with PostgreSQL. Will try again later"
+        if c.holdsLock {
+            // The next chance to renew is the next cycle's observation, about loop_wait from this
+            // one (which has already waited out its queries' timeout).
+            let next = o.now + .seconds(o.settings.timings.loopWait)
+            let until = o.lock.validUntil(ttl: o.settings.ttl)
+            if !c.paused, until.map({ $0 <= next }) ?? true {
+                return c.decision(.demotedUnresponsive,
+                                  "demoting self because PostgreSQL does not answer and the leader lock expires before the next cycle",
+                                  [.demote(.immediate)])
+            }
+            return c.decision(.postgresUnresponsive, "\(waiting) (leader lock not renewed)")
+        }
+        if o.postgres.isRunningPrimary && !c.paused {
+            if let leader = c.cluster.leader { return followerCycle(c, leader: leader.name) }
+            // Its lease lapsed while it stopped answering: it cannot prove itself fit to take the
+            // key back, and must not take writes without it. Restarted as a replica, it races
+            // like any other (its WAL is kept, so it wins when it is the most advanced).
+            return c.decision(.demotedUnresponsive,
+                              "demoting self because PostgreSQL does not answer and nobody holds the leader lock",
+                              [.demote(.immediateNoLock)])
+        }
+        return c.decision(.postgresUnresponsive, waiting)
     }
 
     /// Facts derived once per decision.
@@ -100,9 +133,15 @@ public enum HAEngine {
         }
         if c.holdsLock && !o.lock.lost {
             if case .crashed = o.postgres.status.state, o.now - o.postgres.stateSince >= o.settings.primaryStartTimeout {
-                return c.decision(.primaryStartTimedOut,
-                                  "released the leader key: PostgreSQL did not come back within primary_start_timeout",
-                                  [.releaseLeader, .startPostgres(.replica(following: nil))])
+                // Given up only for a replica that can take over; else restarted in place below.
+                guard let peers = o.peers else {
+                    return c.decision(.racing, "checking whether a replica can take over after a crash", [.renewLeader, .probePeers])
+                }
+                if !ableToTakeOver(c, peers).isEmpty {
+                    return c.decision(.primaryStartTimedOut,
+                                      "released the leader key: PostgreSQL did not come back within primary_start_timeout",
+                                      [.releaseLeader, .startPostgres(.replica(following: nil))])
+                }
             }
             if o.postgres.status.role == .replica {
                 return c.decision(.startingReplica, "starting as readonly because i had the session lock",
@@ -121,11 +160,30 @@ public enum HAEngine {
         guard c.holdsLock else { return c.decision(.stillStarting, "PostgreSQL is still starting up") }
         let elapsed = o.now - o.postgres.stateSince
         if elapsed > o.settings.primaryStartTimeout {
-            return c.decision(.primaryStartTimedOut, "stopped PostgreSQL: it did not start within primary_start_timeout",
-                              [.demote(.immediate)])
+            guard let peers = o.peers else {
+                return c.decision(.racing, "checking whether a replica can take over from a slow start", [.renewLeader, .probePeers])
+            }
+            if !ableToTakeOver(c, peers).isEmpty {
+                return c.decision(.primaryStartTimedOut, "stopped PostgreSQL: it did not start within primary_start_timeout",
+                                  [.demote(.immediate)])
+            }
+            return c.decision(.stillStarting, "PostgreSQL is still starting up, past primary_start_timeout: no replica can take over",
+                              [.renewLeader])
         }
         let left = o.settings.primaryStartTimeout - elapsed
         return c.decision(.stillStarting, "PostgreSQL is still starting up, \(left.components.seconds) seconds until timeout",
                           [.renewLeader])
+    }
+
+    /// The peers that could lead instead of this member: reachable replicas allowed to promote,
+    /// no further behind the last known primary position than `maximum_lag_on_failover`, and
+    /// the named one only when a request names one (Patroni's is_failover_possible).
+    static func ableToTakeOver(_ c: Context, _ peers: [PeerStatus], named: String? = nil) -> [PeerStatus] {
+        let optime = c.cluster.status?.optime ?? c.o.postgres.walPosition
+        return peers.filter { peer in
+            peer.reachable && peer.inRecovery && !peer.nofailover && peer.failoverPriority > 0
+                && (named == nil || peer.name == named)
+                && optime - peer.walPosition <= c.o.settings.maximumLagOnFailover
+        }
     }
 }

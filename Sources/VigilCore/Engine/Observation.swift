@@ -93,21 +93,38 @@ public struct LocalPostgres: Sendable, Equatable {
     public var stateSince: Duration
     /// A long operation the shell is running (bootstrap, clone, rewind), if any.
     public var busyWith: String?
+    /// Whether a running PostgreSQL answered this cycle's queries. When it did not, `status`
+    /// carries the role it last had and nothing else.
+    public var answering: Bool
 
     public init(dataDirectory: DataDirectory, status: PostgresStatus, following: String? = nil,
-                followingSince: Duration? = nil, stateSince: Duration = .zero, busyWith: String? = nil) {
+                followingSince: Duration? = nil, stateSince: Duration = .zero, busyWith: String? = nil,
+                answering: Bool = true) {
         self.dataDirectory = dataDirectory
         self.status = status
         self.following = following
         self.followingSince = followingSince
         self.stateSince = stateSince
         self.busyWith = busyWith
+        self.answering = answering
     }
 
     public var isRunning: Bool { status.state == .running }
     public var isRunningPrimary: Bool { isRunning && status.role == .primary }
     public var isRunningReplica: Bool { isRunning && status.role == .replica }
     public var walPosition: Int64 { status.walPosition ?? 0 }
+}
+
+extension Observation {
+    /// Whether the member key written at the end of this cycle may extend this member's lease.
+    /// The lease also carries the leader key, which only a cycle that renewed it (having seen
+    /// PostgreSQL healthy) may extend: a leader whose cycle did not renew lets both lapse.
+    /// `lock` is the hold on the key after the cycle's actions.
+    public func memberWriteMayExtendLease(lock: LockState) -> Bool {
+        guard case let .reachable(cluster) = store, cluster.leader?.name == me.name else { return true }
+        guard !lock.lost, let confirmed = lock.lastConfirmed else { return false }
+        return confirmed >= now
+    }
 }
 
 /// This member's hold on the leader key, as far as the shell knows.
