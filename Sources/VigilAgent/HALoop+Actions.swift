@@ -78,6 +78,9 @@ extension HALoop {
             return true
         } catch {
             logger.error("\(action): \(error)")
+            // A race the store did not answer (acquire, initialize) is no lost race: until the
+            // cycle ends the engine is told the store is unreachable, as Patroni treats a DCS error.
+            if action.isGate { storeFailedGate = true }
             return false
         }
     }
@@ -235,25 +238,34 @@ extension HALoop {
     /// Stops PostgreSQL for a demotion, harder each time it does not go: the mode asked for,
     /// then immediate, then SIGKILL. true once the postmaster is gone.
     func stopForDemotion(_ mode: PostgresInstance.StopMode) async -> Bool {
+        // An immediate stop that does not end within 5 s will not end (a hung or frozen server).
         do {
-            try await instance.stop(mode, timeout: .seconds(max(5, settings.timings.ttl)))
+            try await instance.stop(mode, timeout: .seconds(mode == .immediate ? 5 : max(5, settings.timings.ttl)))
             return true
         } catch {
-            logger.error("stopping PostgreSQL (\(mode.rawValue)) to demote failed: \(error); stopping it immediately")
+            logger.error("stopping PostgreSQL (\(mode.rawValue)) to demote failed: \(error)\(mode == .immediate ? "" : "; stopping it immediately")")
         }
-        do {
-            try await instance.stop(.immediate, timeout: .seconds(5))
-            return true
-        } catch {
-            logger.error("immediate stop failed: \(error); killing the postmaster")
+        if mode != .immediate {
+            do {
+                try await instance.stop(.immediate, timeout: .seconds(5))
+                return true
+            } catch {
+                logger.error("immediate stop failed: \(error)")
+            }
         }
+        logger.error("killing the postmaster")
         return await instance.killPostmaster()
     }
 
     // MARK: Store records
 
     func updateStatus(_ o: Observation) async {
-        guard o.postgres.isRunningPrimary else { return }
+        // A promotion earlier in the same decision made this node primary after `o` was taken:
+        // its replicas' slots are created now, not a loop_wait later (they cannot stream without).
+        let state = await instance.currentState
+        let role = await instance.currentRole
+        let promoted = state == .running && role == .primary
+        guard o.postgres.isRunningPrimary || promoted else { return }
         if setup.instance.useSlots {
             do {
                 try await instance.ensureSlots(for: o.clusterMembers.map(\.name))

@@ -79,7 +79,8 @@ extension HALoop {
             var record = MemberRecord(connURL: setup.connURL, apiURL: setup.apiURL, state: "stopped",
                                       role: box.snapshot().role, version: VigilVersion.string)
             if case let .object(entries) = setup.tags, !entries.isEmpty { record.tags = setup.tags }
-            try? await store.publishMember(record)
+            // Left to expire with the lease, not extended (a leader key not released stays on it).
+            try? await store.publishMember(record, extendingLease: false)
         }
     }
 
@@ -119,7 +120,9 @@ extension HALoop {
 
 extension HALoop {
     /// SIGHUP (or POST /reload): re-read the file; tags and failover settings apply from the
-    /// next cycle, and PostgreSQL re-reads its configuration files.
+    /// next cycle, and `postgresql.parameters` are written and reloaded (those that need a
+    /// restart reported as pending_restart). Addresses, directories and credentials need a
+    /// restart of the agent.
     func requestReload(path: String) async {
         do {
             let loaded = try ConfigSource.load(path: path)
@@ -137,7 +140,8 @@ extension HALoop {
                 $0.tags = tags
                 $0.noloadbalance = noloadbalance
             }
-            if instance.hasDataDirectory, await instance.currentState == .running { try await instance.reload() }
+            setup.configuration.postgresql.parameters = fresh.configuration.postgresql.parameters
+            await applyParameters(dynamic)
             logger.notice("reloaded \(path)")
             wakeup.signal()
         } catch {

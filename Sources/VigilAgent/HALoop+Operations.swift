@@ -73,6 +73,8 @@ extension HALoop {
         logger.notice("restarting PostgreSQL on request")
         do {
             try await instance.restart(mode: .fast)
+            // Answered with the new state in place: a client that reads /patroni next sees the restart.
+            refreshSnapshot(await instance.observe(timeout: queryTimeout))
             return (200, "restarted successfully")
         } catch {
             logger.error("restart failed: \(error)")

@@ -5,8 +5,9 @@ import VigilPostgres
 
 extension HALoop {
     /// The member key, written every cycle (Patroni's touch_member): it also keeps this
-    /// member's lease alive.
-    func publishMember(_ o: Observation) async {
+    /// member's lease alive, unless that lease carries a leader key this cycle did not renew
+    /// (`Observation.memberWriteMayExtendLease`).
+    func publishMember(_ o: Observation, extendingLease: Bool) async {
         guard o.cluster != nil else { return }
         let snapshot = box.snapshot()
         let pg = snapshot.postgres
@@ -32,7 +33,7 @@ extension HALoop {
         }
         // Written even when unchanged: the write is what keeps a replica's lease alive.
         do {
-            try await store.publishMember(record)
+            try await store.publishMember(record, extendingLease: extendingLease)
         } catch {
             logger.warning("writing the member key failed: \(error)")
         }

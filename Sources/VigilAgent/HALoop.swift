@@ -41,6 +41,12 @@ actor HALoop {
     /// The leader's member entry from the last view that had one.
     var lastLeader: Member?
     var lastRole: PostgresStatus.Role?
+    /// Set while a running PostgreSQL does not answer (so the warning is logged once).
+    var lastObservedUnanswering: PostgresStatus.State?
+    /// A gate (acquire, initialize) failed with a store error in this cycle.
+    var storeFailedGate = false
+    /// This cycle started, stopped, promoted, demoted or re-pointed PostgreSQL.
+    var changedPostgres = false
     var storeDownSince: ContinuousClock.Instant?
 
     var stopRequested = false
@@ -69,6 +75,8 @@ actor HALoop {
     }
 
     var now: Duration { clock.now - started }
+    /// How long this cycle's queries to the local PostgreSQL may take.
+    var queryTimeout: Duration { .seconds(min(5, max(1, settings.timings.retryTimeout))) }
     var me: String { setup.identity.name }
 
     func requestStop() {
@@ -86,7 +94,12 @@ actor HALoop {
             let took = clock.now - began
             box.update { $0.cycles.record(took.inSeconds) }
             if stopRequested || fatal != nil { break }
-            let next = began + .seconds(settings.timings.loopWait)
+            // After PostgreSQL changed role or upstream, look again soon: a walreceiver connects
+            // a moment after the start, and the REST API and member key should say so then,
+            // not a loop_wait later.
+            let wait = changedPostgres ? min(settings.timings.loopWait, 2) : settings.timings.loopWait
+            changedPostgres = false
+            let next = began + .seconds(wait)
             box.update { $0.nextRun = next }
             if clock.now < next {
                 await wakeup.wait(upTo: next - clock.now)
@@ -104,6 +117,7 @@ actor HALoop {
     // MARK: One cycle
 
     func cycle() async {
+        storeFailedGate = false
         await runOperations()
         var peers: [PeerStatus]?
         var observation = await observe(peers: nil)
@@ -111,7 +125,7 @@ actor HALoop {
         // rejoining replica may wait in recovery for WAL that the primary streams only through
         // the slot it creates for listed members), as Patroni's touch_member does.
         if let cluster = observation.cluster, cluster.member(named: me) == nil {
-            await publishMember(observation)
+            await publishMember(observation, extendingLease: observation.memberWriteMayExtendLease(lock: lock))
         }
         for _ in 0..<4 {
             let decision = HAEngine.decide(observation)
@@ -135,6 +149,7 @@ actor HALoop {
                 }
                 let done = action.mayOutlastTTL ? await keepingMemberAlive { await perform(action, observation) }
                     : await perform(action, observation)
+                if action.changesPostgres { changedPostgres = true }
                 guard done else {
                     // A lost gate (race, lock) is decided again at once with what was learned;
                     // a failed operation waits for the next cycle rather than spinning.
@@ -145,10 +160,11 @@ actor HALoop {
             }
             guard again, !stopRequested else { break }
             observation = await observe(peers: peers)
+            if storeFailedGate { observation.store = .unreachable }
         }
         // What the actions changed (a promotion, a new lock) is served at once, not a cycle later.
-        refreshSnapshot(await instance.observe(timeout: .seconds(min(5, max(1, settings.timings.retryTimeout)))))
-        await publishMember(observation)
+        refreshSnapshot(await instance.observe(timeout: queryTimeout))
+        await publishMember(observation, extendingLease: observation.memberWriteMayExtendLease(lock: lock))
     }
 
     /// Runs `work` while this member's lease (and so its member key) is kept alive, so a clone
@@ -174,10 +190,10 @@ actor HALoop {
 
     func report(_ decision: Decision) {
         if decision.actions.contains(.promote) || decision.actions.contains(where: { if case .demote = $0 { true } else { false } }) {
-            box.update { $0.roleChanges["\(decision.reason)", default: 0] += 1 }
+            box.update { $0.roleChanges[decision.reason.rawValue, default: 0] += 1 }
         }
         // Patroni logs its summary every cycle; so does Vigil, at info, with the reason code.
-        logger.info("\(decision.summary)", metadata: ["reason": "\(decision.reason)"])
+        logger.info("\(decision.summary)", metadata: ["reason": "\(decision.reason.rawValue)"])
         if decision.summary != lastSummary { onStatus(decision.summary) }
         lastSummary = decision.summary
     }
@@ -205,13 +221,18 @@ actor HALoop {
                 logger.error("cannot read the cluster from the store: \(error)")
             }
         }
-        var status = await instance.observe(timeout: .seconds(min(5, max(1, settings.timings.retryTimeout))))
+        var status = await instance.observe(timeout: queryTimeout)
         if status.state != lastState {
             lastState = status.state
             stateSince = now
         }
         var directory = LocalPostgres.DataDirectory.empty
         var busy: String?
+        let answering = status.state != .running || status.role != nil
+        if !answering, status.state != lastObservedUnanswering {
+            logger.warning("PostgreSQL runs but did not answer within \(queryTimeout): treated as unhealthy until it does")
+        }
+        lastObservedUnanswering = answering ? nil : status.state
         if instance.hasDataDirectory {
             // Running but not answering queries: assume the role it last had, so an overloaded
             // primary is still treated as one (and demoted when it must be).
@@ -230,7 +251,8 @@ actor HALoop {
         return Observation(now: now, wallClock: Date().timeIntervalSince1970, me: setup.identity, settings: settings,
                            store: view,
                            postgres: LocalPostgres(dataDirectory: directory, status: status, following: following,
-                                                   followingSince: followingSince, stateSince: stateSince, busyWith: busy),
+                                                   followingSince: followingSince, stateSince: stateSince, busyWith: busy,
+                                                   answering: answering),
                            lock: lock, peers: peers)
     }
 
@@ -261,6 +283,9 @@ actor HALoop {
             await store.setTTL(settings.timings.ttl)
             await store.setRetryTimeout(settings.timings.retryTimeout)
             logger.notice("timings now ttl \(settings.timings.ttl), loop_wait \(settings.timings.loopWait), retry_timeout \(settings.timings.retryTimeout)")
+            for adjustment in dynamic.timings.effective().adjustments {
+                logger.warning("\(store.layout.config): \(adjustment)")
+            }
         }
         await applyParameters(dynamic)
         if settings.paused != previous.paused {

@@ -12,7 +12,7 @@ import VigilCore
         s.leaderUntil = .now + .seconds(20)
         s.cycles.record(0.004)
         s.cycles.record(0.3)
-        s.roleChanges["promotedByRace"] = 1
+        s.roleChanges["promoted_by_race"] = 1
         s.storeCalls["kv/range", default: CycleHistogram()].record(0.002)
         s.storeCalls["kv/range", default: CycleHistogram()].record(0.04)
         let text = MetricsDocument.render(s)
@@ -28,7 +28,7 @@ import VigilCore
         #expect(lines.contains("# TYPE patroni_xlog_location counter"))
         #expect(lines.contains(#"vigil_ha_cycle_seconds_bucket{scope="demo",name="n1",le="0.005"} 1"#))
         #expect(lines.contains(#"vigil_ha_cycle_seconds_bucket{scope="demo",name="n1",le="+Inf"} 2"#))
-        #expect(lines.contains(#"vigil_role_changes_total{scope="demo",name="n1",reason="promotedByRace"} 1"#))
+        #expect(lines.contains(#"vigil_role_changes_total{scope="demo",name="n1",reason="promoted_by_race"} 1"#))
         #expect(text.contains("vigil_leader_lease_seconds_left"))
         #expect(lines.contains(#"vigil_store_call_seconds_bucket{scope="demo",name="n1",call="kv/range",le="0.005"} 1"#))
         #expect(lines.contains(#"vigil_store_call_seconds_bucket{scope="demo",name="n1",call="kv/range",le="0.05"} 2"#))

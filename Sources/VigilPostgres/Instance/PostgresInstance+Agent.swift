@@ -119,7 +119,12 @@ extension PostgresInstance {
     public func killPostmaster() async -> Bool {
         guard let postmaster, postmaster.isRunning else { return true }
         stopping = true
+        // Its children too (each leads its own session, so no group signal reaches them, and once
+        // the postmaster is gone they are no longer its children): a backend that outlived its
+        // postmaster could still commit, and acknowledge, a write on a server being fenced.
+        let children = ProcessTable.children(of: postmaster.pid)
         postmaster.signal(SIGKILL)
+        for child in children { kill(child, SIGKILL) }
         guard await postmaster.waitForExit(timeout: .seconds(10)) != nil else { return false }
         state = .stopped
         return true

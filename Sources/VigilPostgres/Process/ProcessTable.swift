@@ -1,0 +1,32 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What /proc says about running processes.
+public enum ProcessTable {
+    /// The processes whose parent is `parent` (a postmaster's backends and auxiliary processes).
+    public static func children(of parent: pid_t) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry), parentID(of: pid) == parent else { return nil }
+            return pid
+        }.sorted()
+    }
+
+    /// Whether `pid` has ended (no such process, or a zombie waiting to be reaped).
+    public static func isGone(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
+    }
+
+    /// The parent of `pid`, from /proc/PID/stat: "pid (comm) state ppid …", where comm may
+    /// itself hold spaces and parentheses, so the fields are read after the last ')'.
+    public static func parentID(of pid: pid_t) -> pid_t? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 1 ? pid_t(fields[1]) : nil
+    }
+}
