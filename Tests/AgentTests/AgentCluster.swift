@@ -15,10 +15,13 @@ struct AgentCluster {
         scope = "agent-\(UUID().uuidString.prefix(6).lowercased())"
     }
 
+    /// Timings default to the fast ones every agent test uses (ttl 6, loop_wait 1, retry_timeout 2).
     mutating func add(_ name: String, tags: [String] = [], maximumLagOnFailover: Int = 1_048_576,
+                      timings: (ttl: Int, loopWait: Int, retryTimeout: Int) = (6, 1, 2),
                       host: String? = nil, restAuthentication: (username: String, password: String)? = nil,
                       restapiLines: [String] = [], extraConfig: String = "") throws -> TestAgent {
-        let agent = try TestAgent(name: name, scope: scope, etcdEndpoints: [etcd.endpoint],
+        let agent = try TestAgent(name: name, scope: scope, etcdEndpoints: [etcd.endpoint], ttl: timings.ttl,
+                                  loopWait: timings.loopWait, retryTimeout: timings.retryTimeout,
                                   maximumLagOnFailover: maximumLagOnFailover, tags: tags, host: host,
                                   restAuthentication: restAuthentication, restapiLines: restapiLines, extraConfig: extraConfig)
         agents.append(agent)

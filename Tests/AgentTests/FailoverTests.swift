@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import Testing
+import VigilPostgres
 import VigilTestSupport
 #if canImport(Glibc)
 import Glibc
@@ -86,18 +87,60 @@ import Glibc
             let config = try await cluster.get("config")
             _ = try await cluster.etcdctl(["put", cluster.key("config"), "{this is not json"])
             try await cluster.require("the bad config key is reported", within: .seconds(10)) {
-                second.fullLog().contains("ignoring the store's config key")
+                second.fullLog().contains("ignoring the store's config key, keeping the last good settings: \(cluster.key("config")): ")
             }
             #expect(await second.isPrimary())
+            #expect(await second.get("/patroni").json?["pause"] == nil, "the last good settings stay in force")
             _ = try await cluster.etcdctl(["put", cluster.key("config"), config ?? "{}"])
 
             let code = await second.terminate()
             #expect(code == 0)
             #expect(second.fullLog().contains("released the leader key"))
-            try await cluster.require("node1 takes over after the SIGTERM", within: .seconds(30)) {
+            #expect(try await cluster.get("leader") != "node2", "the key is released on the way out, not left to expire")
+            try await cluster.require("node1 takes over within seconds of the SIGTERM", within: .seconds(10)) {
                 await first.isPrimary()
             }
             #expect(try await first.withSQL { try await $0.count("acknowledged") } == 600)
+        }
+    }
+
+    /// A primary whose PostgreSQL stops answering (every process frozen) is no longer renewed:
+    /// its agent stops it before its lease ends, killing what ignores the stop, so no backend
+    /// can acknowledge a write after the lease. Then the healthiest node leads on a new
+    /// timeline (the old node itself when, restarted, it is as far ahead as the replica) and
+    /// the other streams from it.
+    @Test func aPrimaryWhosePostgresHangsIsFencedAndReplaced() async throws {
+        try await AgentCluster.with { cluster in
+            let first = try cluster.add("node1")
+            let second = try cluster.add("node2")
+            try await cluster.form(leader: first, replicas: second)
+            try await first.withSQL { try await $0.run("CREATE TABLE acknowledged AS SELECT generate_series(1, 100) AS i") }
+            try await cluster.require("the rows reach the replica", within: .seconds(10)) {
+                (try? await second.withSQL { try await $0.count("acknowledged") }) == 100
+            }
+
+            let frozen = first.postgresProcesses()
+            #expect(frozen.count > 3, "the postmaster and its processes: \(frozen)")
+            for pid in frozen { kill(pid, SIGSTOP) }
+            defer { for pid in frozen { kill(pid, SIGCONT) } }
+            // A stopped process cannot exit by itself: gone means killed.
+            try await cluster.require("every frozen process is killed", within: .seconds(30)) {
+                frozen.allSatisfy { ProcessTable.isGone($0) }
+            }
+            let log = first.fullLog()
+            #expect(log.contains("PostgreSQL runs but did not answer"))
+            #expect(log.contains("demoting self because PostgreSQL does not answer and the leader lock expires before the next cycle"))
+            #expect(log.contains("killing the postmaster"))
+
+            try await cluster.require("one node leads again and the other streams from it", within: .seconds(60)) {
+                let a = await first.isPrimary(), b = await second.isPrimary()
+                if a && !b { return await second.isStreamingReplica() }
+                if b && !a { return await first.isStreamingReplica() }
+                return false
+            }
+            let leader = await first.isPrimary() ? first : second
+            #expect(try await leader.withSQL { try await $0.count("acknowledged") } == 100)
+            #expect((await leader.get("/patroni").json?["timeline"] as? Int ?? 0) >= 2, "a promotion, not the hung server resumed")
         }
     }
 

@@ -24,6 +24,37 @@ import Glibc
         }
     }
 
+    /// SIGHUP (systemctl reload): the file is read again; a tag and a PostgreSQL parameter
+    /// changed there are in force without a restart, and a name change is refused.
+    @Test func sighupAppliesTheEditedFile() async throws {
+        try await AgentCluster.with { cluster in
+            let node = try cluster.add("node1")
+            try await node.start()
+            try await cluster.require("node1 leads", within: .seconds(60)) { await node.isPrimary() }
+            try node.editConfig { text in
+                text.replacingOccurrences(of: "tags: {}", with: "tags:\n  noloadbalance: true")
+                    .replacingOccurrences(of: "  parameters:\n    unix_socket_directories:",
+                                          with: "  parameters:\n    work_mem: 12MB\n    unix_socket_directories:")
+            }
+            node.current?.signal(SIGHUP)
+            try await cluster.require("the tag is published", within: .seconds(10)) {
+                let tags = await node.get("/patroni").json?["tags"] as? [String: Any]
+                return tags?["noloadbalance"] as? Bool == true
+            }
+            try await cluster.require("work_mem from the file is in force", within: .seconds(10)) {
+                (try? await node.withSQL { try await $0.int("SELECT setting::int FROM pg_settings WHERE name = 'work_mem'") })
+                    == 12 * 1024
+            }
+
+            try node.editConfig { $0.replacingOccurrences(of: "name: node1", with: "name: renamed") }
+            node.current?.signal(SIGHUP)
+            try await cluster.require("a name change is refused", within: .seconds(10)) {
+                node.fullLog().contains("reload refused: name, scope or namespace changed")
+            }
+            #expect(await node.isPrimary())
+        }
+    }
+
     /// With NOTIFY_SOCKET set, systemd hears READY=1 once the agent serves, STATUS= lines with
     /// the HA loop's summary, and STOPPING=1 on SIGTERM.
     @Test func systemdHearsReadyStatusAndStopping() async throws {

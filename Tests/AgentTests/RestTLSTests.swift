@@ -34,6 +34,10 @@ import VigilTestSupport
             trusted.trustRoots = .file(tls.caFile)
             trusted.certificateChain = try NIOSSLCertificate.fromPEMFile(tls.clientCertFile).map { .certificate($0) }
             trusted.privateKey = .privateKey(try NIOSSLPrivateKey(file: tls.clientKeyFile, format: .pem))
+            // The key is taken a moment before the cycle that took it ends and the API says so.
+            try await cluster.require("node1 serves /primary over TLS", within: .seconds(30)) {
+                (try? await Self.get(base + "/primary", tls: trusted))??.status == 200
+            }
             let served = try await Self.get(base + "/primary", tls: trusted)
             #expect(served?.status == 200, "GET /primary over TLS with a client certificate: \(String(describing: served))")
             #expect(served?.body.contains(#""role": "primary""#) == true || served?.body.contains(#""role":"primary""#) == true)

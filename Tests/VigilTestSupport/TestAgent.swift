@@ -155,6 +155,19 @@ public final class TestAgent: Sendable {
         directory.remove()
     }
 
+    /// The postmaster and the processes it started (backends, walsenders, checkpointer…).
+    public func postgresProcesses() -> [pid_t] {
+        guard let postmaster = postmasterPID() else { return [] }
+        return [postmaster] + ProcessTable.children(of: postmaster)
+    }
+
+    /// Edits the configuration file in place (owner and mode kept), as an operator would
+    /// before `systemctl reload`.
+    public func editConfig(_ edit: (String) -> String) throws {
+        let text = try String(contentsOfFile: configPath, encoding: .utf8)
+        try edit(text).write(toFile: configPath, atomically: false, encoding: .utf8)
+    }
+
     func postmasterPID() -> pid_t? {
         guard let text = try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8),
               let pid = pid_t(text.split(separator: "\n").first ?? "") else { return nil }
