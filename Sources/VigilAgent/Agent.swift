@@ -95,7 +95,8 @@ public enum Agent {
         let reloads = Task {
             for await _ in await UnixSignalsSequence(trapping: .sighup) {
                 logger.notice("SIGHUP: reloading the configuration")
-                await loop.requestReload(path: configPath)
+                // Run between cycles, as POST /reload is, never in the middle of a demotion.
+                _ = await loop.submit(.reload)
             }
         }
         defer { reloads.cancel() }

@@ -238,9 +238,10 @@ extension HALoop {
     /// Stops PostgreSQL for a demotion, harder each time it does not go: the mode asked for,
     /// then immediate, then SIGKILL. true once the postmaster is gone.
     func stopForDemotion(_ mode: PostgresInstance.StopMode) async -> Bool {
-        // An immediate stop that does not end within 5 s will not end (a hung or frozen server).
+        // An immediate stop (SIGQUIT) ends in milliseconds, or never (a hung or frozen server):
+        // 2 s, as the engine's unresponsiveDemotionBudget counts on.
         do {
-            try await instance.stop(mode, timeout: .seconds(mode == .immediate ? 5 : max(5, settings.timings.ttl)))
+            try await instance.stop(mode, timeout: .seconds(mode == .immediate ? 2 : max(5, settings.timings.ttl)))
             return true
         } catch {
             logger.error("stopping PostgreSQL (\(mode.rawValue)) to demote failed: \(error)\(mode == .immediate ? "" : "; stopping it immediately")")

@@ -43,6 +43,8 @@ actor HALoop {
     var lastRole: PostgresStatus.Role?
     /// Set while a running PostgreSQL does not answer (so the warning is logged once).
     var lastObservedUnanswering: PostgresStatus.State?
+    /// The system identifier the running server last reported.
+    var lastSystemID: String?
     /// A gate (acquire, initialize) failed with a store error in this cycle.
     var storeFailedGate = false
     /// This cycle started, stopped, promoted, demoted or re-pointed PostgreSQL.
@@ -97,9 +99,9 @@ actor HALoop {
             // After PostgreSQL changed role or upstream, look again soon: a walreceiver connects
             // a moment after the start, and the REST API and member key should say so then,
             // not a loop_wait later.
-            let wait = changedPostgres ? min(settings.timings.loopWait, 2) : settings.timings.loopWait
+            let settle = changedPostgres && settings.timings.loopWait > 2
             changedPostgres = false
-            let next = began + .seconds(wait)
+            let next = settle ? clock.now + .seconds(2) : began + .seconds(settings.timings.loopWait)
             box.update { $0.nextRun = next }
             if clock.now < next {
                 await wakeup.wait(upTo: next - clock.now)
@@ -149,7 +151,7 @@ actor HALoop {
                 }
                 let done = action.mayOutlastTTL ? await keepingMemberAlive { await perform(action, observation) }
                     : await perform(action, observation)
-                if action.changesPostgres { changedPostgres = true }
+                if done && action.changesPostgres { changedPostgres = true }
                 guard done else {
                     // A lost gate (race, lock) is decided again at once with what was learned;
                     // a failed operation waits for the next cycle rather than spinning.
@@ -221,7 +223,12 @@ actor HALoop {
                 logger.error("cannot read the cluster from the store: \(error)")
             }
         }
+        let asked = clock.now
         var status = await instance.observe(timeout: queryTimeout)
+        if status.state == .running, status.role == nil, clock.now - asked < queryTimeout / 2 {
+            // Failed at once rather than timing out: a dropped session, not a hung server. Once more.
+            status = await instance.observe(timeout: queryTimeout)
+        }
         if status.state != lastState {
             lastState = status.state
             stateSince = now
@@ -240,6 +247,10 @@ actor HALoop {
             if status.state == .running, let role = status.role { lastRole = role }
             if status.state != .running { lastRole = nil }
             if let sysid = status.systemIdentifier {
+                lastSystemID = sysid
+                directory = .initialized(systemID: sysid)
+            } else if !answering, let sysid = lastSystemID {
+                // No pg_controldata (up to 30 s) for a server that runs but does not answer.
                 directory = .initialized(systemID: sysid)
             } else if let sysid = try? await instance.systemIdentifier() {
                 directory = .initialized(systemID: sysid)

@@ -129,7 +129,9 @@ import Glibc
             }
             let log = first.fullLog()
             #expect(log.contains("PostgreSQL runs but did not answer"))
-            #expect(log.contains("demoting self because PostgreSQL does not answer and the leader lock expires before the next cycle"))
+            // Before its lease ends, or (on a machine too busy for ttl 6) just after it lapsed.
+            #expect(log.contains("demoting self because PostgreSQL does not answer and the leader lock expires before the next cycle")
+                || log.contains("demoting self because PostgreSQL does not answer and nobody holds the leader lock"))
             #expect(log.contains("killing the postmaster"))
 
             try await cluster.require("one node leads again and the other streams from it", within: .seconds(60)) {

@@ -6,8 +6,9 @@ import Glibc
 #endif
 
 /// The HA loop reacts to events, not to its timer: with loop_wait 20 s, each reaction below
-/// comes within a few seconds, which only a wake-up explains (the store's watch on the
-/// config, failover and leader keys, the postmaster's exit, a REST request).
+/// comes within a few seconds (the store's watch on the config, failover and leader keys, the
+/// postmaster's exit, a REST request). The old primary's following is helped by the short
+/// cycle that comes after any change to PostgreSQL; every other step is a wake-up.
 @Suite(.serialized) struct WakeupTests {
     static let slowLoop = (ttl: 30, loopWait: 20, retryTimeout: 2)
     /// Well under loop_wait: a cycle that waited for its timer would miss it.

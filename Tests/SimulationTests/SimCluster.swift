@@ -111,7 +111,8 @@ final class SimCluster {
                 }
                 let ok = await perform(action, on: node, observation: observation)
                 if !ok {
-                    again = true
+                    // As the agent: a lost gate is decided again at once, a failed step next cycle.
+                    again = action.isGate
                     break
                 }
             }

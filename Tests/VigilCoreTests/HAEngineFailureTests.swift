@@ -24,12 +24,12 @@ extension HAEngineTests {
     // MARK: PostgreSQL runs but does not answer
 
     /// A leader whose PostgreSQL does not answer does not renew (nothing proved it healthy); once
-    /// its lease would end before the next cycle (loop_wait 10 here), it stops PostgreSQL and
-    /// hands the key over rather than risk writes after the lease.
+    /// its lease would end before the next cycle (loop_wait 10 here) and a demotion (3 s) are
+    /// over, it stops PostgreSQL and hands the key over rather than risk writes after the lease.
     @Test(arguments: [
         (confirmedAgo: 2, demotes: false),
-        (confirmedAgo: 19, demotes: false),
-        (confirmedAgo: 20, demotes: true),
+        (confirmedAgo: 16, demotes: false),
+        (confirmedAgo: 17, demotes: true),
         (confirmedAgo: 29, demotes: true),
     ])
     func aLeaderWhosePostgresDoesNotAnswerIsNotRenewed(confirmedAgo: Int, demotes: Bool) {
@@ -44,6 +44,10 @@ extension HAEngineTests {
         }
         let paused = Self.decide("n1", Self.cluster(), Self.unanswering(.primary), lock: lock, paused: true)
         #expect(paused.actions.isEmpty, "in pause nothing is stopped")
+        var busy = Self.unanswering(.primary)
+        busy.busyWith = "reading the data directory"
+        #expect(!Self.decide("n1", Self.cluster(), busy, lock: lock).actions.contains(.renewLeader),
+                "no busy step renews the key for a server that did not answer")
     }
 
     @Test func aMemberWhosePostgresDoesNotAnswerNeitherRacesNorKeepsRunningAsARoguePrimary() {
@@ -75,7 +79,8 @@ extension HAEngineTests {
         let o = Self.observe("n1", .reachable(Self.cluster(leader: leader)), Self.primary())
         let lock = LockState(lastConfirmed: confirmedAgo.map { Self.now - .seconds($0) }, lost: lost)
         #expect(o.memberWriteMayExtendLease(lock: lock) == extends)
-        #expect(Self.observe("n1", .unreachable, Self.primary()).memberWriteMayExtendLease(lock: LockState()))
+        #expect(!Self.observe("n1", .unreachable, Self.primary()).memberWriteMayExtendLease(lock: LockState()),
+                "a view the store did not give proves nothing")
     }
 
     // MARK: Crash and slow start
@@ -140,10 +145,13 @@ extension HAEngineTests {
     /// In pause nobody races, except the candidate a manual failover names (spec 3.11).
     @Test func inPauseOnlyTheNamedCandidateTakesTheKey() {
         let cluster = Self.cluster(leader: nil, failover: FailoverRequest(member: "n2"))
-        let d = Self.decide("n2", cluster, Self.replica(), paused: true)
+        #expect(Self.decide("n2", cluster, Self.replica(), paused: true).actions == [.probePeers])
+        let d = Self.decide("n2", cluster, Self.replica(), peers: Self.peers(("n1", 5000), ("n3", 5000)), paused: true)
         #expect(d.actions == [.acquireLeader, .clearFailover(version: nil), .promote, .updateStatus])
         #expect(d.summary == "PAUSE: promoted self to leader by acquiring session lock")
         #expect(Self.decide("n3", cluster, Self.replica(), paused: true).reason == .pausedNoRace)
+        let primaryAlive = Self.decide("n2", cluster, Self.replica(), peers: Self.peers(("n1", 5000), primary: "n1"), paused: true)
+        #expect(primaryAlive.actions.isEmpty && primaryAlive.summary == "PAUSE: not taking over: Primary (n1) is still alive")
         let scheduled = Self.cluster(leader: nil, failover: FailoverRequest(member: "n2", scheduledAt: "2027-01-15T08:00:00+00:00"))
         #expect(Self.decide("n2", scheduled, Self.replica(), paused: true).reason == .pausedNoRace)
     }

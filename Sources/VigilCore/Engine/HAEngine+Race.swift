@@ -10,8 +10,15 @@ extension HAEngine {
             if o.postgres.isRunningPrimary {
                 return c.decision(.leaderWithLock, "acquired session lock as a leader", [.acquireLeader, .updateStatus])
             }
-            // In pause only a manual failover's named candidate races (spec 3.11).
+            // In pause only a manual failover's named candidate races (spec 3.11), and not while
+            // a primary still runs (in pause nothing demotes it).
             if candidate == c.me, !o.me.nofailover, cluster.failover?.value.scheduledAt == nil {
+                guard let peers = o.peers else {
+                    return c.decision(.racing, "no leader: asking the other members before taking over", [.probePeers])
+                }
+                if let primary = peers.first(where: { $0.reachable && !$0.inRecovery }) {
+                    return c.decision(.pausedNoRace, "not taking over: Primary (\(primary.name)) is still alive")
+                }
                 return c.decision(.promotedByRace, "promoted self to leader by acquiring session lock",
                                   [.acquireLeader] + clearRequest + [.promote, .updateStatus])
             }

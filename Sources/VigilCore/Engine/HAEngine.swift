@@ -6,6 +6,9 @@ public enum HAEngine {
     public static func decide(_ o: Observation) -> Decision {
         guard case let .reachable(cluster) = o.store else { return storeUnreachable(o) }
         let context = Context(o: o, cluster: cluster)
+        // Before anything the shell is busy with: no step may renew the key for a server that
+        // did not answer.
+        if o.postgres.isRunning && !o.postgres.answering { return unresponsive(context) }
         if let busy = o.postgres.busyWith {
             return context.holdsLock
                 ? context.decision(.busy, "updated leader lock during \(busy)", [.renewLeader])
@@ -31,10 +34,13 @@ public enum HAEngine {
         case .stopped, .crashed, .uninitialized:
             return recover(context)
         }
-        if !o.postgres.answering { return unresponsive(context) }
         guard let leader = cluster.leader else { return race(context) }
         return leader.name == o.me.name ? leaderCycle(context) : followerCycle(context, leader: leader.name)
     }
+
+    /// What a demotion of a server that does not answer may take: its immediate stop is given
+    /// 2 s before the postmaster and its backends are killed, plus a second for the store.
+    public static let unresponsiveDemotionBudget = Duration.seconds(3)
 
     /// PostgreSQL runs but did not answer (overloaded, hung, out of connections). Nothing seen
     /// this cycle proves it healthy, so the leader key is not renewed (Patroni: "Error
@@ -46,8 +52,9 @@ public enum HAEngine {
         let waiting = "Error communicating with PostgreSQL. Will try again later"
         if c.holdsLock {
             // The next chance to renew is the next cycle's observation, about loop_wait from this
-            // one (which has already waited out its queries' timeout).
-            let next = o.now + .seconds(o.settings.timings.loopWait)
+            // one (which has already waited out its queries' timeout); a demotion decided then
+            // must still be done before the lease ends.
+            let next = o.now + .seconds(o.settings.timings.loopWait) + unresponsiveDemotionBudget
             let until = o.lock.validUntil(ttl: o.settings.ttl)
             if !c.paused, until.map({ $0 <= next }) ?? true {
                 return c.decision(.demotedUnresponsive,

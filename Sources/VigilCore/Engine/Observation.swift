@@ -121,7 +121,9 @@ extension Observation {
     /// PostgreSQL healthy) may extend: a leader whose cycle did not renew lets both lapse.
     /// `lock` is the hold on the key after the cycle's actions.
     public func memberWriteMayExtendLease(lock: LockState) -> Bool {
-        guard case let .reachable(cluster) = store, cluster.leader?.name == me.name else { return true }
+        // A view the store did not give (or a race it did not answer) proves nothing: not extended.
+        guard case let .reachable(cluster) = store else { return false }
+        guard cluster.leader?.name == me.name else { return true }
         guard !lock.lost, let confirmed = lock.lastConfirmed else { return false }
         return confirmed >= now
     }

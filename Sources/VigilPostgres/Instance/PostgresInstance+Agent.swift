@@ -122,9 +122,16 @@ extension PostgresInstance {
         // Its children too (each leads its own session, so no group signal reaches them, and once
         // the postmaster is gone they are no longer its children): a backend that outlived its
         // postmaster could still commit, and acknowledge, a write on a server being fenced.
+        // Stopped first, so it forks nothing between the listing and the kill.
+        postmaster.signal(SIGSTOP)
         let children = ProcessTable.children(of: postmaster.pid)
         postmaster.signal(SIGKILL)
         for child in children { kill(child, SIGKILL) }
+        // A new postmaster cannot start while one of them still holds the shared memory.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !children.allSatisfy(ProcessTable.isGone), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
         guard await postmaster.waitForExit(timeout: .seconds(10)) != nil else { return false }
         state = .stopped
         return true
