@@ -145,7 +145,13 @@ extension HALoop {
             switch role {
             case .primary:
                 do {
-                    try await instance.start(.primary)
+                    // Not awaited past a few seconds: a long crash recovery is watched by the next
+                    // cycles, which renew the key while it lasts (up to primary_start_timeout),
+                    // rather than by one cycle that renews nothing until it ends.
+                    try await instance.start(.primary, readyWithin: .seconds(3))
+                    if await instance.currentState == .starting {
+                        logger.notice("PostgreSQL is starting as primary; the next cycles watch it")
+                    }
                 } catch {
                     // A primary that cannot start must not keep the key: let a replica take over.
                     if (try? await store.releaseLeader()) == true {

@@ -37,6 +37,25 @@ import VigilTestSupport
         }
     }
 
+    /// The agent starts a primary without waiting out a long recovery: the server is left
+    /// `.starting` and observed into `.running` once it answers.
+    @Test func aStartLeftStartingIsObservedRunningOnceItAnswers() async throws {
+        try await TestNode.with(["n1"]) { nodes in
+            let node = nodes[0]
+            _ = try await node.instance.bootstrap()
+            try await node.instance.stop(.fast)
+            try await node.instance.start(.primary, readyWithin: .zero)
+            #expect(await node.instance.currentState == .starting)
+            var state = PostgresStatus.State.starting
+            for _ in 0..<100 where state != .running {
+                state = await node.instance.observe(timeout: .seconds(2)).state
+                if state != .running { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(state == .running)
+            #expect(try await node.instance.query("SELECT pg_is_in_recovery()::text").first?.first == "false")
+        }
+    }
+
     @Test func bootstrapRefusesADataDirectoryThatIsNotEmpty() async throws {
         try await TestNode.with(["n1"]) { nodes in
             let node = nodes[0]

@@ -5,6 +5,7 @@ extension PostgresInstance {
     /// the rest from one round of queries, skipped (and left empty) when PostgreSQL is not
     /// running or does not answer within `timeout`.
     public func observe(timeout: Duration = .seconds(5)) async -> PostgresStatus {
+        await settleStart(timeout: min(timeout, .seconds(2)))
         var status = PostgresStatus(state: state)
         guard state == .running else { return status }
         do {

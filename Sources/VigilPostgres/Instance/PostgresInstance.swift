@@ -82,7 +82,11 @@ public actor PostgresInstance {
 
     /// Starts PostgreSQL in `role` and waits until it accepts connections (at most
     /// `settings.startTimeout`).
-    public func start(_ role: Role = .primary) async throws(InstanceError) {
+    /// Starts PostgreSQL and waits until it accepts connections: at most `pg_ctl_timeout`, or,
+    /// with `readyWithin`, that long, after which it returns with the server still `.starting`
+    /// (`observe` sees it become `.running`). Either way a postmaster that exits while
+    /// starting is an error.
+    public func start(_ role: Role = .primary, readyWithin: Duration? = nil) async throws(InstanceError) {
         if let postmaster, postmaster.isRunning {
             throw InstanceError(.state, "PostgreSQL in \(dataPath) is already running (pid \(postmaster.pid))")
         }
@@ -108,8 +112,17 @@ public actor PostgresInstance {
         }
         postmaster = process
         watch(process)
-        try await waitUntilReady(process)
-        state = .running
+        if try await waitUntilReady(process, within: readyWithin ?? settings.startTimeout) {
+            state = .running
+        } else if readyWithin == nil {
+            throw InstanceError(.timeout, "PostgreSQL did not accept connections within \(settings.startTimeout); see \(logFile)")
+        }
+    }
+
+    /// A server left `.starting` by `start(readyWithin:)` becomes `.running` once it answers.
+    func settleStart(timeout: Duration) async {
+        guard state == .starting, let postmaster, postmaster.isRunning, !stopping else { return }
+        if (try? await sql.rows("SELECT 1", timeout: timeout)) != nil, state == .starting { state = .running }
     }
 
     /// Stops PostgreSQL and waits for the postmaster to exit (at most `timeout`).
@@ -161,17 +174,18 @@ public actor PostgresInstance {
         }
     }
 
-    private func waitUntilReady(_ process: ChildProcess) async throws(InstanceError) {
-        let deadline = ContinuousClock.now + settings.startTimeout
+    /// true once it answers, false when `within` passed first.
+    private func waitUntilReady(_ process: ChildProcess, within: Duration) async throws(InstanceError) -> Bool {
+        let deadline = ContinuousClock.now + within
         while ContinuousClock.now < deadline {
             if !process.isRunning {
                 state = .stopped
                 throw InstanceError(.command, "PostgreSQL exited while starting:\n\(process.logTail(lines: 8))")
             }
-            if (try? await sql.rows("SELECT 1", timeout: .seconds(2))) != nil { return }
+            if (try? await sql.rows("SELECT 1", timeout: .seconds(2))) != nil { return true }
             try? await Task.sleep(for: .milliseconds(100))
         }
-        throw InstanceError(.timeout, "PostgreSQL did not accept connections within \(settings.startTimeout); see \(logFile)")
+        return false
     }
 
     // MARK: Checks
