@@ -165,7 +165,9 @@ actor HALoop {
             if storeFailedGate { observation.store = .unreachable }
         }
         // What the actions changed (a promotion, a new lock) is served at once, not a cycle later.
-        refreshSnapshot(await instance.observe(timeout: queryTimeout))
+        // PostgreSQL is asked again only when an action changed it: a server that did not answer
+        // is not waited for twice in one cycle, and an idle cycle costs one round of queries.
+        refreshSnapshot(changedPostgres ? await instance.observe(timeout: queryTimeout) : observation.postgres.status)
         await publishMember(observation, extendingLease: observation.memberWriteMayExtendLease(lock: lock))
     }
 

@@ -21,6 +21,10 @@ public enum DrillKind: String, Sendable, CaseIterable {
     case freezePrimary = "freeze-primary"
     /// etcd stopped for longer than `ttl`, then started again.
     case etcdDown = "etcd-down"
+    /// SIGSTOP of the primary's PostgreSQL, the postmaster and every process it started: a
+    /// server that runs but answers nothing. Its agent must fence it (stop, then kill) before
+    /// its lease ends; the healthiest node then leads (it may be the same node, restarted).
+    case hangPostgres = "hang-postgres"
 
     /// Whether the cluster's configuration promises that no acknowledged write is lost: with
     /// asynchronous replication only a primary that hands its WAL over before it steps down
@@ -29,7 +33,8 @@ public enum DrillKind: String, Sendable, CaseIterable {
     public var promisesNoLoss: Bool {
         switch self {
         case .stopPrimary, .switchover, .crashPostgres: true
-        case .killPrimary, .freezePrimary, .etcdDown: false
+        // Its walsender froze with it: writes it acknowledged may never have left it.
+        case .killPrimary, .freezePrimary, .etcdDown, .hangPostgres: false
         }
     }
 
@@ -37,7 +42,7 @@ public enum DrillKind: String, Sendable, CaseIterable {
     var movesPrimary: Bool {
         switch self {
         case .killPrimary, .stopPrimary, .switchover, .freezePrimary: true
-        case .crashPostgres, .etcdDown: false
+        case .crashPostgres, .etcdDown, .hangPostgres: false
         }
     }
 
@@ -45,7 +50,8 @@ public enum DrillKind: String, Sendable, CaseIterable {
         """
         kill-primary: kill -9 of the primary's agent and PostgreSQL. stop-primary: SIGTERM to its agent (systemctl stop). \
         crash-postgres: kill -9 of its PostgreSQL only. switchover: POST /switchover. freeze-primary: SIGSTOP of its agent \
-        past the lease, then SIGCONT. etcd-down: etcd stopped for longer than ttl, then started.
+        past the lease, then SIGCONT. etcd-down: etcd stopped for longer than ttl, then started. hang-postgres: SIGSTOP \
+        of its PostgreSQL (every process), which its agent must fence.
         """
     }
 }
@@ -71,6 +77,7 @@ extension Lab {
         try await Task.sleep(for: .seconds(2))
 
         var faultAt = ContinuousClock.now
+        var hungPostmaster: pid_t?
         let timings = profile.timings
         // Found before etcd is stopped, so a missing binary cannot leave the store down.
         let etcdBinary = Shell.which("etcd")
@@ -108,6 +115,13 @@ extension Lab {
         case .etcdDown:
             say("drill \(kind.rawValue): etcd stopped for \(timings.ttl + 5) s (ttl \(timings.ttl) s)")
             try await stopEtcd()
+        case .hangPostgres:
+            guard let postmaster = postmasterPID(leader) else { throw LabError("\(leaderName) has no postmaster.pid") }
+            say("drill \(kind.rawValue): SIGSTOP of \(leaderName)'s PostgreSQL (postmaster \(postmaster) and its processes)")
+            // The postmaster first, so it starts nothing the second signal would miss.
+            kill(postmaster, SIGSTOP)
+            _ = try await Shell.run("/usr/bin/pkill", ["-STOP", "-P", "\(postmaster)"])
+            hungPostmaster = postmaster
         }
         if kind != .switchover {
             // A write already in flight may still be acknowledged as the signal lands: the fault
@@ -135,6 +149,12 @@ extension Lab {
             case .killPrimary, .stopPrimary:
                 try await wait("the old agent to exit", seconds: 60) { !(await agentRunning(leader)) }
                 try await startAgent(leader, user: user)
+            case .hangPostgres:
+                // Whatever the agent did not kill is let go (it notices its postmaster is gone).
+                if let postmaster = hungPostmaster {
+                    _ = try await Shell.run("/usr/bin/pkill", ["-CONT", "-P", "\(postmaster)"])
+                    kill(postmaster, SIGCONT)
+                }
             case .crashPostgres, .switchover:
                 break
             }

@@ -67,6 +67,7 @@ public struct DrillReport: Sendable {
         case .killPrimary, .stopPrimary: "its agent was started again"
         case .freezePrimary: "its agent was woken (SIGCONT)"
         case .etcdDown: "etcd was started again"
+        case .hangPostgres: "what was left of the hung server was let go (SIGCONT)"
         case .crashPostgres: "the crash"
         case .switchover: "the request"
         }

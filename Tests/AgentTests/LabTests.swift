@@ -100,7 +100,7 @@ import VigilTestSupport
 
             // Every other fault: each drill must pass, lose nothing where the configuration promises
             // it, and leave the cluster whole (a running primary, the other node streaming).
-            for kind in ["crash-postgres", "switchover", "kill-primary", "freeze-primary", "etcd-down"] {
+            for kind in ["crash-postgres", "switchover", "kill-primary", "freeze-primary", "etcd-down", "hang-postgres"] {
                 let run = try await CommandRun.run(vigilctl, ["lab", "drill", kind, "--json"] + common)
                 #expect(run.exitCode == 0, "\(kind): \(run.stdout)\n\(run.stderr)")
                 let last = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
