@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(name: "VigilAPITests", dependencies: ["VigilAPI", "VigilCore"]),
         // Real `vigil` agents with real etcd and PostgreSQL 18.
         .testTarget(name: "AgentTests", dependencies: [
-            "VigilTestSupport", "VigilConfig", "VigilCore", "VigilPostgres",
+            "VigilTestSupport", "VigilConfig", "VigilCore", "VigilPostgres", "VigilLab",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),

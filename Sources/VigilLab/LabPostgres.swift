@@ -4,24 +4,28 @@ import NIOCore
 import PostgresNIO
 import VigilCore
 
-/// The lab's SQL client, as the superuser: a quick connection for the write probe, a patient
-/// one for setting up and counting, PostgreSQL's own words for a failure, and the guide's
-/// stage-2 statements (its role and database).
-struct LabPostgres: Sendable {
+/// The lab's SQL client (the superuser unless told otherwise): a quick connection for the
+/// write probe, a patient one for setting up and counting, PostgreSQL's own words for a
+/// failure, and the guide's stage-2 statements (its role and database).
+public struct LabPostgres: Sendable {
     let host: String
     let port: Int
+    let user: String
     let password: String
+    let database: String
     private let logger = Logger(label: "vigil.lab.sql")
 
-    init(host: String, port: Int, password: String) {
+    public init(host: String, port: Int, user: String = "postgres", password: String, database: String = "postgres") {
         self.host = host
         self.port = port
+        self.user = user
         self.password = password
+        self.database = database
     }
 
     func connect(timeout: TimeAmount) async throws -> PostgresConnection {
-        var configuration = PostgresConnection.Configuration(host: host, port: port, username: "postgres", password: password,
-                                                             database: "postgres", tls: .disable)
+        var configuration = PostgresConnection.Configuration(host: host, port: port, username: user, password: password,
+                                                             database: database, tls: .disable)
         configuration.options.connectTimeout = timeout
         return try await PostgresConnection.connect(configuration: configuration, id: Int.random(in: 1...Int(Int32.max)),
                                                     logger: logger)
@@ -29,7 +33,7 @@ struct LabPostgres: Sendable {
 
     /// Runs `body` on a connection that may wait for a busy server (attempts for up to 30 s; a
     /// refused password fails at once), closed afterwards. Errors say what PostgreSQL said.
-    func withConnection<T: Sendable>(_ body: (PostgresConnection, Logger) async throws -> T) async throws -> T {
+    public func withConnection<T: Sendable>(_ body: (PostgresConnection, Logger) async throws -> T) async throws -> T {
         let deadline = ContinuousClock.now + .seconds(30)
         var connection: PostgresConnection?
         while connection == nil {

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Testing
+import VigilLab
 import VigilPostgres
 import VigilTestSupport
 
@@ -173,12 +174,13 @@ import VigilTestSupport
     @discardableResult
     static func withGuideUser<T: Sendable>(host: String, port: Int,
                                            _ body: (PostgresConnection, Logger) async throws -> T) async throws -> T {
-        try await withConnection(host: host, port: port, user: "sqlUser", database: "sqluser_db", body)
+        try await LabPostgres(host: host, port: port, user: "sqlUser", password: guidePassword, database: "sqluser_db")
+            .withConnection(body)
     }
 
     /// Which server a connection through HAProxy reaches, and whether it is in recovery.
     static func whereAmI(host: String, port: Int) async throws -> (address: String, inRecovery: Bool) {
-        try await withConnection(host: host, port: port, user: "postgres", database: "postgres") { connection, logger in
+        try await LabPostgres(host: host, port: port, password: guidePassword).withConnection { connection, logger in
             let rows = try await connection.query("SELECT host(inet_server_addr()), pg_is_in_recovery()", logger: logger)
             var answer: (String, Bool)?
             for try await (address, recovery) in rows.decode((String, Bool).self) { answer = (address, recovery) }
@@ -187,20 +189,6 @@ import VigilTestSupport
         }
     }
 
-    /// Runs `body` on a connection as one of the lab's users (the guide's password), closed after.
-    static func withConnection<T: Sendable>(host: String, port: Int, user: String, database: String,
-                                            _ body: (PostgresConnection, Logger) async throws -> T) async throws -> T {
-        let logger = Logger(label: "lab-test")
-        let connection = try await PostgresConnection.connect(
-            configuration: .init(host: host, port: port, username: user, password: "Qwe1234!", database: database, tls: .disable),
-            id: Int.random(in: 1...Int(Int32.max)), logger: logger)
-        do {
-            let result = try await body(connection, logger)
-            try? await connection.close()
-            return result
-        } catch {
-            try? await connection.close()
-            throw error
-        }
-    }
+    /// The guide's password, for postgres and sqlUser alike.
+    static let guidePassword = "Qwe1234!"
 }
