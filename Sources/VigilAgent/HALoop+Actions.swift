@@ -244,10 +244,9 @@ extension HALoop {
     /// Stops PostgreSQL for a demotion, harder each time it does not go: the mode asked for,
     /// then immediate, then SIGKILL. true once the postmaster is gone.
     func stopForDemotion(_ mode: PostgresInstance.StopMode) async -> Bool {
-        // An immediate stop (SIGQUIT) ends in milliseconds, or never (a hung or frozen server):
-        // 2 s, as the engine's unresponsiveDemotionBudget counts on.
+        // The engine's demotion budget counts on the immediate stop's.
         do {
-            try await instance.stop(mode, timeout: .seconds(mode == .immediate ? 2 : max(5, settings.timings.ttl)))
+            try await instance.stop(mode, timeout: mode == .immediate ? HAEngine.immediateStopBudget : .seconds(max(5, settings.timings.ttl)))
             return true
         } catch {
             logger.error("stopping PostgreSQL (\(mode.rawValue)) to demote failed: \(error)\(mode == .immediate ? "" : "; stopping it immediately")")

@@ -42,7 +42,7 @@ actor HALoop {
     var lastLeader: Member?
     var lastRole: PostgresStatus.Role?
     /// Set while a running PostgreSQL does not answer (so the warning is logged once).
-    var lastObservedUnanswering: PostgresStatus.State?
+    var warnedUnanswering = false
     /// The system identifier the running server last reported.
     var lastSystemID: String?
     /// A gate (acquire, initialize) failed with a store error in this cycle.
@@ -238,10 +238,10 @@ actor HALoop {
         var directory = LocalPostgres.DataDirectory.empty
         var busy: String?
         let answering = status.state != .running || status.role != nil
-        if !answering, status.state != lastObservedUnanswering {
+        if !answering && !warnedUnanswering {
             logger.warning("PostgreSQL runs but did not answer within \(queryTimeout): treated as unhealthy until it does")
         }
-        lastObservedUnanswering = answering ? nil : status.state
+        warnedUnanswering = !answering
         if instance.hasDataDirectory {
             // Running but not answering queries: assume the role it last had, so an overloaded
             // primary is still treated as one (and demoted when it must be).

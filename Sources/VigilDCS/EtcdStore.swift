@@ -147,15 +147,10 @@ public actor EtcdStore: DistributedStore {
         let name = try me()
         let deadline = Deadline(budget)
         let value = record.jsonValue.compactText
-        if extendingLease {
-            let lease = try await refreshLease(deadline)
-            _ = try await kv.txn(Txn(compare: [], success: [.put(layout.member(name), value, lease: lease)]),
-                                 budget: try deadline.remaining())
-            return
-        }
-        // On the lease as it is; once it has lapsed (taking the leader key with it), on a new one.
+        // Without extending: on the lease as it is; once it has lapsed (taking the leader key with
+        // it), on a new one.
         for attempt in 0..<2 {
-            let lease = try await ensureLease(deadline)
+            let lease = extendingLease ? try await refreshLease(deadline) : try await ensureLease(deadline)
             do {
                 _ = try await kv.txn(Txn(compare: [], success: [.put(layout.member(name), value, lease: lease)]),
                                      budget: try deadline.remaining())

@@ -119,9 +119,16 @@ extension Lab {
             guard let postmaster = postmasterPID(leader) else { throw LabError("\(leaderName) has no postmaster.pid") }
             say("drill \(kind.rawValue): SIGSTOP of \(leaderName)'s PostgreSQL (postmaster \(postmaster) and its processes)")
             // The postmaster first, so it starts nothing the second signal would miss.
-            kill(postmaster, SIGSTOP)
-            _ = try await Shell.run("/usr/bin/pkill", ["-STOP", "-P", "\(postmaster)"])
+            guard kill(postmaster, SIGSTOP) == 0 else {
+                throw LabError("cannot stop \(leaderName)'s postmaster (pid \(postmaster)): \(String(cString: strerror(errno)))")
+            }
             hungPostmaster = postmaster
+            // pkill exits 1 when nothing matched (no children): only worse is a failure.
+            let children = try await Shell.run("/usr/bin/pkill", ["-STOP", "-P", "\(postmaster)"])
+            guard children.code <= 1 else {
+                kill(postmaster, SIGCONT)
+                throw LabError("cannot stop the processes of \(leaderName)'s postmaster: \(children.output)")
+            }
         }
         if kind != .switchover {
             // A write already in flight may still be acknowledged as the signal lands: the fault

@@ -38,9 +38,12 @@ public enum HAEngine {
         return leader.name == o.me.name ? leaderCycle(context) : followerCycle(context, leader: leader.name)
     }
 
-    /// What a demotion of a server that does not answer may take: its immediate stop is given
-    /// 2 s before the postmaster and its backends are killed, plus a second for the store.
-    public static let unresponsiveDemotionBudget = Duration.seconds(3)
+    /// How long the shell waits for an immediate stop before it kills the postmaster and its
+    /// backends (SIGQUIT ends a server in milliseconds, or a hung one never).
+    public static let immediateStopBudget = Duration.seconds(2)
+    /// What a demotion of a server that does not answer may take: the stop, the kill, and a
+    /// second for the store.
+    public static let unresponsiveDemotionBudget = immediateStopBudget + .seconds(1)
 
     /// PostgreSQL runs but did not answer (overloaded, hung, out of connections). Nothing seen
     /// this cycle proves it healthy, so the leader key is not renewed (Patroni: "Error
@@ -140,14 +143,11 @@ public enum HAEngine {
         }
         if c.holdsLock && !o.lock.lost {
             if case .crashed = o.postgres.status.state, o.now - o.postgres.stateSince >= o.settings.primaryStartTimeout {
-                // Given up only for a replica that can take over; else restarted in place below.
-                guard let peers = o.peers else {
-                    return c.decision(.racing, "checking whether a replica can take over after a crash", [.renewLeader, .probePeers])
-                }
-                if !ableToTakeOver(c, peers).isEmpty {
-                    return c.decision(.primaryStartTimedOut,
-                                      "released the leader key: PostgreSQL did not come back within primary_start_timeout",
-                                      [.releaseLeader, .startPostgres(.replica(following: nil))])
+                // Else restarted in place below.
+                if let handOver = handOver(c, when: "after a crash", c.decision(.primaryStartTimedOut,
+                    "released the leader key: PostgreSQL did not come back within primary_start_timeout",
+                    [.releaseLeader, .startPostgres(.replica(following: nil))])) {
+                    return handOver
                 }
             }
             if o.postgres.status.role == .replica {
@@ -167,12 +167,9 @@ public enum HAEngine {
         guard c.holdsLock else { return c.decision(.stillStarting, "PostgreSQL is still starting up") }
         let elapsed = o.now - o.postgres.stateSince
         if elapsed > o.settings.primaryStartTimeout {
-            guard let peers = o.peers else {
-                return c.decision(.racing, "checking whether a replica can take over from a slow start", [.renewLeader, .probePeers])
-            }
-            if !ableToTakeOver(c, peers).isEmpty {
-                return c.decision(.primaryStartTimedOut, "stopped PostgreSQL: it did not start within primary_start_timeout",
-                                  [.demote(.immediate)])
+            if let handOver = handOver(c, when: "from a slow start", c.decision(.primaryStartTimedOut,
+                "stopped PostgreSQL: it did not start within primary_start_timeout", [.demote(.immediate)])) {
+                return handOver
             }
             return c.decision(.stillStarting, "PostgreSQL is still starting up, past primary_start_timeout: no replica can take over",
                               [.renewLeader])
@@ -180,6 +177,15 @@ public enum HAEngine {
         let left = o.settings.primaryStartTimeout - elapsed
         return c.decision(.stillStarting, "PostgreSQL is still starting up, \(left.components.seconds) seconds until timeout",
                           [.renewLeader])
+    }
+
+    /// Past primary_start_timeout a primary gives up the key only for a replica that can take
+    /// over: the peers are asked first, then `handOver` is the decision. nil: nobody can.
+    static func handOver(_ c: Context, when: String, _ handOver: Decision) -> Decision? {
+        guard let peers = c.o.peers else {
+            return c.decision(.racing, "checking whether a replica can take over \(when)", [.renewLeader, .probePeers])
+        }
+        return ableToTakeOver(c, peers).isEmpty ? nil : handOver
     }
 
     /// The peers that could lead instead of this member: reachable replicas allowed to promote,

@@ -80,9 +80,7 @@ public actor PostgresInstance {
 
     // MARK: Start and stop
 
-    /// Starts PostgreSQL in `role` and waits until it accepts connections (at most
-    /// `settings.startTimeout`).
-    /// Starts PostgreSQL and waits until it accepts connections: at most `pg_ctl_timeout`, or,
+    /// Starts PostgreSQL in `role` and waits until it accepts connections: at most `pg_ctl_timeout`, or,
     /// with `readyWithin`, that long, after which it returns with the server still `.starting`
     /// (`observe` sees it become `.running`). Either way a postmaster that exits while
     /// starting is an error.
@@ -122,6 +120,8 @@ public actor PostgresInstance {
     /// A server left `.starting` by `start(readyWithin:)` becomes `.running` once it answers.
     func settleStart(timeout: Duration) async {
         guard state == .starting, let postmaster, postmaster.isRunning, !stopping else { return }
+        // One probe, not waitUntilReady: that one marks a postmaster that exits as stopped, and
+        // here its exit must stay the crash the watch reports.
         if (try? await sql.rows("SELECT 1", timeout: timeout)) != nil, state == .starting { state = .running }
     }
 
