@@ -45,13 +45,16 @@ import VigilTestSupport
             _ = try await node.instance.bootstrap()
             try await node.instance.stop(.fast)
             try await node.instance.start(.primary, readyWithin: .zero)
-            #expect(await node.instance.currentState == .starting)
+            let right = await node.instance.currentState
+            #expect(right == .starting, "right after start: \(right)")
             var state = PostgresStatus.State.starting
             for _ in 0..<100 where state != .running {
                 state = await node.instance.observe(timeout: .seconds(2)).state
                 if state != .running { try await Task.sleep(for: .milliseconds(100)) }
             }
-            #expect(state == .running)
+            // PostgreSQL's own words when it did not get there (seen once: it exited 0 under load).
+            let log = (try? String(contentsOfFile: node.instance.logFile, encoding: .utf8)) ?? ""
+            #expect(state == .running, "\(log.split(separator: "\n").suffix(15).joined(separator: "\n"))")
             #expect(try await node.instance.query("SELECT pg_is_in_recovery()::text").first?.first == "false")
         }
     }
