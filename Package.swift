@@ -109,8 +109,11 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // Many HA engines over the in-memory store, under seeded faults.
-        .testTarget(name: "SimulationTests", dependencies: ["VigilCore", "VigilDCS"]),
+        // Many real agent loops (HALoop) over the in-memory store, under seeded faults.
+        .testTarget(name: "SimulationTests", dependencies: [
+            "VigilCore", "VigilDCS", "VigilAgent", "VigilAPI", "VigilConfig", "VigilPostgres",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "VigilDCSTests", dependencies: ["VigilDCS", "VigilTestSupport"]),
         .testTarget(name: "VigilPostgresTests", dependencies: [
             "VigilPostgres", "VigilConfig", "VigilTestSupport",

@@ -71,7 +71,8 @@ public enum Agent {
         let loop = HALoop(configPath: configPath, setup: setup, store: store, instance: instance, probe: probe, box: box,
                           wakeup: wakeup, logger: logger, onStatus: { notifier.status($0) })
         let ready = ReadyGate()
-        let haService = HALoopService(loop: loop, ready: ready, notifier: notifier, logger: logger)
+        let haService = HALoopService(loop: loop, instance: instance, box: box, wakeup: wakeup, ready: ready, notifier: notifier,
+                                      logger: logger)
         let control = AgentControl(store: store, probe: probe, loop: loop)
         let built = Result {
             try RestServer(source: box, control: control, access: AccessControl(setup.configuration.restAPI))
@@ -150,13 +151,20 @@ struct GatedService<Wrapped: Service>: Service {
 /// The HA loop as a Service.
 final class HALoopService: Service {
     let loop: HALoop
+    let instance: PostgresInstance
+    let box: SnapshotBox
+    let wakeup: Wakeup
     let ready: ReadyGate
     let notifier: SystemdNotifier
     let logger: Logger
     private let result = ResultBox()
 
-    init(loop: HALoop, ready: ReadyGate, notifier: SystemdNotifier, logger: Logger) {
+    init(loop: HALoop, instance: PostgresInstance, box: SnapshotBox, wakeup: Wakeup, ready: ReadyGate, notifier: SystemdNotifier,
+         logger: Logger) {
         self.loop = loop
+        self.instance = instance
+        self.box = box
+        self.wakeup = wakeup
         self.ready = ready
         self.notifier = notifier
         self.logger = logger
@@ -175,7 +183,7 @@ final class HALoopService: Service {
             ready.open()
             notifier.ready()
             let watch = await loop.watchStore()
-            let exits = await loop.watchPostmaster()
+            let exits = watchPostmaster()
             let fatal = await loop.runCycles()
             notifier.stopping()
             await loop.shutdown()
@@ -184,6 +192,24 @@ final class HALoopService: Service {
             await result.set(fatal)
         } onGracefulShutdown: {
             Task { await loop.requestStop() }
+        }
+    }
+}
+
+extension HALoopService {
+    /// Sees the postmaster die the moment it does: the health checks stop routing to it and
+    /// the loop runs at once.
+    func watchPostmaster() -> Task<Void, Never> {
+        let exits = instance.unexpectedExits
+        let box = self.box
+        let wakeup = self.wakeup
+        let logger = self.logger
+        return Task {
+            for await status in exits {
+                logger.error("PostgreSQL exited unexpectedly (\(status))")
+                box.update { $0.postgres.state = .crashed("\(status)") }
+                wakeup.signal()
+            }
         }
     }
 }

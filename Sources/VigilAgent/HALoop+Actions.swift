@@ -5,121 +5,138 @@ import VigilDCS
 import VigilPostgres
 
 extension HALoop {
-    /// Carries out one action. false: a gate did not pass or the step failed, so the rest of
-    /// the decision is dropped and the engine is asked again with what changed.
-    func perform(_ action: Action, _ o: Observation) async -> Bool {
+    /// Carries out one step and says how it went; what follows is the machine's to decide.
+    func perform(_ action: Action) async -> ActionResult {
         do {
             switch action {
-            case .probePeers:
-                return true
             case .claimInitialization:
-                return try await store.initialize(systemID: "", create: true)
+                return try await store.initialize(systemID: "", create: true) ? .done : .refused("another member initializes the cluster")
             case .bootstrap:
                 return await bootstrap()
             case .recordSystemID:
-                let sysid = try? await instance.systemIdentifier()
-                if let sysid { _ = try await store.initialize(systemID: sysid, create: false) }
+                if let sysid = try? await instance.systemIdentifier() { _ = try await store.initialize(systemID: sysid, create: false) }
             case .writeInitialConfig:
-                try await writeInitialConfig(o)
+                try await writeInitialConfig()
             case .acquireLeader:
                 let sent = now
                 guard try await store.acquireLeader() else {
                     logger.info("the leader key was taken by another member first")
-                    return false
+                    return .refused("the leader key was taken by another member first")
                 }
-                lock = LockState(lastConfirmed: sent, leaseTTL: settings.ttl)
                 logger.notice("acquired the leader key")
+                return .confirmed(sentAt: sent)
             case .renewLeader:
-                let sent = now
-                let answer: LeaderRenewal
-                do {
-                    answer = try await store.renewLeader()
-                } catch {
-                    // No answer is no proof: a leader that cannot renew steps down (as Patroni does).
-                    logger.error("renewing the leader key failed: \(error)")
-                    lock.lost = true
-                    box.update { $0.leaderUntil = nil }
-                    return false
-                }
-                switch answer {
-                case .held:
-                    lock = LockState(lastConfirmed: sent, leaseTTL: settings.ttl)
-                case let .lost(reason):
-                    logger.error("the leader key is no longer ours: \(reason)")
-                    lock.lost = true
-                    box.update { $0.leaderUntil = nil }
-                    return false
-                }
+                return await renewLeader()
             case .releaseLeader:
-                lock = LockState()
-                box.update { $0.leaderUntil = nil }
-                _ = try await store.releaseLeader()
+                guard try await store.releaseLeader() else { return .refused("the leader key was not ours") }
+                logger.notice("released the leader key")
             case let .createReplica(from):
-                return await createReplica(from: from, o)
+                return await clone(from: from, replacing: false)
+            case let .reinitialize(from):
+                return await clone(from: from, replacing: true)
             case let .startPostgres(role):
-                return await startPostgres(role, o)
+                return await startPostgres(role)
             case let .follow(leader):
-                return await follow(leader, o)
+                return await follow(leader)
             case let .rejoin(leader):
-                return await rejoin(leader, o)
+                return await rejoin(leader)
             case .promote:
-                return await promote(o)
-            case let .demote(mode):
-                return await demote(mode, o)
-            case .updateStatus:
-                await updateStatus(o)
-            case .recordHistory:
-                try await recordHistory(o)
+                return await promote()
+            case let .stopPostgres(mode, timeout):
+                return await stop(mode, timeout: timeout)
+            case .killPostmaster:
+                logger.error("killing the postmaster and every process it started")
+                return await instance.killPostmaster() ? .done : .failed("processes of PostgreSQL are still there")
+            case .restartPostgres:
+                return await restartPostgres()
+            case let .askPeers(members):
+                return .peers(await askPeers(members))
+            case let .ensureSlots(members):
+                try await instance.ensureSlots(for: members)
+            case let .writeStatus(optime):
+                try await store.setStatus(StatusRecord(optime: optime))
+            case let .readTimelineSwitch(timeline):
+                return .timelineSwitch(await instance.currentTimelineSwitch(timeline: timeline))
+            case let .writeHistory(history):
+                try await store.setHistory(history)
             case let .clearFailover(version):
                 _ = try await store.setFailover(FailoverRequest(), expectedVersion: version)
+            case let .publishMember(extendingLease):
+                await publishMember(extendingLease: extendingLease)
+            case .refreshPostgres:
+                lastStatus = await instance.observe(timeout: queryTimeout)
             case let .exit(reason):
                 fatal = reason
+            case .probePeers, .demote, .updateStatus, .recordHistory:
+                // The machine hands out the steps these stand for, never these.
+                logger.error("\(action) is not a step the shell carries out")
+                return .failed("not a step")
             }
-            return true
+            return .done
+        } catch let error as StoreError {
+            logger.error("\(action): \(error)")
+            return .noAnswer("\(error)")
         } catch {
             logger.error("\(action): \(error)")
-            // A race the store did not answer (acquire, initialize) is no lost race: until the
-            // cycle ends the engine is told the store is unreachable, as Patroni treats a DCS error.
-            if action.isGate { storeFailedGate = true }
-            return false
+            return .failed("\(error)")
         }
+    }
+
+    func renewLeader() async -> ActionResult {
+        let sent = now
+        do {
+            switch try await store.renewLeader() {
+            case .held:
+                return .confirmed(sentAt: sent)
+            case let .lost(reason):
+                logger.error("the leader key is no longer ours: \(reason)")
+                return .refused(reason)
+            }
+        } catch {
+            logger.error("renewing the leader key failed: \(error)")
+            return .noAnswer("\(error)")
+        }
+    }
+
+    func askPeers(_ members: [Member]) async -> [PeerStatus] {
+        let answers = await probe.statuses(of: members)
+        let described = answers.map { peer in
+            peer.reachable ? "\(peer.name) (\(peer.inRecovery ? "replica" : "primary"), wal \(peer.walPosition))"
+                : "\(peer.name) (no answer)"
+        }
+        logger.info("peers: \(described.joined(separator: ", "))")
+        return answers
     }
 
     // MARK: Data directory
 
-    func bootstrap() async -> Bool {
+    func bootstrap() async -> ActionResult {
         box.update { $0.busyWith = "initializing new cluster" }
         defer { box.update { $0.busyWith = nil } }
         logger.notice("initializing a new cluster in \(setup.instance.dataDirectory)")
         do {
-            _ = try await instance.bootstrap()
-            return true
+            _ = try await instance.bootstrapCluster()
+            return .done
         } catch {
             // Let another member try: the initialize key goes, and this agent stops (as Patroni does).
             try? await store.cancelInitialization()
             fatal = "failed to bootstrap the cluster: \(error)"
-            return false
+            return .failed("\(error)")
         }
     }
 
-    func writeInitialConfig(_ o: Observation) async throws(StoreError) {
-        guard o.cluster?.config == nil else { return }
+    func writeInitialConfig() async throws(StoreError) {
         let value = setup.configuration.bootstrap.dcsNode?.jsonValue ?? .object([])
         // Create-only: a config someone else wrote meanwhile wins.
         _ = try await store.setConfig(value, expectedVersion: 0)
     }
 
-    func createReplica(from source: String, _ o: Observation) async -> Bool {
-        await clone(from: source, in: o.cluster ?? lastCluster, replacing: false)
-    }
-
     /// Copies the data directory from `source` (into an empty one, or replacing the current one)
     /// and starts streaming from it; shown as "creating replica" meanwhile.
-    @discardableResult
-    func clone(from source: String, in cluster: ClusterState?, replacing: Bool) async -> Bool {
-        guard let address = cluster?.member(named: source)?.record.connURL.flatMap(ConnectionURL.hostPort) else {
+    func clone(from source: String, replacing: Bool) async -> ActionResult {
+        guard let address = address(of: source) else {
             logger.warning("cannot clone from \(source): it publishes no connection address")
-            return false
+            return .failed("\(source) publishes no connection address")
         }
         box.update { $0.busyWith = "creating replica" }
         defer { box.update { $0.busyWith = nil } }
@@ -130,183 +147,103 @@ extension HALoop {
             } else {
                 try await instance.createReplica(from: address)
             }
-            following = source
-            return true
+            return .done
         } catch {
             logger.error("copying the data directory from \(source) failed: \(error)")
-            return false
+            return .failed("\(error)")
         }
     }
 
     // MARK: Roles
 
-    func startPostgres(_ role: StartRole, _ o: Observation) async -> Bool {
+    func startPostgres(_ role: StartRole) async -> ActionResult {
         do {
             switch role {
             case .primary:
-                do {
-                    // Not awaited past a few seconds: a long crash recovery is watched by the next
-                    // cycles, which renew the key while it lasts (up to primary_start_timeout),
-                    // rather than by one cycle that renews nothing until it ends.
-                    try await instance.start(.primary, readyWithin: .seconds(3))
-                    if await instance.currentState == .starting {
-                        logger.notice("PostgreSQL is starting as primary; the next cycles watch it")
-                    }
-                } catch {
-                    // A primary that cannot start must not keep the key: let a replica take over.
-                    if (try? await store.releaseLeader()) == true {
-                        logger.error("removed leader key after trying and failing to start postgres")
-                    }
-                    lock = LockState()
-                    box.update { $0.leaderUntil = nil }
-                    throw error
+                // Not awaited past a few seconds: a long crash recovery is watched by the next
+                // cycles, which renew the key while it lasts (up to primary_start_timeout),
+                // rather than by one cycle that renews nothing until it ends.
+                try await instance.start(.primary, readyWithin: .seconds(3))
+                if await instance.currentState == .starting {
+                    logger.notice("PostgreSQL is starting as primary; the next cycles watch it")
                 }
-                following = nil
             case let .replica(leader):
-                let upstream = leader.flatMap { address(of: $0, o) }
-                try await instance.start(.replica(of: upstream))
-                following = upstream == nil ? nil : leader
+                try await instance.start(.replica(of: leader.flatMap(address)), readyWithin: nil)
             }
-            return true
+            return .done
         } catch {
             logger.error("starting PostgreSQL failed: \(error)")
-            return false
+            return .failed("\(error)")
         }
     }
 
     /// Points a running replica at `leader` by a reload.
-    func follow(_ leader: String, _ o: Observation) async -> Bool {
-        guard let upstream = address(of: leader, o) else { return false }
+    func follow(_ leader: String) async -> ActionResult {
+        guard let upstream = address(of: leader) else { return .failed("\(leader) publishes no connection address") }
         do {
             try await instance.follow(upstream)
             logger.notice("following \(leader) at \(upstream.host):\(upstream.port)")
-            following = leader
-            return true
+            return .done
         } catch {
             logger.error("re-pointing at \(leader) failed: \(error)")
-            return false
+            return .failed("\(error)")
         }
     }
 
-    func rejoin(_ leader: String, _ o: Observation) async -> Bool {
-        guard let upstream = address(of: leader, o) else { return false }
+    func rejoin(_ leader: String) async -> ActionResult {
+        guard let upstream = address(of: leader) else { return .failed("\(leader) publishes no connection address") }
         do {
             let rewound = try await instance.rejoin(upstream)
             logger.notice(rewound ? "rewound onto \(leader)'s timeline and following it" : "started as a replica of \(leader)")
-            following = leader
-            return true
+            return .done
         } catch {
             logger.error("rejoining \(leader) failed: \(error)")
-            return false
+            return .failed("\(error)")
         }
     }
 
-    func promote(_ o: Observation) async -> Bool {
-        // The lock must be ours right now: acquired (or renewed) earlier in this decision.
-        guard lock.isValid(at: now, ttl: settings.ttl) else {
-            logger.warning("not promoting: the leader key is not confirmed as ours")
-            return false
-        }
+    func promote() async -> ActionResult {
         do {
             // Bounded well inside the lease: the key is renewed only after this returns.
             let wait = Duration.seconds(max(2, settings.timings.ttl / 2))
-            try await instance.promote(knownHistory: o.cluster?.history?.value ?? [], timeout: wait)
-            following = nil
+            try await instance.promote(knownHistory: lastCluster?.history?.value ?? [], timeout: wait)
             logger.notice("promoted to primary")
-            return true
+            return .done
         } catch {
             logger.error("promotion failed: \(error)")
-            return false
+            return .failed("\(error)")
         }
     }
 
-    func demote(_ mode: DemoteMode, _ o: Observation) async -> Bool {
-        // Stop being routable first: health checks read the snapshot.
-        box.update { $0.leaderUntil = nil }
-        let stop: PostgresInstance.StopMode = mode == .graceful || mode == .offline ? .fast : .immediate
-        logger.notice("demoting (\(mode.rawValue))")
-        guard await stopForDemotion(stop) else {
-            // Still running: the key is kept (and lapses) rather than handed to a second primary.
-            logger.critical("PostgreSQL did not stop; the leader key is left to expire")
-            return false
-        }
-        if mode == .graceful || mode == .immediate { _ = try? await store.releaseLeader() }
-        if mode != .offline { lock = LockState() }
-        following = nil
+    func stop(_ mode: StopMode, timeout: Duration) async -> ActionResult {
+        logger.notice("stopping PostgreSQL (\(mode.rawValue))")
         do {
-            try await instance.start(.replica(of: nil))
+            try await instance.stop(mode == .fast ? .fast : .immediate, timeout: timeout)
+            return .done
         } catch {
-            logger.error("restarting as a replica failed: \(error)")
+            logger.error("stopping PostgreSQL (\(mode.rawValue)) failed: \(error)")
+            return .failed("\(error)")
         }
-        return true
     }
 
-    /// Stops PostgreSQL for a demotion, harder each time it does not go: the mode asked for,
-    /// then immediate, then SIGKILL. true once the postmaster is gone.
-    func stopForDemotion(_ mode: PostgresInstance.StopMode) async -> Bool {
-        // The engine's demotion budget counts on the immediate stop's.
+    func restartPostgres() async -> ActionResult {
+        box.update { $0.busyWith = "restarting" }
+        defer { box.update { $0.busyWith = nil } }
+        logger.notice("restarting PostgreSQL on request")
         do {
-            try await instance.stop(mode, timeout: mode == .immediate ? HAEngine.immediateStopBudget : .seconds(max(5, settings.timings.ttl)))
-            return true
+            try await instance.restart(mode: .fast)
+            // Answered with the new state in place: a client that reads /patroni next sees the restart.
+            lastStatus = await instance.observe(timeout: queryTimeout)
+            refreshSnapshot(lastStatus)
+            return .done
         } catch {
-            logger.error("stopping PostgreSQL (\(mode.rawValue)) to demote failed: \(error)\(mode == .immediate ? "" : "; stopping it immediately")")
+            logger.error("restart failed: \(error)")
+            return .failed("\(error)")
         }
-        if mode != .immediate {
-            do {
-                try await instance.stop(.immediate, timeout: .seconds(5))
-                return true
-            } catch {
-                logger.error("immediate stop failed: \(error)")
-            }
-        }
-        logger.error("killing the postmaster")
-        return await instance.killPostmaster()
-    }
-
-    // MARK: Store records
-
-    func updateStatus(_ o: Observation) async {
-        // A promotion earlier in the same decision made this node primary after `o` was taken:
-        // its replicas' slots are created now, not a loop_wait later (they cannot stream without).
-        let state = await instance.currentState
-        let role = await instance.currentRole
-        let promoted = state == .running && role == .primary
-        guard o.postgres.isRunningPrimary || promoted else { return }
-        if setup.instance.useSlots {
-            do {
-                try await instance.ensureSlots(for: o.clusterMembers.map(\.name))
-            } catch {
-                logger.warning("creating replication slots failed: \(error)")
-            }
-        }
-        let optime = o.postgres.walPosition
-        guard o.cluster?.status?.optime != optime else { return }
-        do {
-            try await store.setStatus(StatusRecord(optime: optime))
-        } catch {
-            logger.warning("writing the status key failed: \(error)")
-        }
-    }
-
-    func recordHistory(_ o: Observation) async throws(StoreError) {
-        guard let timeline = o.postgres.status.timeline,
-              let entry = await instance.currentTimelineSwitch(timeline: timeline) else { return }
-        var history = o.cluster?.history?.value ?? []
-        // Recorded as the end of the timeline just below ours, so the store's count of timelines
-        // stays equal to the real one even when this one branched off an older timeline.
-        let ended = timeline - 1
-        guard !history.contains(where: { $0.timeline >= ended }) else { return }
-        // Python's isoformat(): "2026-11-27T15:42:10.069+00:00", not "…Z".
-        var stamp = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!,
-                                                formatOptions: [.withInternetDateTime, .withFractionalSeconds])
-        if stamp.hasSuffix("Z") { stamp = String(stamp.dropLast()) + "+00:00" }
-        history.append(TimelineEvent(timeline: ended, lsn: entry.switchpoint,
-                                     reason: "no recovery target specified", timestamp: stamp, newLeader: me))
-        try await store.setHistory(history)
     }
 
     /// Where a member's PostgreSQL listens, from its member key.
-    func address(of member: String, _ o: Observation) -> HostPort? {
-        (o.cluster ?? lastCluster)?.member(named: member)?.record.connURL.flatMap(ConnectionURL.hostPort)
+    func address(of member: String) -> HostPort? {
+        lastCluster?.member(named: member)?.record.connURL.flatMap(ConnectionURL.hostPort)
     }
 }

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import VigilConfig
 import VigilCore
@@ -9,25 +8,17 @@ extension HALoop {
     /// Before the first cycle: wait for the store, refuse to run beside a live agent of the
     /// same name, take the cluster's settings. nil when ready; otherwise why not.
     func preflight() async -> String? {
-        var lastComplaint: ContinuousClock.Instant?
+        var lastComplaint: Duration?
         while !stopRequested {
-            do {
-                let cluster = try await store.readCluster()
-                if let other = cluster.member(named: me), let api = other.record.apiURL,
-                   await answersLiveness(api) {
-                    return "another agent named \(me) is running (its REST API \(api) answers); each member needs its own name"
-                }
-                lastCluster = cluster
-                lastClusterReadAt = clock.now
-                await apply(cluster)
-                if let pid = await instance.stopLeftoverPostmaster() {
-                    logger.notice("stopped PostgreSQL (pid \(pid)) left running by a previous agent; this agent starts it again")
-                }
+            switch await preflightOnce() {
+            case .ready:
                 return nil
-            } catch {
-                if lastComplaint.map({ clock.now - $0 >= .seconds(5) }) ?? true {
+            case let .refused(reason):
+                return reason
+            case let .storeUnavailable(error):
+                if lastComplaint.map({ now - $0 >= .seconds(5) }) ?? true {
                     logger.error("waiting on etcd: \(error)")
-                    lastComplaint = clock.now
+                    lastComplaint = now
                 }
                 await wakeup.wait(upTo: .seconds(1))
             }
@@ -35,53 +26,38 @@ extension HALoop {
         return nil
     }
 
-    private func answersLiveness(_ apiURL: String) async -> Bool {
-        guard let base = URL(string: apiURL), var components = URLComponents(url: base, resolvingAgainstBaseURL: false) else {
-            return false
-        }
-        components.path = "/liveness"
-        guard let url = components.url?.absoluteString else { return false }
+    public enum PreflightOutcome: Sendable, Equatable {
+        case ready
+        case refused(String)
+        case storeUnavailable(String)
+    }
+
+    /// One attempt at the preflight (the simulation calls it once per step of its clock).
+    public func preflightOnce() async -> PreflightOutcome {
         do {
-            var request = HTTPClientRequest(url: url)
-            request.method = .GET
-            let response = try await probe.client.execute(request, timeout: .seconds(3))
-            return response.status.code == 200
+            let cluster = try await store.readCluster()
+            if let other = cluster.member(named: me), let api = other.record.apiURL, await probe.answersLiveness(api) {
+                return .refused("another agent named \(me) is running (its REST API \(api) answers); each member needs its own name")
+            }
+            lastCluster = cluster
+            lastClusterReadAt = now
+            await apply(cluster)
+            if let pid = await instance.stopLeftoverPostmaster(timeout: .seconds(60)) {
+                logger.notice("stopped PostgreSQL (pid \(pid)) left running by a previous agent; this agent starts it again")
+            }
+            return .ready
         } catch {
-            return false
+            return .storeUnavailable("\(error)")
         }
     }
 
-    /// SIGTERM: stop PostgreSQL (fast, so replicas get the shutdown checkpoint), then give the
-    /// leader key up at once so a replica need not wait for the lease. In pause PostgreSQL and
-    /// the key are left as they are.
+    /// SIGTERM: the machine's shutdown (PostgreSQL stopped, the key given up, the member key
+    /// written a last time), carried out; queued requests are refused.
     func shutdown() async {
         for request in pending { request.reply.resume(returning: (503, "the agent is shutting down")) }
         pending.removeAll()
-        if settings.paused {
-            logger.notice("shutting down in pause: PostgreSQL keeps running and the leader key stays")
-            return
-        }
-        let held = lock.lastConfirmed != nil && !lock.lost
-        box.update { $0.leaderUntil = nil }
-        do {
-            try await instance.stop(.fast, timeout: .seconds(Int64(dynamic.primaryStopTimeout ?? 60)))
-        } catch {
-            logger.error("PostgreSQL did not stop in time, stopping it immediately: \(error)")
-            try? await instance.stop(.immediate, timeout: .seconds(10))
-        }
-        if held {
-            if (try? await store.releaseLeader()) == true { logger.notice("released the leader key") }
-            lock = LockState()
-        }
-        let status = await instance.observe()
-        refreshSnapshot(status)
-        if lastCluster != nil {
-            var record = MemberRecord(connURL: setup.connURL, apiURL: setup.apiURL, state: "stopped",
-                                      role: box.snapshot().role, version: VigilVersion.string)
-            if case let .object(entries) = setup.tags, !entries.isEmpty { record.tags = setup.tags }
-            // Left to expire with the lease, not extended (a leader key not released stays on it).
-            try? await store.publishMember(record, extendingLease: false)
-        }
+        let timeout = Duration.seconds(Int64(dynamic.primaryStopTimeout ?? 60))
+        await drive(machine.shutdown(primaryStopTimeout: timeout, at: now))
     }
 
     /// Wakes the loop on the changes it must react to at once. Member and status keys are
@@ -97,22 +73,6 @@ extension HALoop {
                 case let .key(key, _):
                     if ["leader", "failover", "config", "initialize", "sync"].contains(key) { wakeup.signal() }
                 }
-            }
-        }
-    }
-
-    /// Sees the postmaster die the moment it does: the health checks stop routing to it and
-    /// the loop runs at once.
-    func watchPostmaster() -> Task<Void, Never> {
-        let exits = instance.unexpectedExits
-        let box = self.box
-        let wakeup = self.wakeup
-        let logger = self.logger
-        return Task {
-            for await status in exits {
-                logger.error("PostgreSQL exited unexpectedly (\(status))")
-                box.update { $0.postgres.state = .crashed("\(status)") }
-                wakeup.signal()
             }
         }
     }

@@ -4,104 +4,83 @@ import VigilCore
 import VigilPostgres
 
 /// Operator requests from the REST API. Those that touch PostgreSQL wait in a queue that the
-/// loop empties at the start of a cycle, so they never run alongside the cycle's own actions.
+/// loop empties between cycles, so they never run alongside the cycle's own steps; whether
+/// and how they run is the machine's to say.
 extension HALoop {
     struct PendingOperation {
-        let operation: LocalOperation
+        let request: OperatorRequest
         let reply: CheckedContinuation<(status: Int, message: String), Never>
     }
 
-    func submit(_ operation: LocalOperation) async -> (status: Int, message: String) {
+    public func submit(_ operation: LocalOperation) async -> (status: Int, message: String) {
         switch operation {
         case .reload:
             reloadRequested = true
             wakeup.signal()
             return (202, "reload scheduled")
         case let .scheduleRestart(request, at):
-            if scheduledRestart != nil { return (409, "Another restart is already scheduled") }
-            scheduledRestart = (request, at)
-            return (202, "Restart scheduled")
+            return answerAtOnce(.scheduleRestart(request, at: at))
         case .cancelScheduledRestart:
-            guard scheduledRestart != nil else { return (404, "no restarts are scheduled") }
-            scheduledRestart = nil
-            return (200, "scheduled restart deleted")
-        case .restart, .reinitialize:
-            if stopRequested { return (503, "the agent is shutting down") }
-            return await withCheckedContinuation { continuation in
-                pending.append(PendingOperation(operation: operation, reply: continuation))
-                wakeup.signal()
-            }
+            return answerAtOnce(.cancelScheduledRestart)
+        case let .restart(request):
+            return await queue(.restart(request))
+        case let .reinitialize(_, fromLeader):
+            return await queue(.reinitialize(fromLeader: fromLeader))
         }
     }
 
-    /// Runs queued requests, a due scheduled restart and a requested reload.
+    private func answerAtOnce(_ request: OperatorRequest) -> (status: Int, message: String) {
+        guard case let .answer(status, message) = machine.requested(request, me: me, facts: facts()) else {
+            return (500, "the request needs the loop")
+        }
+        return (status, message)
+    }
+
+    private func queue(_ request: OperatorRequest) async -> (status: Int, message: String) {
+        if stopRequested { return (503, "the agent is shutting down") }
+        return await withCheckedContinuation { continuation in
+            pending.append(PendingOperation(request: request, reply: continuation))
+            wakeup.signal()
+        }
+    }
+
+    /// The node as the REST API shows it: the postmaster's exit is seen there at once.
+    func facts() -> NodeFacts {
+        let snapshot = box.snapshot()
+        return NodeFacts(postgres: snapshot.postgres, busyWith: snapshot.busyWith, role: snapshot.role, cluster: lastCluster)
+    }
+
+    /// Runs a requested reload, a due scheduled restart and the queued requests.
     func runOperations() async {
         if reloadRequested {
             reloadRequested = false
             await requestReload(path: configPath)
         }
-        if let (request, at) = scheduledRestart, Date().timeIntervalSince1970 >= at {
-            scheduledRestart = nil
-            let (status, message) = await restart(request)
+        if let due = machine.dueRestart(wallClock: clock.wallClock) {
+            let (status, message) = await carryOut(.restart(due), reply: nil)
             logger.notice("scheduled restart: \(message) (\(status))")
         }
         while !pending.isEmpty {
             let next = pending.removeFirst()
-            switch next.operation {
-            case let .restart(request):
-                next.reply.resume(returning: await restart(request))
-            case let .reinitialize(_, fromLeader):
-                await reinitialize(fromLeader: fromLeader, reply: next.reply)
-            default:
-                next.reply.resume(returning: (500, "not a queued operation"))
-            }
+            _ = await carryOut(next.request, reply: next.reply)
         }
     }
 
-    func restart(_ request: RestartRequest) async -> (status: Int, message: String) {
-        let snapshot = box.snapshot()
-        if snapshot.postgres.state == .starting { return (503, "postgres is still starting") }
-        if let busy = snapshot.busyWith { return (503, "\(busy) already in progress") }
-        if let role = request.role, role != snapshot.role { return (503, "restart conditions are not satisfied") }
-        if request.onlyIfPending, snapshot.postgres.pendingRestart.isEmpty { return (503, "restart conditions are not satisfied") }
-        if let wanted = request.postgresVersion, let running = snapshot.postgres.serverVersion,
-           !Self.version(running, isBelow: wanted) {
-            return (503, "restart conditions are not satisfied")
+    /// One request: answered by the machine, or its step carried out and the requester told how
+    /// it went (before the step when the machine says so).
+    @discardableResult
+    func carryOut(_ request: OperatorRequest,
+                  reply: CheckedContinuation<(status: Int, message: String), Never>?) async -> (status: Int, message: String) {
+        switch machine.requested(request, me: me, facts: facts()) {
+        case let .answer(status, message):
+            reply?.resume(returning: (status, message))
+            return (status, message)
+        case let .perform(action, answerFirst):
+            if let answerFirst { reply?.resume(returning: answerFirst) }
+            let result = action.mayOutlastTTL ? await keepingMemberAlive { await perform(action) } : await perform(action)
+            let answer = machine.requestCompleted(action, result, at: now)
+            if answerFirst == nil { reply?.resume(returning: answer) }
+            return answer
         }
-        box.update { $0.busyWith = "restarting" }
-        defer { box.update { $0.busyWith = nil } }
-        logger.notice("restarting PostgreSQL on request")
-        do {
-            try await instance.restart(mode: .fast)
-            // Answered with the new state in place: a client that reads /patroni next sees the restart.
-            refreshSnapshot(await instance.observe(timeout: queryTimeout))
-            return (200, "restarted successfully")
-        } catch {
-            logger.error("restart failed: \(error)")
-            return (503, "restart failed")
-        }
-    }
-
-    /// `server_version_num` 180006 against "18.7": restart only when the running one is older.
-    static func version(_ number: Int64, isBelow wanted: String) -> Bool {
-        let parts = wanted.split(separator: ".").compactMap { Int64($0) }
-        guard let major = parts.first else { return false }
-        let wantedNumber = major * 10000 + (parts.count > 1 ? parts[1] : 0)
-        return number < wantedNumber
-    }
-
-    func reinitialize(fromLeader: Bool, reply: CheckedContinuation<(status: Int, message: String), Never>) async {
-        guard let cluster = lastCluster, let leader = cluster.leader?.name, leader != me else {
-            reply.resume(returning: (503, "Cluster has no leader, can not reinitialize"))
-            return
-        }
-        let source = fromLeader ? leader : HAEngine.cloneSource(in: cluster, for: me, leader: leader)
-        guard cluster.member(named: source)?.record.connURL.flatMap(ConnectionURL.hostPort) != nil else {
-            reply.resume(returning: (503, "\(source) publishes no usable connection address (conn_url)"))
-            return
-        }
-        // Patroni answers at once and copies in the background; the loop does the copy next.
-        reply.resume(returning: (200, "reinitialize started"))
-        _ = await keepingMemberAlive { await clone(from: source, in: cluster, replacing: true) }
     }
 }

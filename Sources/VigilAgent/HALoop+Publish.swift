@@ -4,18 +4,16 @@ import VigilCore
 import VigilPostgres
 
 extension HALoop {
-    /// The member key, written every cycle (Patroni's touch_member): it also keeps this
-    /// member's lease alive, unless that lease carries a leader key this cycle did not renew
-    /// (`Observation.memberWriteMayExtendLease`).
-    func publishMember(_ o: Observation, extendingLease: Bool) async {
-        guard o.cluster != nil else { return }
+    /// The member key (Patroni's touch_member). Whether it extends this member's lease, which
+    /// may carry the leader key, is the machine's to say (`Observation.memberWriteMayExtendLease`).
+    func publishMember(extendingLease: Bool) async {
+        refreshSnapshot(lastStatus)
         let snapshot = box.snapshot()
         let pg = snapshot.postgres
-        let running = snapshot.isRunning
         var record = MemberRecord(connURL: setup.connURL, apiURL: setup.apiURL, state: snapshot.stateText,
                                   role: snapshot.role, version: VigilVersion.string)
         if case let .object(entries) = setup.tags, !entries.isEmpty { record.tags = setup.tags }
-        if running {
+        if snapshot.isRunning {
             record.xlogLocation = pg.walPosition
             if pg.role == .replica {
                 record.replayLSN = pg.replayLSN
@@ -26,12 +24,11 @@ extension HALoop {
             record.pendingRestart = !pg.pendingRestart.isEmpty
         }
         record.pause = settings.paused
-        if let (request, _) = scheduledRestart {
+        if let (request, _) = machine.scheduledRestart {
             var o: [(key: String, value: JSONValue)] = [("schedule", .string(request.schedule ?? ""))]
             if let version = request.postgresVersion { o.append(("postgres_version", .string(version))) }
             record.scheduledRestart = .object(o)
         }
-        // Written even when unchanged: the write is what keeps a replica's lease alive.
         do {
             try await store.publishMember(record, extendingLease: extendingLease)
         } catch {
@@ -42,12 +39,12 @@ extension HALoop {
     /// Replaces the REST API's snapshot with this cycle's view.
     func refreshSnapshot(_ status: PostgresStatus) {
         let current = self.settings
-        let leaderUntil = lock.validUntil(ttl: current.ttl).map { started + $0 }
+        let leaderUntil = machine.leaderUntil.map { clock.instant($0) }
         let hasData = instance.hasDataDirectory
         let internalRole = !hasData ? "uninitialized" : (instance.dataDirectoryRole == .replica ? "replica" : "primary")
         let cluster = lastCluster
-        let readAt = lastClusterReadAt
-        let seen = storeDownSince == nil && readAt != nil ? Int64(Date().timeIntervalSince1970) : nil
+        let readAt = lastClusterReadAt.map { clock.instant($0) }
+        let seen = storeDownSince == nil && readAt != nil ? Int64(clock.wallClock) : nil
         box.update { s in
             s.postgres = status
             s.internalRole = internalRole

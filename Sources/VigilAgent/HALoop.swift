@@ -6,19 +6,22 @@ import VigilCore
 import VigilDCS
 import VigilPostgres
 
-/// The imperative shell around `HAEngine`: observe (store, PostgreSQL, peers when asked) →
-/// decide → carry out the actions, once per `loop_wait` or at once when woken by the store's
-/// watch, a REST request or the postmaster's exit.
-actor HALoop {
+/// The imperative shell around `HAMachine`: it looks at the world (store, PostgreSQL, the
+/// files), hands what it saw to the machine, carries out the one step it gets back with a
+/// deadline, reports the result, and so on until the machine ends the cycle; then it sleeps
+/// until the time the machine named, or until woken by the store's watch, a REST request or
+/// the postmaster's exit. It decides nothing about HA: its branches are about performing a step
+/// or gathering a look. The simulation runs this very type over an in-memory store, simulated
+/// PostgreSQL and a manual clock.
+public actor HALoop {
     var setup: AgentSetup
     let store: EtcdStore
-    let instance: PostgresInstance
-    let probe: PeerProbe
+    let instance: any PostgresControl
+    let probe: any PeerProbing
     let box: SnapshotBox
     let wakeup: Wakeup
     var logger: Logger
-    let clock = ContinuousClock()
-    let started: ContinuousClock.Instant
+    let clock: StoreClock
 
     /// The cluster-wide settings in force: `bootstrap.dcs` until the `config` key exists.
     var dynamic: DynamicConfig
@@ -26,42 +29,31 @@ actor HALoop {
     var configVersion: Int64?
     var reportedBadConfig = false
 
-    var lock = LockState()
-    /// The member this node's PostgreSQL was last pointed at, and since when (the engine gives a
-    /// replica that was just pointed somewhere a moment to start streaming).
-    var following: String? {
-        didSet { followingSince = following == nil ? nil : now }
-    }
-    var followingSince: Duration?
-    var lastState: PostgresStatus.State?
-    var stateSince: Duration = .zero
+    /// Every piece of HA memory, and every decision.
+    public internal(set) var machine: HAMachine
+    /// The last view of the store that could be read, and when (for the REST API).
     var lastCluster: ClusterState?
-    var lastClusterReadAt: ContinuousClock.Instant?
+    var lastClusterReadAt: Duration?
+    var storeDownSince: Duration?
+    /// PostgreSQL as last asked, for the REST API and the member key.
+    var lastStatus = PostgresStatus(state: .stopped)
     var lastSummary: String?
-    /// The leader's member entry from the last view that had one.
-    var lastLeader: Member?
-    var lastRole: PostgresStatus.Role?
     /// Set while a running PostgreSQL does not answer (so the warning is logged once).
     var warnedUnanswering = false
-    /// The system identifier the running server last reported.
-    var lastSystemID: String?
-    /// A gate (acquire, initialize) failed with a store error in this cycle.
-    var storeFailedGate = false
-    /// This cycle started, stopped, promoted, demoted or re-pointed PostgreSQL.
-    var changedPostgres = false
-    var storeDownSince: ContinuousClock.Instant?
+    /// When the machine wants the next cycle.
+    public internal(set) var nextCycleAt: Duration = .zero
 
     var stopRequested = false
     var reloadRequested = false
     var pending: [PendingOperation] = []
-    var scheduledRestart: (request: RestartRequest, at: Double)?
     let configPath: String
     /// Set when the agent must exit with an error (system ID mismatch, failed bootstrap, duplicate name).
-    var fatal: String?
+    public internal(set) var fatal: String?
     let onStatus: @Sendable (String) -> Void
 
-    init(configPath: String, setup: AgentSetup, store: EtcdStore, instance: PostgresInstance, probe: PeerProbe, box: SnapshotBox,
-         wakeup: Wakeup, logger: Logger, onStatus: @escaping @Sendable (String) -> Void) {
+    public init(configPath: String, setup: AgentSetup, store: EtcdStore, instance: any PostgresControl,
+                probe: any PeerProbing, box: SnapshotBox, wakeup: Wakeup, clock: StoreClock = .system(), logger: Logger,
+                onStatus: @escaping @Sendable (String) -> Void = { _ in }) {
         self.configPath = configPath
         self.setup = setup
         self.store = store
@@ -69,14 +61,15 @@ actor HALoop {
         self.probe = probe
         self.box = box
         self.wakeup = wakeup
+        self.clock = clock
         self.logger = logger
         self.onStatus = onStatus
-        started = clock.now
         dynamic = setup.configuration.bootstrap.dcs
         settings = dynamic.engineSettings
+        machine = HAMachine(useSlots: setup.instance.useSlots, settings: settings)
     }
 
-    var now: Duration { clock.now - started }
+    var now: Duration { clock.now }
     /// How long this cycle's queries to the local PostgreSQL may take.
     var queryTimeout: Duration { .seconds(min(5, max(1, settings.timings.retryTimeout))) }
     var me: String { setup.identity.name }
@@ -92,17 +85,12 @@ actor HALoop {
         var lastCycle = clock.now
         while !stopRequested && fatal == nil {
             let began = clock.now
+            await runOperations()
             await cycle()
-            let took = clock.now - began
-            box.update { $0.cycles.record(took.inSeconds) }
+            box.update { $0.cycles.record((clock.now - began).inSeconds) }
             if stopRequested || fatal != nil { break }
-            // After PostgreSQL changed role or upstream, look again soon: a walreceiver connects
-            // a moment after the start, and the REST API and member key should say so then,
-            // not a loop_wait later.
-            let settle = changedPostgres && settings.timings.loopWait > 2
-            changedPostgres = false
-            let next = settle ? clock.now + .seconds(2) : began + .seconds(settings.timings.loopWait)
-            box.update { $0.nextRun = next }
+            let next = nextCycleAt
+            box.update { [clock] in $0.nextRun = clock.instant(next) }
             if clock.now < next {
                 await wakeup.wait(upTo: next - clock.now)
             } else {
@@ -118,57 +106,42 @@ actor HALoop {
 
     // MARK: One cycle
 
-    func cycle() async {
-        storeFailedGate = false
-        await runOperations()
-        var peers: [PeerStatus]?
-        var observation = await observe(peers: nil)
-        // A member the store does not list yet is published before anything long runs (a
-        // rejoining replica may wait in recovery for WAL that the primary streams only through
-        // the slot it creates for listed members), as Patroni's touch_member does.
-        if let cluster = observation.cluster, cluster.member(named: me) == nil {
-            await publishMember(observation, extendingLease: observation.memberWriteMayExtendLease(lock: lock))
+    /// One HA cycle: look, then carry out what the machine asks until it ends the cycle.
+    public func cycle() async {
+        await drive(await lookAndTell())
+    }
+
+    /// A look handed to the machine; the REST API then shows PostgreSQL as the machine sees it
+    /// (a silent server with the role it last had).
+    func lookAndTell() async -> Next {
+        let next = machine.observed(await look())
+        if let status = machine.observation?.postgres.status {
+            lastStatus = status
+            refreshSnapshot(status)
         }
-        for _ in 0..<4 {
-            let decision = HAEngine.decide(observation)
-            report(decision)
-            var again = false
-            for action in decision.actions {
-                if case .probePeers = action {
-                    // The last leader too, even when its member key has lapsed: a primary
-                    // that is still alive must stop the race.
-                    var members = observation.clusterMembers
-                    if let lastLeader, !members.contains(where: { $0.name == lastLeader.name }) { members.append(lastLeader) }
-                    let answers = await probe.statuses(of: members, except: me)
-                    peers = answers
-                    let described = answers.map { peer in
-                        peer.reachable ? "\(peer.name) (\(peer.inRecovery ? "replica" : "primary"), wal \(peer.walPosition))"
-                            : "\(peer.name) (no answer)"
-                    }
-                    logger.info("peers: \(described.joined(separator: ", "))")
-                    again = true
-                    break
-                }
-                let done = action.mayOutlastTTL ? await keepingMemberAlive { await perform(action, observation) }
-                    : await perform(action, observation)
-                if done && action.changesPostgres { changedPostgres = true }
-                guard done else {
-                    // A lost gate (race, lock) is decided again at once with what was learned;
-                    // a failed operation waits for the next cycle rather than spinning.
-                    again = action.isGate
-                    break
-                }
-                if fatal != nil { return }
+        return next
+    }
+
+    /// Carries out the machine's steps from `next` until it ends the cycle.
+    func drive(_ first: Next) async {
+        var next = first
+        while true {
+            if let decision = next.decided { report(decision) }
+            // Health checks follow the lock at once (a demotion stops being routable before it stops).
+            let leaderUntil = machine.leaderUntil.map { clock.instant($0) }
+            box.update { $0.leaderUntil = leaderUntil }
+            switch next.step {
+            case .observe:
+                next = await lookAndTell()
+            case let .perform(action):
+                let result = action.mayOutlastTTL ? await keepingMemberAlive { await perform(action) } : await perform(action)
+                next = machine.completed(action, result, at: now)
+            case let .finish(at):
+                nextCycleAt = at
+                refreshSnapshot(lastStatus)
+                return
             }
-            guard again, !stopRequested else { break }
-            observation = await observe(peers: peers)
-            if storeFailedGate { observation.store = .unreachable }
         }
-        // What the actions changed (a promotion, a new lock) is served at once, not a cycle later.
-        // PostgreSQL is asked again only when an action changed it: a server that did not answer
-        // is not waited for twice in one cycle, and an idle cycle costs one round of queries.
-        refreshSnapshot(changedPostgres ? await instance.observe(timeout: queryTimeout) : observation.postgres.status)
-        await publishMember(observation, extendingLease: observation.memberWriteMayExtendLease(lock: lock))
     }
 
     /// Runs `work` while this member's lease (and so its member key) is kept alive, so a clone
@@ -202,71 +175,45 @@ actor HALoop {
         lastSummary = decision.summary
     }
 
-    // MARK: Observe
+    // MARK: Look
 
-    func observe(peers: [PeerStatus]?) async -> Observation {
+    /// What the world looks like now: the store (its `config` key taken into force), PostgreSQL
+    /// within the query deadline, the data directory's files.
+    func look() async -> Sighting {
         var view = StoreView.unreachable
         do {
             let cluster = try await store.readCluster()
             view = .reachable(cluster)
-            if cluster.leader?.name != me, lock.lastConfirmed != nil {
-                // Someone else holds the key: this member is not the leader, whatever it last renewed.
-                lock = LockState()
-            }
-            if let leader = cluster.leaderMember { lastLeader = leader }
             lastCluster = cluster
-            lastClusterReadAt = clock.now
+            lastClusterReadAt = now
             if storeDownSince != nil { logger.notice("the store answers again") }
             storeDownSince = nil
             await apply(cluster)
         } catch {
             if storeDownSince == nil {
-                storeDownSince = clock.now
+                storeDownSince = now
                 logger.error("cannot read the cluster from the store: \(error)")
             }
         }
         let asked = clock.now
-        var status = await instance.observe(timeout: queryTimeout)
-        if status.state == .running, status.role == nil, clock.now - asked < queryTimeout / 2 {
-            // Failed at once rather than timing out: a dropped session, not a hung server. Once more.
-            status = await instance.observe(timeout: queryTimeout)
-        }
-        if status.state != lastState {
-            lastState = status.state
-            stateSince = now
-        }
-        var directory = LocalPostgres.DataDirectory.empty
-        var busy: String?
+        let status = await instance.observe(timeout: queryTimeout)
         let answering = status.state != .running || status.role != nil
         if !answering && !warnedUnanswering {
             logger.warning("PostgreSQL runs but did not answer within \(queryTimeout): treated as unhealthy until it does")
         }
         warnedUnanswering = !answering
+        var files = Sighting.DataFiles.empty
         if instance.hasDataDirectory {
-            // Running but not answering queries: assume the role it last had, so an overloaded
-            // primary is still treated as one (and demoted when it must be).
-            if status.state != .running || status.role == nil { status.role = lastRole ?? instance.dataDirectoryRole }
-            if status.state == .running, let role = status.role { lastRole = role }
-            if status.state != .running { lastRole = nil }
-            if let sysid = status.systemIdentifier {
-                lastSystemID = sysid
-                directory = .initialized(systemID: sysid)
-            } else if !answering, let sysid = lastSystemID {
-                // No pg_controldata (up to 30 s) for a server that runs but does not answer.
-                directory = .initialized(systemID: sysid)
-            } else if let sysid = try? await instance.systemIdentifier() {
-                directory = .initialized(systemID: sysid)
-            } else {
-                busy = "reading the data directory"
-            }
+            // pg_controldata (up to 30 s) only for a server that is stopped or answered.
+            var sysid = status.systemIdentifier
+            if sysid == nil, answering { sysid = try? await instance.systemIdentifier() }
+            files = .present(role: instance.dataDirectoryRole, systemID: sysid)
         }
+        lastStatus = status
         refreshSnapshot(status)
-        return Observation(now: now, wallClock: Date().timeIntervalSince1970, me: setup.identity, settings: settings,
-                           store: view,
-                           postgres: LocalPostgres(dataDirectory: directory, status: status, following: following,
-                                                   followingSince: followingSince, stateSince: stateSince, busyWith: busy,
-                                                   answering: answering),
-                           lock: lock, peers: peers)
+        return Sighting(now: now, wallClock: clock.wallClock, me: setup.identity, settings: settings, store: view,
+                        postgres: status, queryFailedAtOnce: !answering && clock.now - asked < queryTimeout / 2,
+                        dataDirectory: files)
     }
 
     /// Takes the store's `config` key into force when it changed. An unreadable key keeps the
@@ -321,13 +268,4 @@ extension HALoop {
             logger.error("applying the cluster's postgresql parameters failed: \(error)")
         }
     }
-}
-
-extension Observation {
-    var cluster: ClusterState? {
-        if case let .reachable(cluster) = store { return cluster }
-        return nil
-    }
-
-    var clusterMembers: [Member] { cluster?.members ?? [] }
 }

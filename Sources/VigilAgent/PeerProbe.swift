@@ -4,18 +4,27 @@ import Logging
 import NIOCore
 import VigilCore
 
+/// How the HA loop asks its peers: over HTTP in the agent, from the simulated nodes in the
+/// simulation.
+public protocol PeerProbing: Sendable {
+    /// Each member's `GET /patroni` as the race reads it, in parallel; silence is `.unreachable`.
+    func statuses(of members: [Member]) async -> [PeerStatus]
+    /// Whether the REST API at `apiURL` answers `GET /liveness` (another agent of the same name).
+    func answersLiveness(_ apiURL: String) async -> Bool
+}
+
 /// Asks the other members for `GET /patroni` during a leader race or before a switchover:
 /// in parallel, 2 s each (as Patroni does); a member that does not answer counts as unreachable.
-struct PeerProbe: Sendable {
+public struct PeerProbe: PeerProbing {
     let client: HTTPClient
     /// Says why a peer counted as unreachable (a refused connection, a certificate that does
     /// not verify): a TLS mistake must not look like a dead peer.
     let logger: Logger
     let timeout: Duration = .seconds(2)
 
-    func statuses(of members: [Member], except me: String) async -> [PeerStatus] {
+    public func statuses(of members: [Member]) async -> [PeerStatus] {
         await withTaskGroup(of: PeerStatus.self) { group in
-            for member in members where member.name != me {
+            for member in members {
                 group.addTask { await status(of: member) }
             }
             var all: [PeerStatus] = []
@@ -62,8 +71,24 @@ struct PeerProbe: Sendable {
         }
     }
 
+    public func answersLiveness(_ apiURL: String) async -> Bool {
+        guard let base = URL(string: apiURL), var components = URLComponents(url: base, resolvingAgainstBaseURL: false) else {
+            return false
+        }
+        components.path = "/liveness"
+        guard let url = components.url?.absoluteString else { return false }
+        do {
+            var request = HTTPClientRequest(url: url)
+            request.method = .GET
+            let response = try await client.execute(request, timeout: .seconds(3))
+            return response.status.code == 200
+        } catch {
+            return false
+        }
+    }
+
     /// A peer's `/patroni` document as the race reads it: role, WAL position, tags, timeline.
-    static func peerStatus(_ name: String, _ json: JSONValue) -> PeerStatus {
+    public static func peerStatus(_ name: String, _ json: JSONValue) -> PeerStatus {
         let xlog = json["xlog"]
         let inRecovery = json["role"]?.stringValue != "primary"
         let wal = inRecovery

@@ -3,7 +3,8 @@ import Synchronization
 /// Cuts the HA loop's sleep short: a watch event, a REST request or the postmaster's exit
 /// calls `signal()`; the loop's `wait(upTo:)` returns at once, or after the timeout. A signal
 /// that arrives while the loop is busy is kept, so the next wait returns immediately.
-final class Wakeup: Sendable {
+public final class Wakeup: Sendable {
+    public init() {}
     private struct State {
         var pending = false
         var waiter: CheckedContinuation<Void, Never>?
@@ -11,7 +12,7 @@ final class Wakeup: Sendable {
 
     private let state = Mutex(State())
 
-    func signal() {
+    public func signal() {
         let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
             guard let waiter = s.waiter else {
                 s.pending = true
@@ -23,7 +24,7 @@ final class Wakeup: Sendable {
         waiter?.resume()
     }
 
-    func wait(upTo timeout: Duration) async {
+    public func wait(upTo timeout: Duration) async {
         let timer = Task { [weak self] in
             try? await Task.sleep(for: timeout)
             if !Task.isCancelled { self?.signal() }

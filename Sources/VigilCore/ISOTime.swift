@@ -41,3 +41,15 @@ extension Duration {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
+
+extension ISOTime {
+    /// Python's `datetime.isoformat()` in UTC, as Patroni writes history timestamps:
+    /// "2026-11-27T15:42:10.069+00:00", not "…Z".
+    public static func pythonUTC(_ seconds: Double) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let stamp = formatter.string(from: Date(timeIntervalSince1970: seconds))
+        return stamp.hasSuffix("Z") ? String(stamp.dropLast()) + "+00:00" : stamp
+    }
+}

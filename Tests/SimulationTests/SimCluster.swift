@@ -1,37 +1,47 @@
+import Logging
+import VigilAPI
+import VigilAgent
+import VigilConfig
 import VigilCore
 import VigilDCS
+import VigilPostgres
 
-/// N agents running `HAEngine` over one `InMemoryStore` on a manual clock, with simulated
-/// PostgreSQL servers, replication and client writes, and faults injected from a seed.
-final class SimCluster {
-    final class Node {
+/// N real agent loops (`HALoop`, the shell the agent ships, with its `HAMachine`) over one
+/// `InMemoryStore` on a manual clock, with simulated PostgreSQL servers, replication and
+/// client writes, and faults injected from a seed. The simulation only schedules cycles,
+/// moves WAL and breaks things; every decision is the agent's own.
+final class SimCluster: @unchecked Sendable {
+    final class Node: @unchecked Sendable {
         let name: String
-        var store: EtcdStore
+        let index: Int
+        let server: SimServer
+        let setup: AgentSetup
+        var loop: HALoop
+        var box: SnapshotBox
         var connection: InMemoryConnection
-        var postgres = SimPostgres()
-        var lock = LockState()
+        /// The agent process runs (not killed, not exited).
         var agentAlive = true
+        /// The agent passed its preflight (store read, leftover postmaster stopped).
+        var ready = false
         var frozenUntil: Duration?
         var storeCutUntil: Duration?
         /// Its REST API answers too slowly for a peer probe.
         var slowUntil: Duration?
-        /// Its PostgreSQL runs but answers no query (overloaded, hung).
-        var postgresHungUntil: Duration?
         var nextCycle: Duration = .zero
-        /// A gate failed with a store error this cycle: the rest of the cycle sees the store unreachable.
-        var storeFailedGate = false
-        let identity: MemberIdentity
 
-        init(name: String, store: EtcdStore, connection: InMemoryConnection, identity: MemberIdentity) {
+        init(name: String, index: Int, server: SimServer, setup: AgentSetup, loop: HALoop, box: SnapshotBox,
+             connection: InMemoryConnection) {
             self.name = name
-            self.store = store
+            self.index = index
+            self.server = server
+            self.setup = setup
+            self.loop = loop
+            self.box = box
             self.connection = connection
-            self.identity = identity
         }
 
         func frozen(at now: Duration) -> Bool { frozenUntil.map { now < $0 } ?? false }
         func slow(at now: Duration) -> Bool { slowUntil.map { now < $0 } ?? false }
-        func postgresHung(at now: Duration) -> Bool { postgres.running && (postgresHungUntil.map { now < $0 } ?? false) }
         func agentRunning(at now: Duration) -> Bool { agentAlive && !frozen(at: now) }
     }
 
@@ -39,232 +49,156 @@ final class SimCluster {
     let layout = KeyLayout(namespace: "/sim/", scope: "cluster")
     /// An operator's view of the store (no lease), for checks and requests.
     let observer: EtcdStore
-    let settings: EngineSettings
+    let timings = HATimings(ttl: 10, loopWait: 2, retryTimeout: 4)
     var nodes: [Node] = []
     var rng: SimRandom
     var nextSystemID = 7_000_000_000_000_000_000 as UInt64
     /// The first thing that went wrong, with the step it happened at.
     var violation: String?
-    var log: [String] = []
-    let keepLog: Bool
+    let log: SimLog
 
     var now: Duration { memory.clock.now }
+    var servers: [SimServer] { nodes.map(\.server) }
 
     init(seed: UInt64, size: Int, keepLog: Bool = false) {
         rng = SimRandom(seed: seed)
-        self.keepLog = keepLog
+        log = SimLog(keeping: keepLog)
         memory = InMemoryStore(clock: .manual())
         observer = memory.store(layout: layout, memberName: nil).store
-        settings = EngineSettings(timings: HATimings(ttl: 10, loopWait: 2, retryTimeout: 4), maximumLagOnFailover: 1_048_576,
-                                  primaryStartTimeout: .seconds(20))
         for i in 0..<size {
             let name = "n\(i)"
-            let (store, connection) = memory.store(layout: layout, memberName: name, ttl: settings.timings.ttl,
-                                                   retryTimeout: settings.timings.retryTimeout)
-            let identity = MemberIdentity(name: name, nofailover: size > 2 && i == size - 1 && seed % 5 == 0,
-                                          failoverPriority: 1, canBootstrap: true)
-            nodes.append(Node(name: name, store: store, connection: connection, identity: identity))
+            let nofailover = size > 2 && i == size - 1 && seed % 5 == 0
+            let setup = try! AgentSetup(ConfigSource.load(path: nil, environment: [
+                "VIGIL_CONFIGURATION": Self.configuration(name: name, index: i, nofailover: nofailover),
+            ]).configuration)
+            let server = SimServer(world: self, name: name)
+            let (loop, box, connection) = makeAgent(setup: setup, server: server)
+            nodes.append(Node(name: name, index: i, server: server, setup: setup, loop: loop, box: box, connection: connection))
         }
+    }
+
+    /// Each node's patroni.yml: the timings the old simulation used (ttl 10, loop_wait 2,
+    /// retry_timeout 4), addresses that only name the node (nothing listens on them).
+    static func configuration(name: String, index: Int, nofailover: Bool) -> String {
+        """
+        scope: cluster
+        namespace: /sim/
+        name: \(name)
+        restapi:
+          listen: 127.0.0.\(index + 1):8008
+          connect_address: 127.0.0.\(index + 1):8008
+        etcd3:
+          hosts: 127.0.0.1:2379
+        bootstrap:
+          dcs:
+            ttl: 10
+            loop_wait: 2
+            retry_timeout: 4
+            maximum_lag_on_failover: 1048576
+            primary_start_timeout: 20
+        postgresql:
+          listen: 127.0.0.\(index + 1):5432
+          connect_address: 127.0.0.\(index + 1):5432
+          data_dir: /nonexistent/vigil-simulation/\(name)
+          # Nothing is run: the simulation's PostgreSQL is SimServer.
+          bin_name: {postgres: /bin/true, initdb: /bin/true, pg_basebackup: /bin/true, pg_rewind: /bin/true, pg_controldata: /bin/true}
+          use_slots: true
+          authentication:
+            superuser: {username: postgres, password: sim}
+            replication: {username: replicator, password: sim}
+        tags:
+          nofailover: \(nofailover)
+        """
+    }
+
+    /// A new agent process for `setup` (a new lease, no memory), over the same server.
+    func makeAgent(setup: AgentSetup, server: SimServer) -> (HALoop, SnapshotBox, InMemoryConnection) {
+        let (store, connection) = memory.store(layout: layout, memberName: setup.identity.name, ttl: timings.ttl,
+                                               retryTimeout: timings.retryTimeout)
+        let box = SnapshotBox(NodeSnapshot(scope: "cluster", name: setup.identity.name))
+        box.update { $0.tags = setup.tags }
+        let logger = Logger(label: "sim.\(setup.identity.name)") { [log] _ in SimLogHandler(log: log, node: setup.identity.name) }
+        let loop = HALoop(configPath: "/nonexistent/vigil-simulation.yml", setup: setup, store: store, instance: server,
+                          probe: SimProbe(world: self), box: box, wakeup: Wakeup(), clock: memory.clock, logger: logger)
+        return (loop, box, connection)
     }
 
     func node(_ name: String) -> Node? { nodes.first { $0.name == name } }
+    func server(at address: HostPort) -> SimServer? { nodes.first { "127.0.0.\($0.index + 1)" == address.host }?.server }
 
-    func note(_ text: @autoclosure () -> String) {
-        if keepLog { log.append("[\(now.components.seconds)s] \(text())") }
+    func newSystemID() -> String {
+        nextSystemID += 1
+        return String(nextSystemID)
     }
 
-    // MARK: One agent cycle
+    func note(_ text: @autoclosure () -> String) { log.note("[\(now.components.seconds)s] \(text())") }
 
-    func observe(_ node: Node, peers: [PeerStatus]?) async -> Observation {
-        let view: StoreView
-        if let cluster = try? await node.store.readCluster() { view = .reachable(cluster) } else { view = .unreachable }
-        let dataDirectory: LocalPostgres.DataDirectory = node.postgres.systemID.map { .initialized(systemID: $0) } ?? .empty
-        // A hung server answers nothing: the agent knows only that it runs and the role it last had.
-        let hung = node.postgresHung(at: now)
-        let status = hung ? PostgresStatus(state: .running, role: node.postgres.role) : node.postgres.status()
-        return Observation(now: now, wallClock: 1_800_000_000 + Double(now.components.seconds), me: node.identity,
-                           settings: settings, store: view,
-                           postgres: LocalPostgres(dataDirectory: dataDirectory, status: status,
-                                                   following: node.postgres.following, stateSince: node.postgres.since,
-                                                   answering: !hung),
-                           lock: node.lock, peers: peers)
-    }
+    // MARK: Agents
 
-    /// Runs one HA cycle on `node`: decide, act until a gate fails, and decide again after a
-    /// failed gate or a peer probe (a few times at most, as the agent's immediate wake-ups do).
-    func cycle(_ node: Node) async {
-        var peers: [PeerStatus]?
-        var last: Observation?
-        node.storeFailedGate = false
-        for _ in 0..<4 {
-            var observation = await observe(node, peers: peers)
-            if node.storeFailedGate { observation.store = .unreachable }
-            last = observation
-            let decision = HAEngine.decide(observation)
-            note("\(node.name): \(decision.summary) \(decision.actions)")
-            var again = false
-            for action in decision.actions {
-                if case .probePeers = action {
-                    peers = probe(from: node)
-                    again = true
-                    break
-                }
-                let ok = await perform(action, on: node, observation: observation)
-                if !ok {
-                    // As the agent: a lost gate is decided again at once, a failed step next cycle.
-                    again = action.isGate
-                    break
-                }
-            }
-            if !again { break }
-        }
-        await publish(node, extendingLease: last?.memberWriteMayExtendLease(lock: node.lock) ?? true)
-        let pg = node.postgres
-        note("  \(node.name) now: running \(pg.running) \(pg.role) tl \(pg.timeline) wal \(pg.wal) following \(pg.following ?? "-") lock \(node.lock)")
-    }
-
-    /// Every cycle ends with the member key (Patroni's touch_member), which extends the lease
-    /// only as the agent's does.
-    func publish(_ node: Node, extendingLease: Bool) async {
-        let pg = node.postgres
-        let record = MemberRecord(state: pg.running ? "running" : "stopped", role: pg.role.rawValue,
-                                  xlogLocation: pg.running ? pg.wal : nil, timeline: pg.running ? pg.timeline : nil)
-        try? await node.store.publishMember(record, extendingLease: extendingLease)
-    }
-
-    func probe(from node: Node) -> [PeerStatus] {
-        nodes.filter { $0 !== node }.map { peer in
-            guard peer.agentRunning(at: now), !peer.slow(at: now) else { return .unreachable(peer.name) }
-            let pg = peer.postgres
-            return PeerStatus(name: peer.name, reachable: true, inRecovery: !pg.isPrimary,
-                              walPosition: pg.running ? pg.wal : 0, nofailover: peer.identity.nofailover,
-                              failoverPriority: peer.identity.failoverPriority, timeline: pg.running ? pg.timeline : nil)
-        }
-    }
-
-    /// Carries out one action; false when it failed (a gate that did not pass, or the store erred).
-    func perform(_ action: Action, on node: Node, observation: Observation) async -> Bool {
-        let store = node.store
-        do {
-            switch action {
-            case .probePeers:
-                return true
-            case .claimInitialization:
-                return try await store.initialize(systemID: "", create: true)
-            case .bootstrap:
-                nextSystemID += 1
-                node.postgres = SimPostgres(systemID: String(nextSystemID), running: true, role: .primary, timeline: 1,
-                                            wal: 1000, since: now)
-            case .recordSystemID:
-                if let sysid = node.postgres.systemID { _ = try await store.initialize(systemID: sysid, create: false) }
-            case .writeInitialConfig:
-                _ = try await store.setConfig(["ttl": 10, "loop_wait": 2, "retry_timeout": 4], expectedVersion: nil)
-            case .acquireLeader:
-                let sent = now
-                guard try await store.acquireLeader() else { return false }
-                node.lock = LockState(lastConfirmed: sent)
-            case .renewLeader:
-                let sent = now
-                // As the agent: no answer is no proof, so an error counts as a lost lock.
-                guard let answer = try? await store.renewLeader(), answer == .held else {
-                    node.lock.lost = true
-                    return false
-                }
-                node.lock = LockState(lastConfirmed: sent)
-            case .releaseLeader:
-                _ = try await store.releaseLeader()
-                node.lock = LockState()
-            case let .createReplica(from):
-                guard let source = self.node(from), source.postgres.running else { return false }
-                var copy = source.postgres
-                copy.role = .replica
-                copy.following = from
-                copy.since = now
-                node.postgres = copy
-            case let .startPostgres(role):
-                node.postgres.running = true
-                node.postgres.crashed = false
-                node.postgres.since = now
-                switch role {
-                case .primary:
-                    node.postgres.role = .primary
-                    node.postgres.following = nil
-                case let .replica(following):
-                    node.postgres.role = .replica
-                    node.postgres.following = following
-                }
-            case let .follow(leader), let .rejoin(leader):
-                guard let upstream = self.node(leader), upstream.postgres.running else { return false }
-                if node.postgres.diverged(from: upstream.postgres) { node.postgres.rewind(onto: upstream.postgres) }
-                node.postgres.role = .replica
-                node.postgres.following = leader
-                if !node.postgres.running { node.postgres.since = now }
-                node.postgres.running = true
-                node.postgres.crashed = false
-            case .promote:
-                var known: Int64 = 0
-                if case let .reachable(cluster) = observation.store { known = cluster.timeline }
-                node.postgres.promote(knownTimelines: known)
-            case let .demote(mode):
-                if mode == .graceful {
-                    // The shutdown checkpoint reaches the replicas before the key is released.
-                    for replica in nodes where replica.postgres.following == node.name && replica.postgres.running
-                        && !replica.postgres.diverged(from: node.postgres) {
-                        replica.postgres.wal = node.postgres.wal
-                    }
-                }
-                if mode == .graceful || mode == .immediate { _ = try? await store.releaseLeader() }
-                if mode != .offline { node.lock = LockState() }
-                node.postgres.role = .replica
-                node.postgres.following = nil
-                node.postgres.running = true
-                node.postgres.since = now
-            case .updateStatus:
-                if node.postgres.isPrimary { try await store.setStatus(StatusRecord(optime: node.postgres.wal)) }
-            case .recordHistory:
-                let events = node.postgres.history.map {
-                    TimelineEvent(timeline: $0.parentTimeline, lsn: $0.switchpoint, reason: "promoted", newLeader: node.name)
-                }
-                try await store.setHistory(events)
-            case let .clearFailover(version):
-                _ = try await store.setFailover(FailoverRequest(), expectedVersion: version)
-            case let .exit(reason):
-                note("\(node.name) exits: \(reason)")
+    /// One step of an agent's life: its preflight until it passes, then a cycle when one is due.
+    func run(_ node: Node) async {
+        if !node.ready {
+            switch await node.loop.preflightOnce() {
+            case .ready:
+                node.ready = true
+            case let .refused(reason):
+                note("\(node.name) refused to start: \(reason)")
                 node.agentAlive = false
+                return
+            case .storeUnavailable:
+                return
             }
-            return true
-        } catch {
-            if action.isGate { node.storeFailedGate = true }
-            return false
         }
+        guard node.nextCycle <= now else { return }
+        await node.loop.cycle()
+        node.nextCycle = await node.loop.nextCycleAt
+        if let fatal = await node.loop.fatal {
+            note("\(node.name) exits: \(fatal)")
+            node.agentAlive = false
+        }
+        let pg = node.server
+        let machine = await node.loop.machine
+        note("  \(node.name) now: running \(pg.running) \(pg.role) tl \(pg.timeline) wal \(pg.wal) upstream \(pg.upstream ?? "-") lock \(machine.lock)")
+    }
+
+    /// A restarted agent is a new process: a new lease, no memory of its lock.
+    func restartAgent(_ node: Node) {
+        note("\(node.name) agent back")
+        let (loop, box, connection) = makeAgent(setup: node.setup, server: node.server)
+        node.loop = loop
+        node.box = box
+        node.connection = connection
+        node.storeCutUntil = nil
+        node.agentAlive = true
+        node.ready = false
+        node.nextCycle = now
     }
 
     // MARK: The world between cycles
 
     /// Streaming replication: replicas that can follow their upstream catch up to it.
     func replicate() {
-        for node in nodes where node.postgres.running && node.postgres.role == .replica {
-            node.postgres.streaming = false
-            guard let upstream = node.postgres.following.flatMap(self.node), upstream.postgres.isPrimary,
-                  !node.postgres.diverged(from: upstream.postgres) else { continue }
-            node.postgres.streaming = true
-            node.postgres.timeline = upstream.postgres.timeline
-            node.postgres.history = upstream.postgres.history
-            node.postgres.wal = max(node.postgres.wal, upstream.postgres.wal - Int64.random(in: 0...200, using: &rng))
+        for server in servers where server.running && server.role == .replica && !server.hung(at: now) {
+            server.streaming = false
+            guard let upstream = server.upstream.flatMap(node)?.server, upstream.isPrimary, !upstream.hung(at: now),
+                  !server.diverged(from: upstream) else { continue }
+            server.streaming = true
+            server.timeline = upstream.timeline
+            server.history = upstream.history
+            server.wal = max(server.wal, upstream.wal - Int64.random(in: 0...200, using: &rng))
         }
     }
 
-    /// What HAProxy's `GET /primary` check would route writes to: a running primary whose
-    /// agent answers and still trusts its lock.
+    /// What HAProxy's `GET /primary` check routes writes to: a writable server whose agent
+    /// answers and whose REST API says it leads (the snapshot the real health check reads).
     func routablePrimaries() -> [Node] {
-        nodes.filter { $0.postgres.isPrimary && $0.agentRunning(at: now) && $0.lock.isValid(at: now, ttl: settings.ttl) }
+        let instant = memory.clock.instant(now)
+        return nodes.filter { $0.server.writable && $0.agentRunning(at: now) && $0.box.snapshot().isLeader(at: instant) }
     }
 
     func clientWrites() {
         let primaries = routablePrimaries()
-        if primaries.count == 1, !primaries[0].postgresHung(at: now) {
-            primaries[0].postgres.wal += Int64.random(in: 1...500, using: &rng)
-        }
+        if primaries.count == 1 { primaries[0].server.wal += Int64.random(in: 1...500, using: &rng) }
     }
 
     // MARK: Invariants
@@ -277,16 +211,22 @@ final class SimCluster {
             return
         }
         let cluster = try? await observer.readCluster()
-        for node in nodes where node.postgres.isPrimary && node.agentRunning(at: now) {
+        // Writes are routed only while the lease that makes the node leader has not ended.
+        if let primary = routable.first, cluster?.leader?.name != primary.name {
+            violation = "step \(step): writes are routed to \(primary.name) after its lease ended (the key is \(cluster?.leader?.name ?? "gone"))"
+            return
+        }
+        for node in nodes where node.server.isPrimary && node.agentRunning(at: now) {
+            let lock = await node.loop.machine.lock
             let holds = cluster?.leader?.name == node.name
-            let recently = node.lock.lastConfirmed.map { now - $0 <= settings.ttl } ?? false
+            let recently = lock.lastConfirmed.map { now - $0 <= timings.ttlDuration } ?? false
             if !holds && !recently {
-                violation = "step \(step): \(node.name) runs as primary without the lock (last confirmed \(String(describing: node.lock.lastConfirmed)), now \(now))"
+                violation = "step \(step): \(node.name) runs as primary without the lock (last confirmed \(String(describing: lock.lastConfirmed)), now \(now))"
                 return
             }
         }
-        if let primary = routable.first, let cluster, cluster.history != nil, primary.postgres.timeline < cluster.timeline {
-            violation = "step \(step): \(primary.name) takes writes on timeline \(primary.postgres.timeline) after timeline \(cluster.timeline) exists"
+        if let primary = routable.first, let cluster, cluster.history != nil, primary.server.timeline < cluster.timeline {
+            violation = "step \(step): \(primary.name) takes writes on timeline \(primary.server.timeline) after timeline \(cluster.timeline) exists"
         }
     }
 
@@ -294,13 +234,36 @@ final class SimCluster {
     func convergenceProblem() async -> String? {
         guard let cluster = try? await observer.readCluster() else { return "store unreadable" }
         guard let leaderName = cluster.leader?.name, let leader = node(leaderName) else { return "no leader key" }
-        guard leader.postgres.isPrimary else { return "the leader \(leaderName) is not running as primary" }
+        guard leader.server.isPrimary else { return "the leader \(leaderName) is not running as primary" }
         for node in nodes where node !== leader && node.agentAlive {
-            let pg = node.postgres
-            guard pg.running, pg.role == .replica, pg.following == leaderName, !pg.diverged(from: leader.postgres) else {
-                return "\(node.name) is not a streaming replica of \(leaderName) (running \(pg.running), role \(pg.role), following \(pg.following ?? "-"), tl \(pg.timeline) vs \(leader.postgres.timeline))"
+            let pg = node.server
+            guard pg.running, pg.role == .replica, pg.upstream == leaderName, !pg.diverged(from: leader.server) else {
+                return "\(node.name) is not a streaming replica of \(leaderName) (running \(pg.running), role \(pg.role), upstream \(pg.upstream ?? "-"), tl \(pg.timeline) vs \(leader.server.timeline))"
             }
         }
         return nil
     }
+}
+
+extension HATimings {
+    var ttlDuration: Duration { .seconds(ttl) }
+}
+
+/// The peers as the agent's probe sees them: what each one's REST API would answer from its
+/// snapshot, or silence when its agent is dead, frozen or too slow.
+struct SimProbe: PeerProbing {
+    unowned let world: SimCluster
+
+    func statuses(of members: [Member]) async -> [PeerStatus] {
+        members.map { member in
+            guard let peer = world.node(member.name), peer.agentRunning(at: world.now), !peer.slow(at: world.now) else {
+                return .unreachable(member.name)
+            }
+            // Its `GET /patroni`, as its REST API writes it and the agent's probe reads it.
+            let document = StatusDocument.json(peer.box.snapshot(), now: world.memory.clock.instant(world.now))
+            return PeerProbe.peerStatus(peer.name, document)
+        }
+    }
+
+    func answersLiveness(_ apiURL: String) async -> Bool { false }
 }

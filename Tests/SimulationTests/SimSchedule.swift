@@ -1,5 +1,6 @@
 import VigilCore
 import VigilDCS
+import VigilPostgres
 
 /// One seeded schedule: a cluster bootstraps, suffers random faults, then heals; the
 /// invariants are checked after every step and convergence at the end.
@@ -15,13 +16,12 @@ enum SimSchedule {
     static func run(seed: UInt64, keepLog: Bool = false) async -> Outcome {
         let sim = SimCluster(seed: seed, size: 2 + Int(seed % 2), keepLog: keepLog)
         var pending: [(at: Duration, node: SimCluster.Node)] = []
-        let loopWait = Duration.seconds(sim.settings.timings.loopWait)
         for step in 0..<(faultSteps + calmSteps) {
             sim.memory.clock.advance(by: .seconds(1))
             await sim.memory.expireLeases()
             let now = sim.now
             for (index, item) in pending.enumerated().reversed() where item.at <= now {
-                restartAgent(item.node, in: sim)
+                sim.restartAgent(item.node)
                 pending.remove(at: index)
             }
             if step >= 12 && step < faultSteps && sim.rng.chance(0.12) {
@@ -37,9 +37,7 @@ enum SimSchedule {
                     node.frozenUntil = nil
                     node.nextCycle = now  // a thawed agent runs at once
                 }
-                guard node.nextCycle <= now else { continue }
-                await sim.cycle(node)
-                node.nextCycle = now + loopWait
+                await sim.run(node)
             }
             sim.replicate()
             sim.clientWrites()
@@ -49,7 +47,7 @@ enum SimSchedule {
         if sim.violation == nil, let problem = await sim.convergenceProblem() {
             sim.violation = "did not converge after \(calmSteps) s without faults: \(problem)"
         }
-        return Outcome(violation: sim.violation, log: sim.log)
+        return Outcome(violation: sim.violation, log: sim.log.all)
     }
 
     static func inject(into sim: SimCluster, pending: inout [(at: Duration, node: SimCluster.Node)]) async {
@@ -58,18 +56,12 @@ enum SimSchedule {
         switch Int.random(in: 0..<10, using: &sim.rng) {
         case 0:
             sim.note("FAULT: postgres on \(node.name) killed")
-            if node.postgres.running {
-                node.postgres.running = false
-                node.postgres.crashed = true
-                node.postgres.since = now
-            }
+            node.server.crash()
         case 1:
             guard node.agentAlive else { return }
             sim.note("FAULT: \(node.name) lost (agent and postgres killed)")
             node.agentAlive = false
-            node.postgres.running = false
-            node.postgres.crashed = node.postgres.systemID != nil
-            node.postgres.since = now
+            node.server.crash()
             pending.append((now + .seconds(Int64.random(in: 5...25, using: &sim.rng)), node))
         case 2:
             sim.note("FAULT: \(node.name) agent frozen")
@@ -90,7 +82,7 @@ enum SimSchedule {
             node.slowUntil = now + .seconds(Int64.random(in: 3...20, using: &sim.rng))
         case 6:
             sim.note("FAULT: postgres on \(node.name) hangs (runs, answers nothing)")
-            node.postgresHungUntil = now + .seconds(Int64.random(in: 2...25, using: &sim.rng))
+            node.server.hungUntil = now + .seconds(Int64.random(in: 2...25, using: &sim.rng))
         case 7:
             // etcd down for everyone (all members, or quorum lost).
             let outage = now + .seconds(Int64.random(in: 3...15, using: &sim.rng))
@@ -110,30 +102,17 @@ enum SimSchedule {
         }
     }
 
-    /// A restarted agent is a new process: a new lease, no memory of its lock.
-    static func restartAgent(_ node: SimCluster.Node, in sim: SimCluster) {
-        sim.note("\(node.name) agent back")
-        let (store, connection) = sim.memory.store(layout: sim.layout, memberName: node.name, ttl: sim.settings.timings.ttl,
-                                                   retryTimeout: sim.settings.timings.retryTimeout)
-        node.store = store
-        node.connection = connection
-        node.storeCutUntil = nil
-        node.lock = LockState()
-        node.agentAlive = true
-        node.nextCycle = sim.now
-    }
-
     static func heal(_ sim: SimCluster, pending: inout [(at: Duration, node: SimCluster.Node)]) {
         sim.note("HEAL")
-        for item in pending { restartAgent(item.node, in: sim) }
+        for item in pending { sim.restartAgent(item.node) }
         pending.removeAll()
         for node in sim.nodes {
             node.frozenUntil = nil
             node.slowUntil = nil
-            node.postgresHungUntil = nil
+            node.server.hungUntil = nil
             node.connection.faults = .none
             node.storeCutUntil = nil
-            if !node.agentAlive { restartAgent(node, in: sim) }
+            if !node.agentAlive { sim.restartAgent(node) }
         }
     }
 }

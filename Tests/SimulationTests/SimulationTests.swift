@@ -30,7 +30,9 @@ import Testing
             for await (seed, violation) in group { if let violation { failures.append((seed, violation)) } }
             return failures
         }
-        print("simulation: \(Self.schedules) seeded schedules, \(failures.count) with invariant violations, in \(ContinuousClock.now - started)")
+        let elapsed = ContinuousClock.now - started
+        let rate = Double(Self.schedules) / max(elapsed.inSeconds, 0.001)
+        print("simulation: \(Self.schedules) seeded schedules, \(failures.count) with invariant violations, in \(elapsed) (\(Int(rate)) schedules/s); each node ran the agent's own HALoop and HAMachine (VigilAgent, VigilCore)")
         for (seed, violation) in failures {
             Issue.record("seed \(seed): \(violation) (replay: SIMULATION_SEED=\(seed) swift test --filter SimulationTests)")
         }

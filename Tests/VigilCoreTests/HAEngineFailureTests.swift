@@ -95,7 +95,7 @@ extension HAEngineTests {
 
     @Test(arguments: [
         (startedAgo: 100, peers: nil, actions: [.renewLeader], reason: Reason.stillStarting),
-        (startedAgo: 301, peers: nil, actions: [.renewLeader, .probePeers], reason: .racing),
+        (startedAgo: 301, peers: nil, actions: [.renewLeader, .probePeers], reason: .probingForHandOver),
         (startedAgo: 301, peers: [PeerStatus(name: "n2", reachable: true, walPosition: 5000)],
          actions: [.demote(.immediate)], reason: .primaryStartTimedOut),
         (startedAgo: 301, peers: [PeerStatus(name: "n2", reachable: true, walPosition: 5000, nofailover: true)],
@@ -160,12 +160,15 @@ extension HAEngineTests {
     @Test func reasonCodesAreStable() {
         #expect(Reason.allCases.map(\.rawValue) == [
             "store_unreachable", "demoted_store_unreachable", "busy", "bootstrapping", "cloning",
-            "waiting_for_leader_to_bootstrap", "adopting_cluster", "system_id_mismatch", "paused_postgres_stopped",
-            "restarting_primary", "primary_start_timed_out", "starting_replica", "still_starting", "leader_with_lock",
-            "promoting_with_lock", "demoted_lost_lock", "postgres_unresponsive", "demoted_unresponsive", "renewal_failed",
-            "switchover_demoting", "switchover_refused", "switchover_scheduled", "demoted_not_leader", "following_leader",
-            "changing_leader", "waiting_for_stream", "racing", "promoted_by_race", "not_healthiest",
-            "not_allowed_to_promote", "paused_no_race",
+            "releasing_lock_without_data", "waiting_for_leader_to_bootstrap", "adopting_cluster", "system_id_mismatch", "paused_postgres_stopped",
+            "restarting_primary", "primary_start_timed_out", "starting_replica", "starting_read_only_with_lock",
+            "still_starting", "postgres_stopping", "leader_with_lock", "paused_replica_with_lock", "promoting_with_lock",
+            "reacquired_lock", "demoted_lost_lock", "postgres_unresponsive", "demoted_unresponsive", "renewal_failed",
+            "switchover_demoting", "switchover_refused", "switchover_scheduled", "demoted_not_leader", "demoted_old_timeline",
+            "paused_primary_without_lock", "following_leader", "changing_leader", "rejoining_leader", "waiting_for_stream",
+            "racing", "probing_for_switchover", "probing_for_hand_over", "promoted_by_race", "not_healthiest",
+            "primary_still_alive", "deferring_to_candidate", "asked_to_step_down", "not_allowed_to_promote",
+            "paused_no_race", "primary_start_failed", "lock_unconfirmed", "demotion_failed", "shutting_down",
         ])
     }
 }

@@ -1,6 +1,8 @@
-/// What the shell does for a decision, in order. A step marked as a gate (`isGate`) can fail
-/// (a lost race, a lock that is no longer ours); when it does, the shell runs nothing after
-/// it and asks the engine again with what it learned.
+/// What the engine decides and what the shell carries out, one at a time, as `HAMachine` hands
+/// them out. The engine plans in the coarser steps (`demote`, `updateStatus`, `recordHistory`,
+/// `probePeers`); the machine turns each into the shell's steps below the line, which the
+/// engine never plans. A step marked as a gate (`isGate`) can fail (a lost race, a lock that is
+/// no longer ours); when it does, nothing after it runs and the engine is asked again.
 public enum Action: Sendable, Equatable {
     /// Ask every other member for `GET /patroni` (2 s, in parallel), then decide again.
     case probePeers
@@ -42,11 +44,37 @@ public enum Action: Sendable, Equatable {
     /// Stop for good: the data directory belongs to another cluster.
     case exit(String)
 
+    // The shell's steps (planned by the machine only).
+
+    /// Ask these members for `GET /patroni` (2 s, in parallel); answered with `.peers`.
+    case askPeers([Member])
+    /// Stop PostgreSQL in `mode`, waiting at most `timeout` for the postmaster to go.
+    case stopPostgres(StopMode, timeout: Duration)
+    /// SIGSTOP the postmaster, SIGKILL it and every process it started, await their exit.
+    case killPostmaster
+    /// Create the physical slots of these members (a primary's replicas) where missing.
+    case ensureSlots(for: [String])
+    /// Write the `status` key's optime.
+    case writeStatus(optime: Int64)
+    /// Find where PostgreSQL's timeline `timeline` branched off (its history file); answered
+    /// with `.timelineSwitch`.
+    case readTimelineSwitch(timeline: Int64)
+    /// Write the `history` key.
+    case writeHistory([TimelineEvent])
+    /// Write this member's key; it extends the member's lease only when `extendingLease`.
+    case publishMember(extendingLease: Bool)
+    /// Ask PostgreSQL for its state again (after a step changed it), for the REST API and the member key.
+    case refreshPostgres
+    /// Restart PostgreSQL in place (an operator's request).
+    case restartPostgres
+    /// Replace the data directory with a copy of `from`'s and stream from it (an operator's request).
+    case reinitialize(from: String)
+
     /// Whether the step can take longer than `ttl` (initdb, a clone, a rewind, crash recovery):
     /// the shell keeps the member key alive meanwhile, as Patroni's touch_member does.
     public var mayOutlastTTL: Bool {
         switch self {
-        case .bootstrap, .createReplica, .rejoin, .startPostgres: true
+        case .bootstrap, .createReplica, .rejoin, .startPostgres, .reinitialize: true
         default: false
         }
     }
@@ -54,7 +82,8 @@ public enum Action: Sendable, Equatable {
     /// Whether the step starts, stops or re-points PostgreSQL (its state settles a moment later).
     public var changesPostgres: Bool {
         switch self {
-        case .bootstrap, .createReplica, .startPostgres, .follow, .rejoin, .promote, .demote: true
+        case .bootstrap, .createReplica, .startPostgres, .follow, .rejoin, .promote, .demote, .stopPostgres, .killPostmaster,
+             .restartPostgres, .reinitialize: true
         default: false
         }
     }
@@ -70,6 +99,13 @@ public enum Action: Sendable, Equatable {
 public enum StartRole: Sendable, Equatable {
     case primary
     case replica(following: String?)
+}
+
+/// How PostgreSQL is stopped: `fast` ends sessions and writes a shutdown checkpoint that
+/// replicas receive; `immediate` (SIGQUIT) ends it at once, with crash recovery on the next start.
+public enum StopMode: String, Sendable, Equatable {
+    case fast
+    case immediate
 }
 
 /// How a primary steps down (Patroni's demote modes).

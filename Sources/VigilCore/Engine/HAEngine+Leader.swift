@@ -16,7 +16,7 @@ extension HAEngine {
         }
         if o.postgres.isRunningReplica {
             if c.paused {
-                return c.decision(.leaderWithLock, "no action. I am (\(c.me)), a replica with the lock, and in pause",
+                return c.decision(.pausedReplicaWithLock, "no action. I am (\(c.me)), a replica with the lock, and in pause",
                                   [.renewLeader])
             }
             return c.decision(.promotingWithLock, "promoted self to leader because I had the session lock",
@@ -52,7 +52,7 @@ extension HAEngine {
             }
         }
         guard let peers = o.peers else {
-            return c.decision(.racing, "checking who can take over before a switchover", [.renewLeader, .probePeers])
+            return c.decision(.probingForSwitchover, "checking who can take over before a switchover", [.renewLeader, .probePeers])
         }
         guard !ableToTakeOver(c, peers, named: wanted.member).isEmpty else {
             let whom = wanted.member.map { "member \($0)" } ?? "any member"
@@ -66,7 +66,7 @@ extension HAEngine {
     static func followerCycle(_ c: Context, leader: String) -> Decision {
         let o = c.o
         if o.postgres.isRunningPrimary {
-            if c.paused { return c.decision(.followingLeader, "continue to run as primary without lock") }
+            if c.paused { return c.decision(.pausedPrimaryWithoutLock, "continue to run as primary without lock") }
             return c.decision(.demotedNotLeader, "demoting self because I do not have the lock and I was a leader",
                               [.demote(.immediateNoLock)])
         }
@@ -84,7 +84,7 @@ extension HAEngine {
             if let since = o.postgres.followingSince, o.now - since < grace {
                 return c.decision(.waitingForStream, "waiting to stream from leader (\(leader)) on its timeline \(leaderTimeline)")
             }
-            return c.decision(.changingLeader, "rejoining leader (\(leader)) on its timeline \(leaderTimeline)",
+            return c.decision(.rejoiningLeader, "rejoining leader (\(leader)) on its timeline \(leaderTimeline)",
                               [.rejoin(leader: leader)])
         }
         return c.decision(.followingLeader, "no action. I am (\(c.me)), a secondary, and following a leader (\(leader))")

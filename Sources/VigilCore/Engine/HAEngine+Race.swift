@@ -8,7 +8,7 @@ extension HAEngine {
         let clearRequest: [Action] = failoverVersion.map { _ in [.clearFailover(version: nil)] } ?? []
         if c.paused {
             if o.postgres.isRunningPrimary {
-                return c.decision(.leaderWithLock, "acquired session lock as a leader", [.acquireLeader, .updateStatus])
+                return c.decision(.reacquiredLock, "acquired session lock as a leader", [.acquireLeader, .updateStatus])
             }
             // In pause only a manual failover's named candidate races (spec 3.11), and not while
             // a primary still runs (in pause nothing demotes it).
@@ -17,7 +17,7 @@ extension HAEngine {
                     return c.decision(.racing, "no leader: asking the other members before taking over", [.probePeers])
                 }
                 if let primary = peers.first(where: { $0.reachable && !$0.inRecovery }) {
-                    return c.decision(.pausedNoRace, "not taking over: Primary (\(primary.name)) is still alive")
+                    return c.decision(.primaryStillAlive, "not taking over: Primary (\(primary.name)) is still alive")
                 }
                 return c.decision(.promotedByRace, "promoted self to leader by acquiring session lock",
                                   [.acquireLeader] + clearRequest + [.promote, .updateStatus])
@@ -28,10 +28,10 @@ extension HAEngine {
         if o.postgres.isRunningPrimary {
             // A primary whose lease lapsed may take the key back, unless a newer timeline exists.
             if let timeline = o.postgres.status.timeline, cluster.history != nil, timeline < cluster.timeline {
-                return c.decision(.demotedNotLeader, "demoting self because I am not the healthiest node",
+                return c.decision(.demotedOldTimeline, "demoting self because I am not the healthiest node",
                                   [.demote(.immediateNoLock)])
             }
-            return c.decision(.leaderWithLock, "acquired session lock as a leader", [.acquireLeader, .updateStatus] + clearRequest)
+            return c.decision(.reacquiredLock, "acquired session lock as a leader", [.acquireLeader, .updateStatus] + clearRequest)
         }
         if !o.me.mayRace && candidate != c.me {
             return c.decision(.notAllowedToPromote, "following a different leader because I am not allowed to promote")
@@ -52,7 +52,7 @@ extension HAEngine {
             return c.decision(.racing, "no leader: asking the other members before racing", [.probePeers])
         }
         if let candidate, let named = peers.first(where: { $0.name == candidate }), named.reachable, named.inRecovery {
-            return c.decision(.notHealthiest, "following a different leader because \(candidate) was asked to take over")
+            return c.decision(.deferringToCandidate, "following a different leader because \(candidate) was asked to take over")
         }
         // The leader a switchover asked to step down does not take the key back while another
         // member can have it (as Patroni's manual_failover_process_no_leader), and the others do
@@ -60,13 +60,13 @@ extension HAEngine {
         let formerLeader = cluster.failover.flatMap { $0.value.leader }
         if formerLeader == c.me {
             if !ableToTakeOver(c, peers).isEmpty {
-                return c.decision(.notHealthiest, "following a different leader because I was asked to step down by a switchover")
+                return c.decision(.askedToStepDown, "following a different leader because I was asked to step down by a switchover")
             }
         }
         for peer in peers where peer.reachable && !peer.nofailover && peer.failoverPriority > 0 {
             if peer.name == formerLeader && peer.inRecovery { continue }
             if !peer.inRecovery {
-                return c.decision(.notHealthiest, "following a different leader because Primary (\(peer.name)) is still alive")
+                return c.decision(.primaryStillAlive, "following a different leader because Primary (\(peer.name)) is still alive")
             }
             if peer.walPosition > myWAL {
                 return c.decision(.notHealthiest, "following a different leader because i am not the healthiest node (\(peer.name) is ahead)")

@@ -30,7 +30,7 @@ public enum HAEngine {
         case .starting:
             return starting(context)
         case .stopping:
-            return context.decision(.busy, "PostgreSQL is stopping")
+            return context.decision(.postgresStopping, "PostgreSQL is stopping")
         case .stopped, .crashed, .uninitialized:
             return recover(context)
         }
@@ -107,7 +107,7 @@ public enum HAEngine {
     static func bootstrapOrClone(_ c: Context) -> Decision {
         let cluster = c.cluster
         if c.holdsLock {
-            return c.decision(.busy, "releasing the leader key: this node has no data directory", [.releaseLeader])
+            return c.decision(.releasingLockWithoutData, "releasing the leader key: this node has no data directory", [.releaseLeader])
         }
         if let leader = cluster.leader {
             let source = cloneSource(c, leader: leader.name)
@@ -151,7 +151,7 @@ public enum HAEngine {
                 }
             }
             if o.postgres.status.role == .replica {
-                return c.decision(.startingReplica, "starting as readonly because i had the session lock",
+                return c.decision(.startingReadOnlyWithLock, "starting as readonly because i had the session lock",
                                   [.renewLeader, .startPostgres(.replica(following: nil))])
             }
             return c.decision(.restartingPrimary, "starting primary after failure", [.renewLeader, .startPostgres(.primary)])
@@ -183,7 +183,7 @@ public enum HAEngine {
     /// over: the peers are asked first, then `handOver` is the decision. nil: nobody can.
     static func handOver(_ c: Context, when: String, _ handOver: Decision) -> Decision? {
         guard let peers = c.o.peers else {
-            return c.decision(.racing, "checking whether a replica can take over \(when)", [.renewLeader, .probePeers])
+            return c.decision(.probingForHandOver, "checking whether a replica can take over \(when)", [.renewLeader, .probePeers])
         }
         return ableToTakeOver(c, peers).isEmpty ? nil : handOver
     }

@@ -1,0 +1,53 @@
+extension HAMachine {
+    /// The engine's input: what the shell saw, completed from memory.
+    mutating func remember(_ s: Sighting) -> Observation {
+        settings = s.settings
+        if case let .reachable(cluster) = s.store {
+            if cluster.leader?.name != s.me.name, lock.lastConfirmed != nil {
+                // Someone else holds the key: this member is not the leader, whatever it last renewed.
+                lock = LockState()
+            }
+            if let leader = cluster.leaderMember { lastLeader = leader }
+        }
+        var status = s.postgres
+        if status.state != lastState {
+            lastState = status.state
+            stateSince = s.now
+        }
+        var directory = LocalPostgres.DataDirectory.empty
+        var busy = s.busyWith
+        if case let .present(fileRole, filesSystemID) = s.dataDirectory {
+            // Running but not answering queries: assume the role it last had, so an overloaded
+            // primary is still treated as one (and demoted when it must be).
+            if status.state != .running || status.role == nil { status.role = lastRole ?? fileRole }
+            if status.state == .running, let role = status.role { lastRole = role }
+            if status.state != .running { lastRole = nil }
+            if let sysid = status.systemIdentifier ?? filesSystemID {
+                lastSystemID = sysid
+                directory = .initialized(systemID: sysid)
+            } else if !s.answering, let sysid = lastSystemID {
+                directory = .initialized(systemID: sysid)
+            } else {
+                busy = busy ?? "reading the data directory"
+            }
+        }
+        return Observation(now: s.now, wallClock: s.wallClock, me: s.me, settings: s.settings, store: s.store,
+                           postgres: LocalPostgres(dataDirectory: directory, status: status, following: following,
+                                                   followingSince: followingSince, stateSince: stateSince, busyWith: busy,
+                                                   answering: s.answering),
+                           lock: lock, peers: nil)
+    }
+
+    /// The `history` key with this node's promotion added as the end of the timeline just below
+    /// its own (so the store's count of timelines stays the real one even when this timeline
+    /// branched off an older one). nil: nothing to add.
+    func historyWithSwitch(_ entry: TimelineDivergence.HistoryEntry?, timeline: Int64) -> [TimelineEvent]? {
+        guard let entry, let o = observation else { return nil }
+        var history = o.cluster?.history?.value ?? []
+        let ended = timeline - 1
+        guard !history.contains(where: { $0.timeline >= ended }) else { return nil }
+        history.append(TimelineEvent(timeline: ended, lsn: entry.switchpoint, reason: "no recovery target specified",
+                                     timestamp: ISOTime.pythonUTC(o.wallClock), newLeader: o.me.name))
+        return history
+    }
+}

@@ -1,0 +1,40 @@
+/// SIGTERM: stop PostgreSQL (fast, so replicas get the shutdown checkpoint; immediately when
+/// that takes too long), then give the leader key up at once so a replica need not wait for
+/// the lease, and write the member key a last time without extending its lease. In pause
+/// PostgreSQL and the key are left as they are.
+extension HAMachine {
+    public mutating func shutdown(primaryStopTimeout: Duration, at now: Duration) -> Next {
+        var c = Cycle(began: now)
+        c.shutdown = true
+        c.finishing = true
+        if settings.paused {
+            cycle = c
+            return Next(.finish(nextCycleAt: now),
+                        decided: Decision(.shuttingDown, "shutting down in pause: PostgreSQL keeps running and the leader key stays"))
+        }
+        c.queue = [.essential(.stopPostgres(.fast, timeout: primaryStopTimeout))]
+        cycle = c
+        return Next(advance(at: now).step, decided: Decision(.shuttingDown, "shutting down: stopping PostgreSQL"))
+    }
+
+    mutating func shutdownStep(_ action: Action, _ result: ActionResult, at now: Duration) -> Next {
+        switch (action, result.succeeded) {
+        case (.stopPostgres(.fast, _), false):
+            cycle!.queue = [.optional(.stopPostgres(.immediate, timeout: .seconds(10)))]
+        case (.stopPostgres, _):
+            let held = lock.lastConfirmed != nil && !lock.lost
+            if held { cycle!.queue.append(.optional(.releaseLeader)) }
+            cycle!.queue.append(.optional(.refreshPostgres))
+            cycle!.queue.append(.optional(.publishMember(extendingLease: false)))
+        case (.releaseLeader, _):
+            lock = LockState()
+        default:
+            break
+        }
+        if cycle!.queue.isEmpty {
+            cycle = nil
+            return Next(.finish(nextCycleAt: now))
+        }
+        return advance(at: now)
+    }
+}

@@ -1,0 +1,276 @@
+/// The HA loop's whole memory and every decision it takes, as a value: the shell (`HALoop`,
+/// or the simulation driving the same `HALoop`) looks at the world, hands what it saw to
+/// `observed(_:)`, carries out the one step it gets back, hands the result to
+/// `completed(_:_:at:)`, and so on until the machine says the cycle is over. The machine never
+/// performs anything and never reads a clock (time comes in with every event), in the manner
+/// of PostgresNIO's `ConnectionStateMachine`.
+///
+/// A cycle: look, let `HAEngine` decide, carry the decision's actions out in order (the coarse
+/// ones expanded here into the shell's steps: a demotion's escalation ladder, the status and
+/// history writes, the peer probe), decide again at once after a lost gate or a probe (at most
+/// four decisions a cycle), then publish the member key and name the next cycle's time.
+public struct HAMachine: Sendable {
+    /// The proof that this member holds the leader key, and until when.
+    public internal(set) var lock = LockState()
+    /// The member this node's PostgreSQL was last pointed at, and since when (a replica that was
+    /// just pointed somewhere gets a moment to start streaming).
+    public internal(set) var following: String?
+    var followingSince: Duration?
+    var lastState: PostgresStatus.State?
+    var stateSince: Duration = .zero
+    /// The role a running server had when it last answered (a silent one keeps it).
+    var lastRole: PostgresStatus.Role?
+    /// The system identifier the server last reported (pg_controldata is not run on a silent one).
+    var lastSystemID: String?
+    /// The leader's member entry from the last view that had one: probed in a race even after its
+    /// member key lapsed, since a primary that is still alive must stop the race.
+    var lastLeader: Member?
+    /// The local configuration's `postgresql.use_slots`.
+    public var useSlots: Bool
+    /// The settings of the last look.
+    public internal(set) var settings: EngineSettings
+    /// The engine's input of the last look, memory included.
+    public internal(set) var observation: Observation?
+    /// A restart an operator scheduled, and when it is due (wall-clock seconds).
+    public internal(set) var scheduledRestart: (request: RestartRequest, at: Double)?
+
+    var cycle: Cycle?
+
+    public init(useSlots: Bool = true, settings: EngineSettings = EngineSettings()) {
+        self.useSlots = useSlots
+        self.settings = settings
+    }
+
+    /// Until when this member may present itself as the primary (the health checks' answer):
+    /// nil while a demotion is under way or without a valid lock.
+    public var leaderUntil: Duration? {
+        if cycle?.demotion != nil { return nil }
+        return lock.validUntil(ttl: settings.ttl)
+    }
+
+    /// Whether a cycle is under way (the shell runs operator requests only between cycles).
+    public var inCycle: Bool { cycle != nil }
+
+    // MARK: Events
+
+    /// A new look at the world: the first of a cycle, or the one the machine asked for.
+    public mutating func observed(_ sighting: Sighting) -> Next {
+        if cycle == nil { cycle = Cycle(began: sighting.now) }
+        // A query that failed at once was a dropped session, not a hung server: look once more.
+        if !sighting.answering, sighting.queryFailedAtOnce, !cycle!.retriedQuery {
+            cycle!.retriedQuery = true
+            return Next(.observe)
+        }
+        var o = remember(sighting)
+        if cycle!.storeFailedGate { o.store = .unreachable }
+        o.peers = cycle!.peers
+        observation = o
+        cycle!.rounds += 1
+        let decision = HAEngine.decide(o)
+        cycle!.plan = decision.actions
+        cycle!.queue = []
+        // A member the store does not list yet is published before anything long runs (a
+        // rejoining replica may wait in recovery for WAL that the primary streams only through
+        // the slot it creates for listed members), as Patroni's touch_member does.
+        if cycle!.rounds == 1, let cluster = o.cluster, cluster.member(named: o.me.name) == nil {
+            cycle!.queue = [.optional(.publishMember(extendingLease: o.memberWriteMayExtendLease(lock: lock)))]
+        }
+        var next = advance(at: sighting.now)
+        if next.decided == nil { next.decided = decision }
+        return next
+    }
+
+    /// How the step last handed out went.
+    public mutating func completed(_ action: Action, _ result: ActionResult, at now: Duration) -> Next {
+        guard var c = cycle, let step = c.inFlight, step.action == action else {
+            // Not the step handed out (a shell bug): nothing is assumed; the cycle ends.
+            cycle = nil
+            return Next(.finish(nextCycleAt: now))
+        }
+        c.inFlight = nil
+        cycle = c
+        if result.succeeded, action.changesPostgres { cycle!.changedPostgres = true }
+        if cycle!.demotion != nil, let next = demotionStep(action, result, at: now) { return next }
+        if cycle!.shutdown { return shutdownStep(action, result, at: now) }
+        switch (action, result) {
+        case let (.askPeers, .peers(answers)):
+            cycle!.peers = answers
+            return Next(.observe)
+        case let (.acquireLeader, .confirmed(sent)), let (.renewLeader, .confirmed(sent)):
+            lock = LockState(lastConfirmed: sent, leaseTTL: settings.ttl)
+        case (.renewLeader, _):
+            // No answer is no proof: a leader that cannot renew steps down (as Patroni does).
+            lock.lost = true
+        case (.releaseLeader, _):
+            lock = LockState()
+        case let (.createReplica(from), .done), let (.follow(from), .done), let (.rejoin(from), .done),
+             let (.reinitialize(from), .done):
+            point(at: from, now)
+        case let (.startPostgres(role), .done):
+            if case let .replica(upstream) = role { point(at: upstream, now) } else { point(at: nil, now) }
+        case (.startPostgres(.primary), _):
+            // A primary that cannot start must not keep the key: a replica may take over.
+            lock = LockState()
+            cycle!.plan = []
+            cycle!.queue = [.optional(.releaseLeader)]
+            return Next(advance(at: now).step,
+                        decided: Decision(.primaryStartFailed, "removed leader key after trying and failing to start postgres"))
+        case (.promote, .done):
+            point(at: nil, now)
+            cycle!.promoted = true
+        case let (.readTimelineSwitch(timeline), .timelineSwitch(entry)):
+            if let history = historyWithSwitch(entry, timeline: timeline) { cycle!.queue.insert(.essential(.writeHistory(history)), at: 0) }
+        case (.exit, _):
+            cycle!.exited = true
+            cycle!.plan = []
+            cycle!.queue = []
+        default:
+            break
+        }
+        guard !result.succeeded, step.essential else { return advance(at: now) }
+        // A failed step ends the decision. A lost gate (race, lock) is decided again at once with
+        // what was learned; a gate the store did not answer makes the rest of the cycle see the
+        // store as unreachable, as Patroni treats a DCS error. A failed operation waits for the
+        // next cycle rather than spinning.
+        cycle!.plan = []
+        cycle!.queue = []
+        if action.isGate {
+            if case .noAnswer = result, action != .renewLeader { cycle!.storeFailedGate = true }
+            if cycle!.rounds < Self.decisionsPerCycle { return Next(.observe) }
+        }
+        return advance(at: now)
+    }
+
+    /// At most this many decisions in one cycle (a race re-decided after a probe, a lost gate…).
+    static let decisionsPerCycle = 4
+
+    // MARK: Handing out steps
+
+    mutating func advance(at now: Duration) -> Next {
+        while true {
+            guard let c = cycle else { return Next(.finish(nextCycleAt: now)) }
+            if let step = c.queue.first {
+                cycle!.queue.removeFirst()
+                cycle!.inFlight = step
+                return Next(.perform(step.action))
+            }
+            if c.finishing { return finish(at: now) }
+            guard let action = c.plan.first else {
+                cycle!.finishing = true
+                cycle!.queue = finishingSteps()
+                continue
+            }
+            cycle!.plan.removeFirst()
+            if let refusal = expand(action, at: now) { return refusal }
+        }
+    }
+
+    /// Queues the shell's steps for one of the engine's actions. A decision when the action may
+    /// not go ahead (the plan is then dropped).
+    mutating func expand(_ action: Action, at now: Duration) -> Next? {
+        guard let o = observation else { return nil }
+        switch action {
+        case .probePeers:
+            var members = o.clusterMembers
+            if let lastLeader, !members.contains(where: { $0.name == lastLeader.name }) { members.append(lastLeader) }
+            cycle!.queue = [.essential(.askPeers(members.filter { $0.name != o.me.name }))]
+        case let .demote(mode):
+            startDemotion(mode)
+        case .updateStatus:
+            guard o.postgres.isRunningPrimary || cycle!.promoted else { return nil }
+            // A promotion earlier in the same decision made this node primary after `o` was taken:
+            // its replicas' slots are created now, not a loop_wait later (they cannot stream without).
+            if useSlots { cycle!.queue.append(.optional(.ensureSlots(for: o.clusterMembers.map(\.name)))) }
+            let optime = o.postgres.walPosition
+            if o.cluster?.status?.optime != optime { cycle!.queue.append(.optional(.writeStatus(optime: optime))) }
+        case .recordHistory:
+            guard let timeline = o.postgres.status.timeline else { return nil }
+            cycle!.queue = [.essential(.readTimelineSwitch(timeline: timeline))]
+        case .promote:
+            // The lock must be ours right now: acquired (or renewed) earlier in this decision.
+            guard lock.isValid(at: now, ttl: settings.ttl) else {
+                cycle!.plan = []
+                return Next(advance(at: now).step,
+                            decided: Decision(.lockUnconfirmed, "not promoting: the leader key is not confirmed as ours"))
+            }
+            cycle!.queue = [.essential(.promote)]
+        default:
+            cycle!.queue = [.essential(action)]
+        }
+        return nil
+    }
+
+    /// The end of a cycle: PostgreSQL asked again only when a step changed it (a server that did
+    /// not answer is not waited for twice in one cycle), then the member key.
+    func finishingSteps() -> [Queued] {
+        guard let c = cycle, !c.exited, let o = observation else { return [] }
+        var steps: [Queued] = []
+        if c.changedPostgres { steps.append(.optional(.refreshPostgres)) }
+        if o.cluster != nil {
+            // Written even when unchanged: the write is what keeps a replica's lease alive.
+            steps.append(.optional(.publishMember(extendingLease: o.memberWriteMayExtendLease(lock: lock))))
+        }
+        return steps
+    }
+
+    mutating func finish(at now: Duration) -> Next {
+        let c = cycle!
+        cycle = nil
+        // After PostgreSQL changed role or upstream, look again soon: a walreceiver connects a
+        // moment after the start, and the REST API and member key should say so then.
+        let loopWait = Duration.seconds(settings.timings.loopWait)
+        if c.changedPostgres, loopWait > Self.settleDelay { return Next(.finish(nextCycleAt: now + Self.settleDelay)) }
+        return Next(.finish(nextCycleAt: c.began + loopWait))
+    }
+
+    /// How soon a cycle that changed PostgreSQL is followed by another.
+    static let settleDelay = Duration.seconds(2)
+
+    mutating func point(at member: String?, _ now: Duration) {
+        following = member
+        followingSince = member == nil ? nil : now
+    }
+}
+
+extension HAMachine {
+    /// The cycle under way.
+    struct Cycle: Sendable {
+        let began: Duration
+        var rounds = 0
+        var peers: [PeerStatus]?
+        /// A gate got no answer from the store: the rest of the cycle sees it unreachable.
+        var storeFailedGate = false
+        var changedPostgres = false
+        var retriedQuery = false
+        var promoted = false
+        /// The engine's actions not yet started.
+        var plan: [Action] = []
+        /// The shell's steps of the action under way.
+        var queue: [Queued] = []
+        var inFlight: Queued?
+        var demotion: Demotion?
+        var finishing = false
+        var exited = false
+        var shutdown = false
+
+        init(began: Duration) { self.began = began }
+    }
+
+    /// A step and whether its failure ends the decision.
+    struct Queued: Sendable, Equatable {
+        let action: Action
+        let essential: Bool
+
+        static func essential(_ action: Action) -> Queued { Queued(action: action, essential: true) }
+        static func optional(_ action: Action) -> Queued { Queued(action: action, essential: false) }
+    }
+}
+
+extension Observation {
+    public var cluster: ClusterState? {
+        if case let .reachable(cluster) = store { return cluster }
+        return nil
+    }
+
+    public var clusterMembers: [Member] { cluster?.members ?? [] }
+}

@@ -1,0 +1,214 @@
+import VigilCore
+import VigilPostgres
+
+/// A simulated PostgreSQL server and its data directory, reduced to what the HA rules depend
+/// on: whether it runs, as what, on which timeline, how much WAL it has, where its timeline
+/// branched, whom it streams from. It is the `PostgresControl` the real `HALoop` drives in the
+/// simulation; the world (`SimCluster`) moves WAL between servers between steps.
+final class SimServer: PostgresControl, @unchecked Sendable {
+    unowned let world: SimCluster
+    let name: String
+
+    var systemID: String?
+    var running = false
+    var crashed = false
+    var role: PostgresStatus.Role = .replica
+    var timeline: Int64 = 1
+    var wal: Int64 = 0
+    /// The node it streams from (primary_conninfo), by name.
+    var upstream: String?
+    /// Whether the walreceiver is connected and receiving (set by the replication step).
+    var streaming = false
+    /// Timeline switches in this data directory's past (its history file).
+    var history: [TimelineDivergence.HistoryEntry] = []
+    /// It runs but answers nothing, and ignores every signal but SIGKILL (SIGSTOPped).
+    var hungUntil: Duration?
+
+    init(world: SimCluster, name: String) {
+        self.world = world
+        self.name = name
+    }
+
+    var isPrimary: Bool { running && role == .primary }
+    func hung(at now: Duration) -> Bool { running && (hungUntil.map { now < $0 } ?? false) }
+    /// It takes writes: a running primary that is not frozen.
+    var writable: Bool { isPrimary && !hung(at: world.now) }
+
+    // MARK: PostgresControl
+
+    var hasDataDirectory: Bool { systemID != nil }
+    var dataDirectoryRole: PostgresStatus.Role { role }
+    var currentState: PostgresStatus.State {
+        get async { running ? .running : crashed ? .crashed("killed") : .stopped }
+    }
+
+    func observe(timeout: Duration) async -> PostgresStatus {
+        guard systemID != nil else { return PostgresStatus(state: .uninitialized) }
+        if crashed { return PostgresStatus(state: .crashed("killed")) }
+        guard running else { return PostgresStatus(state: .stopped) }
+        // A hung server answers nothing: the agent knows only that it runs.
+        if hung(at: world.now) { return PostgresStatus(state: .running) }
+        return PostgresStatus(state: .running, role: role, timeline: timeline, walPosition: wal,
+                              receiveLSN: role == .replica ? wal : nil, replayLSN: role == .replica ? wal : nil,
+                              replicationState: role == .replica ? (streaming ? "streaming" : "in archive recovery") : nil,
+                              systemIdentifier: systemID)
+    }
+
+    func systemIdentifier() async throws(InstanceError) -> String {
+        guard let systemID else { throw InstanceError(.dataDirectory, "no data directory") }
+        return systemID
+    }
+
+    func bootstrapCluster() async throws(InstanceError) -> String {
+        let id = world.newSystemID()
+        systemID = id
+        running = true
+        crashed = false
+        role = .primary
+        timeline = 1
+        wal = 1000
+        history = []
+        upstream = nil
+        return id
+    }
+
+    func createReplica(from primary: HostPort) async throws(InstanceError) {
+        guard let source = world.server(at: primary), source.running, !source.hung(at: world.now) else {
+            throw InstanceError(.command, "pg_basebackup: cannot connect to \(primary.host)")
+        }
+        systemID = source.systemID
+        timeline = source.timeline
+        history = source.history
+        wal = source.wal
+        role = .replica
+        upstream = source.name
+        running = true
+        crashed = false
+    }
+
+    func reinitialize(from primary: HostPort) async throws(InstanceError) {
+        running = false
+        try await createReplica(from: primary)
+    }
+
+    func start(_ role: PostgresInstance.Role, readyWithin: Duration?) async throws(InstanceError) {
+        guard systemID != nil else { throw InstanceError(.dataDirectory, "no data directory") }
+        guard !running else { throw InstanceError(.state, "already running") }
+        running = true
+        crashed = false
+        hungUntil = nil
+        switch role {
+        case .primary:
+            self.role = .primary
+            upstream = nil
+        case let .replica(of):
+            self.role = .replica
+            upstream = of.flatMap { world.server(at: $0)?.name }
+        }
+    }
+
+    func stop(_ mode: PostgresInstance.StopMode, timeout: Duration) async throws(InstanceError) {
+        guard running else { return }
+        if hung(at: world.now) { throw InstanceError(.timeout, "PostgreSQL did not stop within \(timeout)") }
+        if mode != .immediate {
+            // A clean shutdown sends everything up to the shutdown checkpoint to the replicas
+            // that stream from it before the walsenders exit.
+            for replica in world.servers where replica.running && replica.upstream == name && replica.streaming
+                && !replica.diverged(from: self) {
+                replica.wal = max(replica.wal, wal)
+            }
+        }
+        running = false
+        streaming = false
+    }
+
+    func restart(mode: PostgresInstance.StopMode) async throws(InstanceError) {
+        try await stop(mode, timeout: .seconds(60))
+        running = true
+    }
+
+    func killPostmaster() async -> Bool {
+        running = false
+        crashed = false
+        streaming = false
+        hungUntil = nil
+        return true
+    }
+
+    func stopLeftoverPostmaster(timeout: Duration) async -> Int32? {
+        guard running else { return nil }
+        do {
+            try await stop(.fast, timeout: timeout)
+        } catch {
+            _ = await killPostmaster()
+        }
+        return 4242
+    }
+
+    func follow(_ upstream: HostPort) async throws(InstanceError) {
+        guard running, role == .replica, let leader = world.server(at: upstream) else {
+            throw InstanceError(.state, "not a running replica")
+        }
+        self.upstream = leader.name
+    }
+
+    func rejoin(_ upstream: HostPort) async throws(InstanceError) -> Bool {
+        guard let leader = world.server(at: upstream), leader.running, !leader.hung(at: world.now) else {
+            throw InstanceError(.command, "pg_rewind: cannot connect to \(upstream.host)")
+        }
+        if running { try await stop(.fast, timeout: .seconds(60)) }
+        let rewound = diverged(from: leader)
+        if rewound { rewind(onto: leader) }
+        role = .replica
+        self.upstream = leader.name
+        running = true
+        crashed = false
+        return rewound
+    }
+
+    func promote(knownHistory: [TimelineEvent], timeout: Duration) async throws(InstanceError) {
+        guard running, role == .replica else { throw InstanceError(.state, "not a running replica") }
+        if hung(at: world.now) { throw InstanceError(.timeout, "promotion did not finish within \(timeout)") }
+        // Above its own timeline and every one the store knows of, so two branches never share one.
+        let known = (knownHistory.map(\.timeline).max() ?? 0) + 1
+        history.append(.init(parentTimeline: timeline, switchpoint: wal))
+        timeline = max(timeline, known) + 1
+        role = .primary
+        upstream = nil
+        streaming = false
+    }
+
+    func ensureSlots(for members: [String]) async throws(InstanceError) {}
+
+    func currentTimelineSwitch(timeline: Int64) async -> TimelineDivergence.HistoryEntry? {
+        history.last { $0.parentTimeline == timeline - 1 } ?? history.last
+    }
+
+    func applyParameters(_ parameters: [(name: String, value: String)],
+                         commandLine: [(name: String, value: String)]) async throws(InstanceError) -> [String] { [] }
+
+    // MARK: The world's side
+
+    /// Whether this directory has WAL that `leader`'s timeline lacks.
+    func diverged(from leader: SimServer) -> Bool {
+        TimelineDivergence.needsRewind(localTimeline: timeline, localLSN: wal, inRecovery: role == .replica,
+                                       primaryTimeline: leader.timeline, history: leader.history)
+    }
+
+    /// pg_rewind onto `leader`: keep what is common, take the leader's timeline.
+    func rewind(onto leader: SimServer) {
+        if let branch = leader.history.first(where: { $0.parentTimeline == timeline }) { wal = min(wal, branch.switchpoint) }
+        timeline = leader.timeline
+        history = leader.history
+        wal = min(wal, leader.wal)
+    }
+
+    /// The node is lost: the server dies with it.
+    func crash() {
+        guard running else { return }
+        running = false
+        crashed = true
+        streaming = false
+        hungUntil = nil
+    }
+}

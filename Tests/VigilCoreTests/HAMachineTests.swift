@@ -1,0 +1,292 @@
+import Testing
+import VigilCore
+
+/// The machine around the engine: its memory across looks and the steps it hands the shell,
+/// one rule per test.
+@Suite struct HAMachineTests {
+    static let t0 = Duration.seconds(1000)
+    static let settings = EngineSettings(timings: HATimings(ttl: 30, loopWait: 10, retryTimeout: 10))
+
+    static func sighting(_ cluster: ClusterState?, _ status: PostgresStatus, me: String = "n1", at now: Duration = t0,
+                         files: Sighting.DataFiles = .present(role: .primary, systemID: "7000"), failedAtOnce: Bool = false,
+                         settings: EngineSettings = settings, wallClock: Double = 1_800_000_000) -> Sighting {
+        Sighting(now: now, wallClock: wallClock, me: MemberIdentity(name: me), settings: settings,
+                 store: cluster.map(StoreView.reachable) ?? .unreachable, postgres: status, queryFailedAtOnce: failedAtOnce,
+                 dataDirectory: files)
+    }
+
+    static let runningPrimary = PostgresStatus(state: .running, role: .primary, timeline: 1, walPosition: 5000, systemIdentifier: "7000")
+    static let runningReplica = PostgresStatus(state: .running, role: .replica, timeline: 1, walPosition: 5000,
+                                               replicationState: "streaming", systemIdentifier: "7000")
+
+    /// Runs a cycle to its end, answering every step with `answer` (`.done` by default); the
+    /// steps handed out, and the time of the next cycle.
+    static func run(_ machine: inout HAMachine, from first: Next, at now: Duration = t0,
+                    answer: (Action) -> ActionResult = { _ in .done },
+                    look: (() -> Sighting)? = nil,
+                    inspect: (HAMachine, Action) -> Void = { _, _ in }) -> (steps: [Action], decisions: [Decision], next: Duration?) {
+        var steps: [Action] = []
+        var decisions: [Decision] = []
+        var next = first
+        for _ in 0..<50 {
+            if let decided = next.decided { decisions.append(decided) }
+            switch next.step {
+            case .observe:
+                guard let look else { return (steps, decisions, nil) }
+                next = machine.observed(look())
+            case let .perform(action):
+                steps.append(action)
+                inspect(machine, action)
+                next = machine.completed(action, answer(action), at: now)
+            case let .finish(at):
+                return (steps, decisions, at)
+            }
+        }
+        Issue.record("the cycle did not end")
+        return (steps, decisions, nil)
+    }
+
+    @Test func aLeaderCycleRenewsWritesStatusAndPublishes() {
+        var machine = HAMachine(useSlots: true)
+        var cluster = HAEngineTests.cluster(optime: 4000)
+        cluster.leader = LeaderLock(name: "n1", version: 3)
+        let (steps, decisions, next) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary)),
+                                                answer: { $0 == .renewLeader ? .confirmed(sentAt: Self.t0) : .done })
+        #expect(decisions.map(\.reason) == [.leaderWithLock])
+        #expect(steps == [.renewLeader, .ensureSlots(for: ["n1", "n2", "n3"]), .writeStatus(optime: 5000),
+                          .publishMember(extendingLease: true)])
+        #expect(next == Self.t0 + .seconds(10), "the next cycle a loop_wait after this one began")
+        #expect(machine.lock.lastConfirmed == Self.t0 && machine.leaderUntil == Self.t0 + .seconds(30))
+    }
+
+    @Test func aRenewalWithoutAnAnswerLosesTheLockAndTheMemberWriteDoesNotExtendTheLease() {
+        var machine = HAMachine(useSlots: false)
+        let cluster = HAEngineTests.cluster()
+        let (steps, _, _) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary)),
+                                     answer: { $0 == .renewLeader ? .noAnswer("timed out") : .done },
+                                     look: { Self.sighting(cluster, Self.runningPrimary, at: Self.t0 + .seconds(4)) })
+        // Decided again at once: the lock is known lost, so the primary demotes (immediately, no key to release).
+        #expect(machine.lock.lost == false, "the demotion resets the lock")
+        #expect(steps.prefix(3) == [.renewLeader, .stopPostgres(.immediate, timeout: HAEngine.immediateStopBudget),
+                                   .startPostgres(.replica(following: nil))])
+        #expect(steps.last == .publishMember(extendingLease: false))
+    }
+
+    @Test func aSwitchoverDemotionEscalatesUntilPostgresIsGone() {
+        var machine = HAMachine(useSlots: false)
+        let cluster = HAEngineTests.cluster(failover: FailoverRequest(leader: "n1", member: "n2"))
+        var routableWhileStopping = false
+        let (steps, decisions, _) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary)),
+                                             answer: { action in
+                                                 switch action {
+                                                 case .renewLeader:
+                                                     return .confirmed(sentAt: Self.t0)
+                                                 case .askPeers:
+                                                     return .peers([PeerStatus(name: "n2", reachable: true, walPosition: 5000)])
+                                                 case .stopPostgres:
+                                                     return .failed("timed out")
+                                                 default:
+                                                     return .done
+                                                 }
+                                             },
+                                             look: { Self.sighting(cluster, Self.runningPrimary) },
+                                             inspect: { machine, action in
+                                                 if case .stopPostgres = action, machine.leaderUntil != nil { routableWhileStopping = true }
+                                             })
+        #expect(decisions.map(\.reason) == [.probingForSwitchover, .switchoverDemoting])
+        #expect(steps == [.renewLeader, .askPeers([HAEngineTests.member("n2"), HAEngineTests.member("n3")]), .renewLeader,
+                          .stopPostgres(.fast, timeout: .seconds(30)), .stopPostgres(.immediate, timeout: .seconds(5)),
+                          .killPostmaster, .releaseLeader, .startPostgres(.replica(following: nil)), .refreshPostgres,
+                          .publishMember(extendingLease: false)])
+        #expect(!routableWhileStopping, "not routable while it stops")
+        #expect(machine.lock == LockState() && machine.following == nil)
+    }
+
+    @Test func aDemotionThatCannotStopPostgresKeepsTheKeyToLapse() {
+        var machine = HAMachine(useSlots: false)
+        // Someone else leads: demote at once (immediate-nolock).
+        let cluster = HAEngineTests.cluster(leader: "n2")
+        let (steps, decisions, _) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary)),
+                                             answer: { action in
+                                                 switch action {
+                                                 case .stopPostgres, .killPostmaster: .failed("still there")
+                                                 default: .done
+                                                 }
+                                             })
+        #expect(steps == [.stopPostgres(.immediate, timeout: HAEngine.immediateStopBudget), .killPostmaster,
+                          .publishMember(extendingLease: true)])
+        #expect(decisions.map(\.reason) == [.demotedNotLeader, .demotionFailed])
+    }
+
+    @Test func aPrimaryThatFailsToStartGivesTheKeyUp() {
+        var machine = HAMachine(useSlots: false)
+        var cluster = HAEngineTests.cluster()
+        cluster.leader = LeaderLock(name: "n1", version: 3)
+        let stopped = PostgresStatus(state: .stopped)
+        let (steps, decisions, _) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, stopped)),
+                                             answer: { action in
+                                                 switch action {
+                                                 case .renewLeader: .confirmed(sentAt: Self.t0)
+                                                 case .startPostgres: .failed("could not bind")
+                                                 default: .done
+                                                 }
+                                             })
+        // The view still names this member leader and the lock is gone: the write extends nothing.
+        #expect(steps == [.renewLeader, .startPostgres(.primary), .releaseLeader, .publishMember(extendingLease: false)])
+        #expect(decisions.map(\.reason) == [.restartingPrimary, .primaryStartFailed])
+        #expect(machine.lock == LockState())
+    }
+
+    @Test func aPromotionNeedsALockConfirmedNow() {
+        var machine = HAMachine(useSlots: false)
+        var cluster = HAEngineTests.cluster()
+        cluster.leader = LeaderLock(name: "n1", version: 3)
+        // The renewal was sent 40 s ago (a stalled cycle): the lease may be over.
+        let (steps, decisions, _) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningReplica,
+                                                                                                files: .present(role: .replica, systemID: "7000"))),
+                                             answer: { $0 == .renewLeader ? .confirmed(sentAt: Self.t0 - .seconds(40)) : .done })
+        #expect(!steps.contains(.promote))
+        #expect(decisions.map(\.reason) == [.promotingWithLock, .lockUnconfirmed])
+    }
+
+    @Test func aSilentServerKeepsTheRoleAndSystemIDItLastHad() {
+        var machine = HAMachine(useSlots: false)
+        let cluster = HAEngineTests.cluster(leader: "n2")
+        _ = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningReplica,
+                                                                    files: .present(role: .replica, systemID: nil))))
+        let silent = PostgresStatus(state: .running)
+        _ = machine.observed(Self.sighting(cluster, silent, at: Self.t0 + .seconds(10), files: .present(role: .primary, systemID: nil)))
+        #expect(machine.observation?.postgres.status.role == .replica)
+        #expect(machine.observation?.postgres.dataDirectory == .initialized(systemID: "7000"))
+        #expect(machine.observation?.postgres.answering == false)
+    }
+
+    @Test func aQueryThatFailedAtOnceIsAskedAgainOnce() {
+        var machine = HAMachine(useSlots: false)
+        let cluster = HAEngineTests.cluster(leader: "n2")
+        let silent = Self.sighting(cluster, PostgresStatus(state: .running), failedAtOnce: true)
+        #expect(machine.observed(silent).step == .observe)
+        #expect(machine.observed(silent).step != .observe, "once only")
+    }
+
+    @Test func aLockSomeoneElseHoldsIsForgotten() {
+        var machine = HAMachine(useSlots: false)
+        var mine = HAEngineTests.cluster()
+        mine.leader = LeaderLock(name: "n1", version: 3)
+        _ = Self.run(&machine, from: machine.observed(Self.sighting(mine, Self.runningPrimary)),
+                     answer: { $0 == .renewLeader ? .confirmed(sentAt: Self.t0) : .done })
+        #expect(machine.lock.lastConfirmed != nil)
+        _ = machine.observed(Self.sighting(HAEngineTests.cluster(leader: "n2"), Self.runningPrimary, at: Self.t0 + .seconds(10)))
+        #expect(machine.lock == LockState())
+    }
+
+    @Test func aCycleThatChangedPostgresIsFollowedSoon() {
+        var machine = HAMachine(useSlots: false)
+        // A replica pointed elsewhere is re-pointed at the leader.
+        let (steps, _, next) = Self.run(&machine, from: machine.observed(Self.sighting(HAEngineTests.cluster(),
+                                                                                         Self.runningReplica, me: "n2",
+                                                                                         files: .present(role: .replica, systemID: "7000"))))
+        #expect(steps == [.follow(leader: "n1"), .refreshPostgres, .publishMember(extendingLease: true)])
+        #expect(next == Self.t0 + .seconds(2))
+        #expect(machine.following == "n1")
+    }
+
+    @Test func aLostRaceIsDecidedAgainAndAStoreThatDidNotAnswerCountsAsUnreachable() {
+        var machine = HAMachine(useSlots: false)
+        let cluster = HAEngineTests.cluster(leader: nil)
+        var looks = 0
+        let (steps, decisions, _) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary)),
+                                             answer: { $0 == .acquireLeader ? .noAnswer("lost after commit") : .done },
+                                             look: {
+                                                 looks += 1
+                                                 return Self.sighting(cluster, Self.runningPrimary, at: Self.t0 + .seconds(1))
+                                             })
+        #expect(looks == 1)
+        #expect(decisions.map(\.reason) == [.reacquiredLock, .demotedStoreUnreachable])
+        #expect(steps.first == .acquireLeader && steps.contains(.stopPostgres(.fast, timeout: .seconds(30))))
+        #expect(!steps.contains(.releaseLeader), "offline: the key is left to lapse")
+    }
+
+    @Test func historyRecordsThePromotionOnce() {
+        var machine = HAMachine(useSlots: false)
+        var cluster = HAEngineTests.cluster(history: [])
+        cluster.leader = LeaderLock(name: "n1", version: 3)
+        var primary = Self.runningPrimary
+        primary.timeline = 2
+        let (steps, _, _) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, primary, wallClock: 1_800_000_000.5)),
+                                     answer: { action in
+                                         switch action {
+                                         case .renewLeader: .confirmed(sentAt: Self.t0)
+                                         case .readTimelineSwitch: .timelineSwitch(.init(parentTimeline: 1, switchpoint: 4096))
+                                         default: .done
+                                         }
+                                     })
+        let event = TimelineEvent(timeline: 1, lsn: 4096, reason: "no recovery target specified",
+                                  timestamp: "2027-01-15T08:00:00.500+00:00", newLeader: "n1")
+        #expect(steps.contains(.writeHistory([event])))
+    }
+
+    @Test func shutdownStopsReleasesAndPublishesWithoutExtending() {
+        var machine = HAMachine(useSlots: false)
+        var cluster = HAEngineTests.cluster()
+        cluster.leader = LeaderLock(name: "n1", version: 3)
+        _ = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary)),
+                     answer: { $0 == .renewLeader ? .confirmed(sentAt: Self.t0) : .done })
+        let (steps, _, _) = Self.run(&machine, from: machine.shutdown(primaryStopTimeout: .seconds(60), at: Self.t0),
+                                     answer: { $0 == .stopPostgres(.fast, timeout: .seconds(60)) ? .failed("timed out") : .done })
+        #expect(steps == [.stopPostgres(.fast, timeout: .seconds(60)), .stopPostgres(.immediate, timeout: .seconds(10)),
+                          .releaseLeader, .refreshPostgres, .publishMember(extendingLease: false)])
+    }
+
+    @Test func shutdownInPauseLeavesEverything() {
+        var machine = HAMachine(useSlots: false)
+        var paused = Self.settings
+        paused.paused = true
+        _ = machine.observed(Self.sighting(HAEngineTests.cluster(), Self.runningPrimary, settings: paused))
+        let (steps, decisions, _) = Self.run(&machine, from: machine.shutdown(primaryStopTimeout: .seconds(60), at: Self.t0))
+        #expect(steps.isEmpty && decisions.map(\.reason) == [.shuttingDown])
+    }
+
+    @Test func restartRequestsAreCheckedAndScheduledOnesComeDue() {
+        var machine = HAMachine(useSlots: false)
+        let facts = NodeFacts(postgres: Self.runningPrimary, busyWith: nil, role: "primary", cluster: HAEngineTests.cluster())
+        #expect(machine.requested(.restart(RestartRequest(role: "replica")), me: "n1", facts: facts)
+            == .answer(status: 503, message: "restart conditions are not satisfied"))
+        #expect(machine.requested(.restart(RestartRequest(onlyIfPending: true)), me: "n1", facts: facts)
+            == .answer(status: 503, message: "restart conditions are not satisfied"))
+        #expect(machine.requested(.restart(RestartRequest()), me: "n1", facts: facts) == .perform(.restartPostgres, answerFirst: nil))
+        var old = facts
+        old.postgres.serverVersion = 180006
+        // A version too large to compute is above the running one, and does not trap.
+        #expect(machine.requested(.restart(RestartRequest(postgresVersion: "999999999999999")), me: "n1", facts: old)
+            == .perform(.restartPostgres, answerFirst: nil))
+        #expect(machine.requested(.restart(RestartRequest(postgresVersion: "18.5")), me: "n1", facts: old)
+            == .answer(status: 503, message: "restart conditions are not satisfied"))
+        #expect(machine.requested(.scheduleRestart(RestartRequest(), at: 2000), me: "n1", facts: facts)
+            == .answer(status: 202, message: "Restart scheduled"))
+        #expect(machine.requested(.scheduleRestart(RestartRequest(), at: 3000), me: "n1", facts: facts)
+            == .answer(status: 409, message: "Another restart is already scheduled"))
+        #expect(machine.dueRestart(wallClock: 1999) == nil)
+        #expect(machine.dueRestart(wallClock: 2000) == RestartRequest())
+        #expect(machine.scheduledRestart == nil)
+        #expect(machine.requested(.cancelScheduledRestart, me: "n1", facts: facts)
+            == .answer(status: 404, message: "no restarts are scheduled"))
+    }
+
+    @Test func reinitializeNeedsALeaderThatIsNotMe() {
+        var machine = HAMachine(useSlots: false)
+        var cluster = HAEngineTests.cluster()
+        cluster.members = cluster.members.map { member in
+            var m = member
+            m.record.connURL = "postgres://127.0.0.\(member.name.dropFirst()):5432/postgres"
+            return m
+        }
+        let facts = NodeFacts(postgres: Self.runningReplica, busyWith: nil, role: "replica", cluster: cluster)
+        #expect(machine.requested(.reinitialize(fromLeader: true), me: "n1", facts: facts)
+            == .answer(status: 503, message: "Cluster has no leader, can not reinitialize"))
+        #expect(machine.requested(.reinitialize(fromLeader: true), me: "n2", facts: facts)
+            == .perform(.reinitialize(from: "n1"), answerFirst: (200, "reinitialize started")))
+        _ = machine.requestCompleted(.reinitialize(from: "n1"), .done, at: Self.t0)
+        #expect(machine.following == "n1")
+    }
+}
