@@ -10,6 +10,9 @@ public struct AccessControl: Sendable {
     /// `Basic base64(user:password)`, the exact header expected; nil: no authentication configured.
     let expectedAuthorization: [UInt8]?
     let allowlist: [AddressMatcher]
+    /// Whether an allowlist was configured: it then admits only what it names, even when none
+    /// of its entries could be resolved (closed, never open).
+    let restricted: Bool
     /// `allowlist_include_members`: every member's REST host is allowed too.
     let includeMembers: Bool
 
@@ -20,7 +23,9 @@ public struct AccessControl: Sendable {
         } else {
             expectedAuthorization = nil
         }
-        self.allowlist = allowlist.compactMap(AddressMatcher.init)
+        // Hostnames are resolved once, as Patroni resolves them (spec §1.6).
+        self.allowlist = allowlist.flatMap(AddressMatcher.resolving)
+        restricted = !allowlist.isEmpty
     }
 
     public init(_ config: RestAPIConfig) {
@@ -32,9 +37,9 @@ public struct AccessControl: Sendable {
 
     /// nil when allowed; otherwise the refusal to send.
     func check(authorization: String?, client: String?, members: [Member]) -> (status: Int, message: String, challenge: Bool)? {
-        if !allowlist.isEmpty || includeMembers {
+        if restricted || includeMembers {
             let memberHosts = includeMembers
-                ? members.compactMap { $0.record.apiURL.flatMap { URL(string: $0)?.host }.flatMap(AddressMatcher.init) } : []
+                ? members.compactMap { $0.record.apiURL.flatMap { URL(string: $0)?.host } }.flatMap(AddressMatcher.resolving) : []
             guard let client, (allowlist + memberHosts).contains(where: { $0.matches(client) }) else {
                 return (403, "Access is denied", false)
             }
@@ -70,6 +75,28 @@ struct AddressMatcher: Sendable {
         } else {
             prefix = bytes.count * 8
         }
+    }
+
+    /// An address or CIDR range as written, or every address a hostname resolves to (none
+    /// when it does not resolve).
+    static func resolving(_ text: String) -> [AddressMatcher] {
+        if let matcher = AddressMatcher(text) { return [matcher] }
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(text, nil, &hints, &result) == 0, let first = result else { return [] }
+        defer { freeaddrinfo(first) }
+        var matchers: [AddressMatcher] = []
+        var next: UnsafeMutablePointer<addrinfo>? = first
+        while let entry = next {
+            var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            if getnameinfo(entry.pointee.ai_addr, entry.pointee.ai_addrlen, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0,
+               let matcher = AddressMatcher(String(cString: host)) {
+                matchers.append(matcher)
+            }
+            next = entry.pointee.ai_next
+        }
+        return matchers
     }
 
     func matches(_ address: String) -> Bool {

@@ -62,7 +62,7 @@ struct SwitchoverHandler: Sendable {
         var good = false
         for member in candidates {
             let status = await control.peerStatus(member)
-            if status.reachable && !status.nofailover { good = true }
+            if Candidacy.refusal(status) == nil { good = true }
         }
         return good ? nil : (412, "\(action) is not possible: no good candidates have been found")
     }

@@ -13,6 +13,8 @@ extension HALoop {
                 return try await store.initialize(systemID: "", create: true) ? .done : .refused("another member initializes the cluster")
             case .bootstrap:
                 return await bootstrap()
+            case .cancelInitialization:
+                try await store.cancelInitialization()
             case .recordSystemID:
                 if let sysid = try? await instance.systemIdentifier() { _ = try await store.initialize(systemID: sysid, create: false) }
             case .writeInitialConfig:
@@ -65,6 +67,7 @@ extension HALoop {
                 await publishMember(extendingLease: extendingLease)
             case .refreshPostgres:
                 lastStatus = await instance.observe(timeout: queryTimeout)
+                return .postgres(lastStatus)
             case let .exit(reason):
                 fatal = reason
             case .probePeers, .demote, .updateStatus, .recordHistory:
@@ -118,9 +121,7 @@ extension HALoop {
             _ = try await instance.bootstrapCluster()
             return .done
         } catch {
-            // Let another member try: the initialize key goes, and this agent stops (as Patroni does).
-            try? await store.cancelInitialization()
-            fatal = "failed to bootstrap the cluster: \(error)"
+            logger.error("initializing a new cluster failed: \(error)")
             return .failed("\(error)")
         }
     }

@@ -47,6 +47,12 @@ extension HALoop {
             }
             return .ready
         } catch {
+            // A postmaster the previous agent left may be a primary whose lease nobody renews now:
+            // it is stopped without waiting for the store (the first cycle starts it again). A
+            // second agent on this node was refused before this (its REST port is taken).
+            if let pid = await instance.stopLeftoverPostmaster(timeout: .seconds(60)) {
+                logger.notice("stopped PostgreSQL (pid \(pid)) left running by a previous agent: the store does not answer, and it may have been a primary nobody renews the lease of")
+            }
             return .storeUnavailable("\(error)")
         }
     }

@@ -88,18 +88,19 @@ public struct PeerProbe: PeerProbing {
     }
 
     /// A peer's `/patroni` document as the race reads it: role, WAL position, tags, timeline.
+    /// A peer whose PostgreSQL is not running counts as unreachable (Patroni: no `xlog`), and
+    /// its tags are read as every member reads them (`FailoverTags`).
     public static func peerStatus(_ name: String, _ json: JSONValue) -> PeerStatus {
-        let xlog = json["xlog"]
-        let inRecovery = json["role"]?.stringValue != "primary"
+        guard json["state"]?.stringValue == "running", let xlog = json["xlog"] else { return .unreachable(name) }
+        let role = json["role"]?.stringValue
+        let inRecovery = role != "primary" && role != "master"
         let wal = inRecovery
-            ? max(xlog?["received_location"]?.intValue ?? 0, xlog?["replayed_location"]?.intValue ?? 0)
-            : xlog?["location"]?.intValue ?? 0
-        let tags = json["tags"]
-        let nofailover = tags?["nofailover"].map { $0 == .bool(true) || $0 == .string("true") } ?? false
-        let priority = tags?["failover_priority"]?.intValue ?? (nofailover ? 0 : 1)
-        let running = json["state"]?.stringValue == "running"
-        return PeerStatus(name: name, reachable: true, inRecovery: inRecovery, walPosition: running ? wal : 0,
-                          nofailover: nofailover || json["watchdog_failed"] == .bool(true), failoverPriority: priority,
+            ? max(xlog["received_location"]?.intValue ?? 0, xlog["replayed_location"]?.intValue ?? 0)
+            : xlog["location"]?.intValue ?? 0
+        let tags = FailoverTags(json["tags"])
+        let watchdogFailed = json["watchdog_failed"].map(FailoverTags.truthy) ?? false
+        return PeerStatus(name: name, reachable: true, inRecovery: inRecovery, walPosition: wal,
+                          nofailover: tags.nofailover || watchdogFailed, failoverPriority: tags.priority,
                           timeline: json["timeline"]?.intValue)
     }
 }

@@ -67,7 +67,7 @@ struct Switchover {
             if leader == nil { leader = force ? currentLeader : Prompt.ask("Primary", default: currentLeader) }
             if leader != currentLeader { throw fail("Member \(leader ?? "") is not the leader of cluster \(context.scope)") }
         }
-        let candidates = cluster.members.filter { $0.name != currentLeader && !($0.record.tags?["nofailover"] == .bool(true)) }
+        let candidates = cluster.members.filter { $0.name != currentLeader && !FailoverTags($0.record.tags).nofailover }
             .map(\.name).sorted()
         if failover, candidate == nil, force { throw fail("Failover could be performed only to a specific candidate") }
         if candidate == nil, !force {

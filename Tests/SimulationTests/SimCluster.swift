@@ -28,6 +28,8 @@ final class SimCluster: @unchecked Sendable {
         /// Its REST API answers too slowly for a peer probe.
         var slowUntil: Duration?
         var nextCycle: Duration = .zero
+        /// Switchover demotions its agent had counted when last looked at.
+        var switchoverDemotions: Int64 = 0
 
         init(name: String, index: Int, server: SimServer, setup: AgentSetup, loop: HALoop, box: SnapshotBox,
              connection: InMemoryConnection) {
@@ -56,6 +58,19 @@ final class SimCluster: @unchecked Sendable {
     /// The first thing that went wrong, with the step it happened at.
     var violation: String?
     let log: SimLog
+
+    /// What happened to the servers, in order: what the hand-over invariant reads.
+    enum Event {
+        case cleanStop(String, wal: Int64)
+        case promoted(String, wal: Int64)
+        case fault
+    }
+
+    var events: [Event] = []
+    /// Graceful hand-overs not yet checked: where the old primary's clean stop is in `events`.
+    var handovers: [(from: String, at: Int)] = []
+
+    func record(_ event: Event) { events.append(event) }
 
     var now: Duration { memory.clock.now }
     var servers: [SimServer] { nodes.map(\.server) }
@@ -172,6 +187,7 @@ final class SimCluster: @unchecked Sendable {
         node.agentAlive = true
         node.ready = false
         node.nextCycle = now
+        node.switchoverDemotions = 0
     }
 
     // MARK: The world between cycles
@@ -227,6 +243,38 @@ final class SimCluster: @unchecked Sendable {
         }
         if let primary = routable.first, let cluster, cluster.history != nil, primary.server.timeline < cluster.timeline {
             violation = "step \(step): \(primary.name) takes writes on timeline \(primary.server.timeline) after timeline \(cluster.timeline) exists"
+            return
+        }
+        checkHandovers(step: step)
+    }
+
+    /// A graceful hand-over (a switchover's demotion) loses nothing: the first member promoted
+    /// after the old primary's clean stop has every write it had, unless a fault came between.
+    func checkHandovers(step: Int) {
+        for node in nodes {
+            let count = node.box.snapshot().roleChanges[Reason.switchoverDemoting.rawValue] ?? 0
+            if count > node.switchoverDemotions,
+               let stop = events.lastIndex(where: { if case .cleanStop(node.name, _) = $0 { true } else { false } }) {
+                handovers.append((node.name, stop))
+            }
+            node.switchoverDemotions = count
+        }
+        handovers.removeAll { handover in
+            guard case let .cleanStop(from, stoppedAt) = events[handover.at] else { return true }
+            for event in events[(handover.at + 1)...] {
+                switch event {
+                case .fault:
+                    return true
+                case let .promoted(to, wal):
+                    if wal < stoppedAt {
+                        violation = "step \(step): the switchover from \(from) to \(to) lost writes (\(to) was promoted at wal \(wal), \(from) stopped at \(stoppedAt))"
+                    }
+                    return true
+                case .cleanStop:
+                    continue
+                }
+            }
+            return false
         }
     }
 

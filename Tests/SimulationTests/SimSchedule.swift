@@ -53,7 +53,9 @@ enum SimSchedule {
     static func inject(into sim: SimCluster, pending: inout [(at: Duration, node: SimCluster.Node)]) async {
         let node = sim.nodes[Int.random(in: 0..<sim.nodes.count, using: &sim.rng)]
         let now = sim.now
-        switch Int.random(in: 0..<10, using: &sim.rng) {
+        let kind = Int.random(in: 0..<10, using: &sim.rng)
+        if kind < 9 { sim.record(.fault) }
+        switch kind {
         case 0:
             sim.note("FAULT: postgres on \(node.name) killed")
             node.server.crash()

@@ -48,10 +48,18 @@ final class SimServer: PostgresControl, @unchecked Sendable {
         guard running else { return PostgresStatus(state: .stopped) }
         // A hung server answers nothing: the agent knows only that it runs.
         if hung(at: world.now) { return PostgresStatus(state: .running) }
-        return PostgresStatus(state: .running, role: role, timeline: timeline, walPosition: wal,
-                              receiveLSN: role == .replica ? wal : nil, replayLSN: role == .replica ? wal : nil,
-                              replicationState: role == .replica ? (streaming ? "streaming" : "in archive recovery") : nil,
-                              systemIdentifier: systemID)
+        var status = PostgresStatus(state: .running, role: role, timeline: timeline, walPosition: wal,
+                                    receiveLSN: role == .replica ? wal : nil, replayLSN: role == .replica ? wal : nil,
+                                    replicationState: role == .replica ? (streaming ? "streaming" : "in archive recovery") : nil,
+                                    systemIdentifier: systemID)
+        if role == .primary {
+            // pg_stat_replication: the standbys streaming from it (application_name is the member's name).
+            status.replication = world.servers.filter { $0.running && $0.upstream == name && $0.streaming }.map {
+                StandbyConnection(applicationName: $0.name, clientAddress: nil, state: "streaming", syncState: "async",
+                                  sentLSN: $0.wal, flushLSN: $0.wal, replayLSN: $0.wal)
+            }
+        }
+        return status
     }
 
     func systemIdentifier() async throws(InstanceError) -> String {
@@ -111,6 +119,7 @@ final class SimServer: PostgresControl, @unchecked Sendable {
         guard running else { return }
         if hung(at: world.now) { throw InstanceError(.timeout, "PostgreSQL did not stop within \(timeout)") }
         if mode != .immediate {
+            if role == .primary { world.record(.cleanStop(name, wal: wal)) }
             // A clean shutdown sends everything up to the shutdown checkpoint to the replicas
             // that stream from it before the walsenders exit.
             for replica in world.servers where replica.running && replica.upstream == name && replica.streaming
@@ -176,6 +185,7 @@ final class SimServer: PostgresControl, @unchecked Sendable {
         role = .primary
         upstream = nil
         streaming = false
+        world.record(.promoted(name, wal: wal))
     }
 
     func ensureSlots(for members: [String]) async throws(InstanceError) {}

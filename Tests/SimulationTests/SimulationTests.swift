@@ -5,6 +5,8 @@ import Testing
 /// `SIMULATION_SEED=<n> swift test --filter SimulationTests` replays it with a full log.
 @Suite struct SimulationTests {
     static let schedules = Int(ProcessInfo.processInfo.environment["SIMULATION_SCHEDULES"] ?? "") ?? 10_000
+    /// The first seed of the range (`SIMULATION_FIRST_SEED`, 0 by default): seeds first..<first+schedules.
+    static let firstSeed = UInt64(ProcessInfo.processInfo.environment["SIMULATION_FIRST_SEED"] ?? "") ?? 0
 
     @Test func invariantsHoldAcrossSeededSchedules() async throws {
         if let replay = ProcessInfo.processInfo.environment["SIMULATION_SEED"].flatMap(UInt64.init) {
@@ -18,8 +20,8 @@ import Testing
             let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
             for worker in 0..<workers {
                 group.addTask {
-                    var seed = UInt64(worker)
-                    while seed < UInt64(Self.schedules) {
+                    var seed = Self.firstSeed + UInt64(worker)
+                    while seed < Self.firstSeed + UInt64(Self.schedules) {
                         if let violation = await SimSchedule.run(seed: seed).violation { return (seed, violation) }
                         seed += UInt64(workers)
                     }
@@ -32,7 +34,7 @@ import Testing
         }
         let elapsed = ContinuousClock.now - started
         let rate = Double(Self.schedules) / max(elapsed.inSeconds, 0.001)
-        print("simulation: \(Self.schedules) seeded schedules, \(failures.count) with invariant violations, in \(elapsed) (\(Int(rate)) schedules/s); each node ran the agent's own HALoop and HAMachine (VigilAgent, VigilCore)")
+        print("simulation: \(Self.schedules) seeded schedules, \(failures.count) with invariant violations, in \(elapsed) (\(Int(rate)) schedules/s, seeds \(Self.firstSeed)..<\(Self.firstSeed + UInt64(Self.schedules)), \(ProcessInfo.processInfo.activeProcessorCount) workers); each node ran the agent's own HALoop and HAMachine (VigilAgent, VigilCore)")
         for (seed, violation) in failures {
             Issue.record("seed \(seed): \(violation) (replay: SIMULATION_SEED=\(seed) swift test --filter SimulationTests)")
         }

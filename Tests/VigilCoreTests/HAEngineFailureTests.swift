@@ -124,9 +124,9 @@ extension HAEngineTests {
     /// `patronictl failover --candidate n2` writes only the member: the leader steps down for it.
     @Test func aManualFailoverNamingOnlyTheCandidateMovesTheLeader() {
         let cluster = Self.cluster(failover: FailoverRequest(member: "n2"))
-        let d = Self.decide("n1", cluster, Self.primary(), peers: Self.peers(("n2", 5000), ("n3", 5000)))
+        let d = Self.decide("n1", cluster, Self.primary(streamingTo: ["n2"]), peers: Self.peers(("n2", 5000), ("n3", 5000)))
         #expect(d.actions == [.renewLeader, .demote(.graceful)])
-        let lagging = Self.decide("n1", cluster, Self.primary(), peers: Self.peers(("n2", 5000 - 2_000_000)))
+        let lagging = Self.decide("n1", cluster, Self.primary(streamingTo: ["n2"]), peers: Self.peers(("n2", 5000 - 2_000_000)))
         #expect(lagging.actions == [.renewLeader, .clearFailover(version: 9)])
         #expect(lagging.summary == "cleared a switchover request: member n2 is not healthy enough to take over")
     }
@@ -135,10 +135,10 @@ extension HAEngineTests {
     /// loop_wait of it goes ahead.
     @Test func aScheduledSwitchoverInItsWindowGoesAhead() {
         let due = FailoverRequest(leader: "n1", member: "n2", scheduledAt: "2027-01-15T08:00:05+00:00")
-        let d = Self.decide("n1", Self.cluster(failover: due), Self.primary(), peers: Self.peers(("n2", 5000)))
+        let d = Self.decide("n1", Self.cluster(failover: due), Self.primary(streamingTo: ["n2"]), peers: Self.peers(("n2", 5000)))
         #expect(d.actions == [.renewLeader, .demote(.graceful)] && d.reason == .switchoverDemoting)
         let justPast = FailoverRequest(leader: "n1", member: "n2", scheduledAt: "2027-01-15T07:59:50+00:00")
-        #expect(Self.decide("n1", Self.cluster(failover: justPast), Self.primary(), peers: Self.peers(("n2", 5000))).reason
+        #expect(Self.decide("n1", Self.cluster(failover: justPast), Self.primary(streamingTo: ["n2"]), peers: Self.peers(("n2", 5000))).reason
             == .switchoverDemoting)
     }
 
@@ -168,7 +168,7 @@ extension HAEngineTests {
             "paused_primary_without_lock", "following_leader", "changing_leader", "rejoining_leader", "waiting_for_stream",
             "racing", "probing_for_switchover", "probing_for_hand_over", "promoted_by_race", "not_healthiest",
             "primary_still_alive", "deferring_to_candidate", "asked_to_step_down", "not_allowed_to_promote",
-            "paused_no_race", "primary_start_failed", "lock_unconfirmed", "demotion_failed", "shutting_down",
+            "paused_no_race", "bootstrap_failed", "primary_start_failed", "lock_unconfirmed", "demotion_failed", "shutting_down",
         ])
     }
 }

@@ -222,7 +222,13 @@ import VigilCore
     }
 
     @Test func aPrimaryWhoseLeaseLapsedRetakesItUnlessANewerTimelineExists() {
-        #expect(Self.decide("n1", Self.cluster(leader: nil), Self.primary()).actions == [.acquireLeader, .updateStatus])
+        #expect(Self.decide("n1", Self.cluster(leader: nil), Self.primary()).actions == [.probePeers])
+        #expect(Self.decide("n1", Self.cluster(leader: nil), Self.primary(), peers: Self.peers(("n2", 4000))).actions
+            == [.acquireLeader, .updateStatus])
+        // A peer promoted meanwhile, whose promotion the store's history lost.
+        let newer = [PeerStatus(name: "n2", reachable: true, walPosition: 4000, timeline: 2)]
+        let behind = Self.decide("n1", Self.cluster(leader: nil), Self.primary(), peers: newer)
+        #expect(behind.actions == [.demote(.immediateNoLock)] && behind.reason == .demotedOldTimeline)
         let stale = Self.decide("n1", Self.cluster(leader: nil, history: [TimelineEvent(timeline: 1, lsn: 10, reason: "")]),
                                 Self.primary(timeline: 1))
         #expect(stale.actions == [.demote(.immediateNoLock)])
@@ -230,11 +236,31 @@ import VigilCore
 
     // MARK: Switchover
 
+    static func primary(streamingTo standbys: [String]) -> LocalPostgres {
+        var p = primary()
+        p.status.replication = standbys.map {
+            StandbyConnection(applicationName: $0, clientAddress: nil, state: "streaming", syncState: "async",
+                              sentLSN: 5000, flushLSN: 5000, replayLSN: 5000)
+        }
+        return p
+    }
+
     @Test func aSwitchoverAsksThePeersThenStepsDownGracefully() {
         let cluster = Self.cluster(failover: FailoverRequest(leader: "n1", member: "n2"))
         #expect(Self.decide("n1", cluster, Self.primary()).actions == [.renewLeader, .probePeers])
-        let d = Self.decide("n1", cluster, Self.primary(), peers: Self.peers(("n2", 5000), ("n3", 5000)))
+        let d = Self.decide("n1", cluster, Self.primary(streamingTo: ["n2", "n3"]), peers: Self.peers(("n2", 5000), ("n3", 5000)))
         #expect(d.actions == [.renewLeader, .demote(.graceful)] && d.summary == "manual failover: demoting myself")
+    }
+
+    /// The shutdown checkpoint reaches only the standbys connected when the leader stops.
+    @Test func aSwitchoverWaitsForNoOneButLosesNothing() {
+        let cluster = Self.cluster(failover: FailoverRequest(leader: "n1", member: "n2"))
+        let d = Self.decide("n1", cluster, Self.primary(streamingTo: ["n3"]), peers: Self.peers(("n2", 5000), ("n3", 5000)))
+        #expect(d.actions == [.renewLeader, .clearFailover(version: 9)] && d.reason == .switchoverRefused)
+        #expect(d.summary.contains("does not stream from this leader"))
+        let anyone = Self.cluster(failover: FailoverRequest(leader: "n1"))
+        let e = Self.decide("n1", anyone, Self.primary(streamingTo: ["n3"]), peers: Self.peers(("n2", 5000), ("n3", 5000)))
+        #expect(e.actions == [.renewLeader, .demote(.graceful)])
     }
 
     @Test func aSwitchoverToAnUnfitCandidateIsCleared() {

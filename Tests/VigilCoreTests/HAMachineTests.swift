@@ -16,6 +16,12 @@ import VigilCore
     }
 
     static let runningPrimary = PostgresStatus(state: .running, role: .primary, timeline: 1, walPosition: 5000, systemIdentifier: "7000")
+    static let streamingPrimary: PostgresStatus = {
+        var status = runningPrimary
+        status.replication = [StandbyConnection(applicationName: "n2", clientAddress: nil, state: "streaming", syncState: "async",
+                                                sentLSN: 5000, flushLSN: 5000, replayLSN: 5000)]
+        return status
+    }()
     static let runningReplica = PostgresStatus(state: .running, role: .replica, timeline: 1, walPosition: 5000,
                                                replicationState: "streaming", systemIdentifier: "7000")
 
@@ -76,7 +82,7 @@ import VigilCore
         var machine = HAMachine(useSlots: false)
         let cluster = HAEngineTests.cluster(failover: FailoverRequest(leader: "n1", member: "n2"))
         var routableWhileStopping = false
-        let (steps, decisions, _) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary)),
+        let (steps, decisions, _) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.streamingPrimary)),
                                              answer: { action in
                                                  switch action {
                                                  case .renewLeader:
@@ -89,7 +95,7 @@ import VigilCore
                                                      return .done
                                                  }
                                              },
-                                             look: { Self.sighting(cluster, Self.runningPrimary) },
+                                             look: { Self.sighting(cluster, Self.streamingPrimary) },
                                              inspect: { machine, action in
                                                  if case .stopPostgres = action, machine.leaderUntil != nil { routableWhileStopping = true }
                                              })
@@ -116,6 +122,18 @@ import VigilCore
         #expect(steps == [.stopPostgres(.immediate, timeout: HAEngine.immediateStopBudget), .killPostmaster,
                           .publishMember(extendingLease: true)])
         #expect(decisions.map(\.reason) == [.demotedNotLeader, .demotionFailed])
+    }
+
+    @Test func aFailedBootstrapLetsAnotherMemberTryAndExits() {
+        var machine = HAMachine(useSlots: false)
+        let cluster = ClusterState(members: [])
+        let (steps, decisions, _) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, PostgresStatus(state: .uninitialized),
+                                                                                                files: .empty)),
+                                             answer: { $0 == .bootstrap ? .failed("initdb: disk full") : .done })
+        // Published first (the store does not list it yet); nothing after the exit.
+        #expect(steps == [.publishMember(extendingLease: true), .claimInitialization, .bootstrap, .cancelInitialization,
+                          .exit("failed to bootstrap the cluster: initdb: disk full")])
+        #expect(decisions.map(\.reason) == [.bootstrapping, .bootstrapFailed])
     }
 
     @Test func aPrimaryThatFailsToStartGivesTheKeyUp() {
@@ -196,15 +214,42 @@ import VigilCore
         let cluster = HAEngineTests.cluster(leader: nil)
         var looks = 0
         let (steps, decisions, _) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary)),
-                                             answer: { $0 == .acquireLeader ? .noAnswer("lost after commit") : .done },
+                                             answer: { action in
+                                                 switch action {
+                                                 case .askPeers: .peers([])
+                                                 case .acquireLeader: .noAnswer("lost after commit")
+                                                 default: .done
+                                                 }
+                                             },
                                              look: {
                                                  looks += 1
                                                  return Self.sighting(cluster, Self.runningPrimary, at: Self.t0 + .seconds(1))
                                              })
-        #expect(looks == 1)
-        #expect(decisions.map(\.reason) == [.reacquiredLock, .demotedStoreUnreachable])
-        #expect(steps.first == .acquireLeader && steps.contains(.stopPostgres(.fast, timeout: .seconds(30))))
+        #expect(looks == 2, "once with the peers' answers, once after the race the store did not answer")
+        #expect(decisions.map(\.reason) == [.racing, .reacquiredLock, .demotedStoreUnreachable])
+        #expect(steps.contains(.acquireLeader) && steps.contains(.stopPostgres(.fast, timeout: .seconds(30))))
         #expect(!steps.contains(.releaseLeader), "offline: the key is left to lapse")
+    }
+
+    @Test func aPromotionIsRecordedInTheHistoryInTheSameCycle() {
+        var machine = HAMachine(useSlots: false)
+        let cluster = HAEngineTests.cluster(leader: nil, history: [])
+        let replica = Self.sighting(cluster, Self.runningReplica, files: .present(role: .replica, systemID: "7000"))
+        var promoted = Self.runningPrimary
+        promoted.timeline = 2
+        let (steps, _, _) = Self.run(&machine, from: machine.observed(replica),
+                                     answer: { action in
+                                         switch action {
+                                         case .askPeers: .peers([])
+                                         case .acquireLeader: .confirmed(sentAt: Self.t0)
+                                         case .refreshPostgres: .postgres(promoted)
+                                         case .readTimelineSwitch: .timelineSwitch(.init(parentTimeline: 1, switchpoint: 4096))
+                                         default: .done
+                                         }
+                                     },
+                                     look: { replica })
+        #expect(steps.contains(.readTimelineSwitch(timeline: 2)))
+        #expect(steps.contains { if case .writeHistory = $0 { true } else { false } })
     }
 
     @Test func historyRecordsThePromotionOnce() {
@@ -288,5 +333,32 @@ import VigilCore
             == .perform(.reinitialize(from: "n1"), answerFirst: (200, "reinitialize started")))
         _ = machine.requestCompleted(.reinitialize(from: "n1"), .done, at: Self.t0)
         #expect(machine.following == "n1")
+    }
+}
+
+extension HAMachineTests {
+    /// A primary whose PostgreSQL stops answering while the store is down is still demoted,
+    /// also when it became primary in the cycle before (its role is the promoted one).
+    @Test func aJustPromotedPrimaryThatFallsSilentIsStillAPrimary() {
+        var machine = HAMachine(useSlots: false)
+        var cluster = HAEngineTests.cluster()
+        cluster.leader = LeaderLock(name: "n1", version: 3)
+        _ = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningReplica, files: .present(role: .replica, systemID: "7000"))),
+                     answer: { $0 == .renewLeader ? .confirmed(sentAt: Self.t0) : .done })
+        _ = machine.observed(Self.sighting(nil, PostgresStatus(state: .running), at: Self.t0 + .seconds(2),
+                                           files: .present(role: .replica, systemID: "7000")))
+        #expect(machine.observation?.postgres.status.role == .primary)
+    }
+
+    @Test func aSilentPrimaryCutOffFromTheStoreIsDemoted() {
+        var machine = HAMachine(useSlots: false)
+        var cluster = HAEngineTests.cluster()
+        cluster.leader = LeaderLock(name: "n1", version: 3)
+        _ = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary)),
+                     answer: { $0 == .renewLeader ? .confirmed(sentAt: Self.t0) : .done })
+        let (steps, decisions, _) = Self.run(&machine, from: machine.observed(Self.sighting(nil, PostgresStatus(state: .running),
+                                                                                                at: Self.t0 + .seconds(2))))
+        #expect(decisions.map(\.reason) == [.demotedStoreUnreachable])
+        #expect(steps.first == .stopPostgres(.fast, timeout: .seconds(30)))
     }
 }

@@ -115,8 +115,8 @@ public struct MemberRecord: Sendable, Equatable {
     /// A tag's value as a flag (Patroni treats a present, truthy tag as set).
     public func tag(_ name: String) -> JSONValue? { tags?[name] }
 
-    public var nofailover: Bool { tag("nofailover")?.boolValue ?? false }
-    public var failoverPriority: Int64? { tag("failover_priority")?.intValue }
+    /// nofailover and failover_priority as every member reads them.
+    public var failoverTags: FailoverTags { FailoverTags(tags) }
     public var nosync: Bool { tag("nosync")?.boolValue ?? false }
     public var noloadbalance: Bool { tag("noloadbalance")?.boolValue ?? false }
     public var clonefrom: Bool { tag("clonefrom")?.boolValue ?? false }

@@ -12,6 +12,8 @@ public enum Action: Sendable, Equatable {
     case bootstrap
     /// Write the local system identifier into `initialize` (after bootstrap, or adopting a cluster).
     case recordSystemID
+    /// Delete the `initialize` key this member created (its bootstrap failed: another may try).
+    case cancelInitialization
     /// Write `bootstrap.dcs` into the `config` key, if it is empty.
     case writeInitialConfig
     /// Take the leader key by atomic create. Gate.

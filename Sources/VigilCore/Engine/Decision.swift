@@ -103,6 +103,8 @@ public enum Reason: String, Sendable, Equatable, CaseIterable {
     case notAllowedToPromote = "not_allowed_to_promote"
     /// In pause nobody races (but a manual failover's candidate).
     case pausedNoRace = "paused_no_race"
+    /// initdb or the first start failed: the `initialize` key is given up for another member and the agent exits.
+    case bootstrapFailed = "bootstrap_failed"
     /// A primary that failed to start gave the key up.
     case primaryStartFailed = "primary_start_failed"
     /// A promotion was planned but the lease could not be shown to be ours at that moment: not promoted.

@@ -54,9 +54,19 @@ extension HAEngine {
         guard let peers = o.peers else {
             return c.decision(.probingForSwitchover, "checking who can take over before a switchover", [.renewLeader, .probePeers])
         }
-        guard !ableToTakeOver(c, peers, named: wanted.member).isEmpty else {
-            let whom = wanted.member.map { "member \($0)" } ?? "any member"
+        let able = ableToTakeOver(c, peers, named: wanted.member)
+        let whom = wanted.member.map { "member \($0)" } ?? "any member"
+        guard !able.isEmpty else {
             return c.decision(.switchoverRefused, "cleared a switchover request: \(whom) is not healthy enough to take over",
+                              [.renewLeader, .clearFailover(version: request.version)])
+        }
+        // A fast stop sends everything up to the shutdown checkpoint to the standbys connected at
+        // that moment, and only to them: the hand-over loses nothing only when one that may take
+        // over streams from this leader now (pg_stat_replication, application_name = member name).
+        let streaming = Set(o.postgres.status.replication.filter { $0.state == "streaming" }.map(\.applicationName))
+        guard able.contains(where: { streaming.contains($0.name) }) else {
+            return c.decision(.switchoverRefused,
+                              "cleared a switchover request: \(whom) does not stream from this leader, a hand-over now would lose the writes it has not received",
                               [.renewLeader, .clearFailover(version: request.version)])
         }
         return c.decision(.switchoverDemoting, "manual failover: demoting myself", [.renewLeader, .demote(.graceful)])

@@ -26,9 +26,20 @@ extension HAEngine {
         }
 
         if o.postgres.isRunningPrimary {
-            // A primary whose lease lapsed may take the key back, unless a newer timeline exists.
-            if let timeline = o.postgres.status.timeline, cluster.history != nil, timeline < cluster.timeline {
+            // A primary whose lease lapsed may take the key back, unless a newer timeline exists:
+            // in the store's history, or on a peer promoted meanwhile whose history the store
+            // lost (the store failed before its next cycle wrote it).
+            let mine = o.postgres.status.timeline ?? 0
+            if cluster.history != nil, mine < cluster.timeline {
                 return c.decision(.demotedOldTimeline, "demoting self because I am not the healthiest node",
+                                  [.demote(.immediateNoLock)])
+            }
+            guard let peers = o.peers else {
+                return c.decision(.racing, "no leader: asking the other members before taking the key back", [.probePeers])
+            }
+            if let newer = peers.first(where: { $0.reachable && ($0.timeline ?? 0) > mine }) {
+                return c.decision(.demotedOldTimeline,
+                                  "demoting self because I am not the healthiest node (\(newer.name) is on timeline \(newer.timeline ?? 0))",
                                   [.demote(.immediateNoLock)])
             }
             return c.decision(.reacquiredLock, "acquired session lock as a leader", [.acquireLeader, .updateStatus] + clearRequest)
@@ -63,7 +74,7 @@ extension HAEngine {
                 return c.decision(.askedToStepDown, "following a different leader because I was asked to step down by a switchover")
             }
         }
-        for peer in peers where peer.reachable && !peer.nofailover && peer.failoverPriority > 0 {
+        for peer in peers where Candidacy.refusal(peer) == nil {
             if peer.name == formerLeader && peer.inRecovery { continue }
             if !peer.inRecovery {
                 return c.decision(.primaryStillAlive, "following a different leader because Primary (\(peer.name)) is still alive")

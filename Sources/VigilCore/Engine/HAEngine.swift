@@ -193,10 +193,6 @@ public enum HAEngine {
     /// the named one only when a request names one (Patroni's is_failover_possible).
     static func ableToTakeOver(_ c: Context, _ peers: [PeerStatus], named: String? = nil) -> [PeerStatus] {
         let optime = c.cluster.status?.optime ?? c.o.postgres.walPosition
-        return peers.filter { peer in
-            peer.reachable && peer.inRecovery && !peer.nofailover && peer.failoverPriority > 0
-                && (named == nil || peer.name == named)
-                && optime - peer.walPosition <= c.o.settings.maximumLagOnFailover
-        }
+        return Candidacy.able(peers, .init(named: named, lag: (optime, c.o.settings.maximumLagOnFailover), replicaOnly: true))
     }
 }

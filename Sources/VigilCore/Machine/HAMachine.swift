@@ -118,8 +118,29 @@ public struct HAMachine: Sendable {
         case (.promote, .done):
             point(at: nil, now)
             cycle!.promoted = true
+            // Should it stop answering before the next look, it is a primary that stopped answering.
+            lastRole = .primary
+            // The new timeline goes into the history at once: a store that fails before the next
+            // cycle must not leave a branch that nobody knows of.
+            cycle!.queue.insert(.optional(.refreshPostgres), at: 0)
+        case let (.refreshPostgres, .postgres(status)):
+            if status.state == .running, let role = status.role { lastRole = role }
+            if cycle!.promoted, !cycle!.recordedPromotion, status.state == .running, status.role == .primary,
+               let timeline = status.timeline, timeline > (observation?.cluster?.timeline ?? 0) {
+                cycle!.recordedPromotion = true
+                cycle!.queue.insert(.optional(.readTimelineSwitch(timeline: timeline)), at: 0)
+            }
         case let (.readTimelineSwitch(timeline), .timelineSwitch(entry)):
-            if let history = historyWithSwitch(entry, timeline: timeline) { cycle!.queue.insert(.essential(.writeHistory(history)), at: 0) }
+            if let history = historyWithSwitch(entry, timeline: timeline) {
+                // Part of the engine's plan (`recordHistory`) it is essential; after a promotion, not.
+                let step: Queued = cycle!.recordedPromotion ? .optional(.writeHistory(history)) : .essential(.writeHistory(history))
+                cycle!.queue.insert(step, at: 0)
+            }
+        case let (.bootstrap, .failed(why)):
+            // Let another member try: the initialize key goes, and this agent stops (as Patroni does).
+            cycle!.plan = []
+            cycle!.queue = [.optional(.cancelInitialization), .essential(.exit("failed to bootstrap the cluster: \(why)"))]
+            return Next(advance(at: now).step, decided: Decision(.bootstrapFailed, "failed to bootstrap the cluster: \(why)"))
         case (.exit, _):
             cycle!.exited = true
             cycle!.plan = []
@@ -243,6 +264,8 @@ extension HAMachine {
         var changedPostgres = false
         var retriedQuery = false
         var promoted = false
+        /// The promotion's new timeline was asked for, to be recorded in the history at once.
+        var recordedPromotion = false
         /// The engine's actions not yet started.
         var plan: [Action] = []
         /// The shell's steps of the action under way.

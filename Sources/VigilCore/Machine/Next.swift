@@ -36,10 +36,12 @@ public enum ActionResult: Sendable, Equatable {
     case peers([PeerStatus])
     /// The answer to `.readTimelineSwitch` (nil: not found).
     case timelineSwitch(TimelineDivergence.HistoryEntry?)
+    /// The answer to `.refreshPostgres`.
+    case postgres(PostgresStatus)
 
     public var succeeded: Bool {
         switch self {
-        case .done, .confirmed, .peers, .timelineSwitch: true
+        case .done, .confirmed, .peers, .timelineSwitch, .postgres: true
         case .refused, .noAnswer, .failed: false
         }
     }
