@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 import VigilAPI
 import VigilAgent
 import VigilConfig
@@ -83,9 +84,7 @@ final class SimCluster: @unchecked Sendable {
         for i in 0..<size {
             let name = "n\(i)"
             let nofailover = size > 2 && i == size - 1 && seed % 5 == 0
-            let setup = try! AgentSetup(ConfigSource.load(path: nil, environment: [
-                "VIGIL_CONFIGURATION": Self.configuration(name: name, index: i, nofailover: nofailover),
-            ]).configuration)
+            let setup = Self.setup(Self.configuration(name: name, index: i, nofailover: nofailover))
             let server = SimServer(world: self, name: name)
             let (loop, box, connection) = makeAgent(setup: setup, server: server)
             nodes.append(Node(name: name, index: i, server: server, setup: setup, loop: loop, box: box, connection: connection))
@@ -125,6 +124,17 @@ final class SimCluster: @unchecked Sendable {
           nofailover: \(nofailover)
         """
     }
+
+    /// The agent's own reading of a node's configuration, made once per distinct file: every
+    /// schedule uses the same few.
+    static func setup(_ yaml: String) -> AgentSetup {
+        if let known = setups.withLock({ $0[yaml] }) { return known }
+        let setup = try! AgentSetup(ConfigSource.load(path: nil, environment: ["VIGIL_CONFIGURATION": yaml]).configuration)
+        setups.withLock { $0[yaml] = setup }
+        return setup
+    }
+
+    static let setups = Mutex<[String: AgentSetup]>([:])
 
     /// A new agent process for `setup` (a new lease, no memory), over the same server.
     func makeAgent(setup: AgentSetup, server: SimServer) -> (HALoop, SnapshotBox, InMemoryConnection) {
