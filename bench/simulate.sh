@@ -13,16 +13,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 schedules=${SCHEDULES:-1000000}
 first=${FIRST_SEED:-0}
+# Some test targets use @testable imports, which a release build allows only when asked.
+flags=(-c release -Xswiftc -enable-testing)
 echo "==> release build of the tests (about 10 minutes the first time on 2 cores)"
 build_started=$(date +%s)
-swift build -c release --build-tests >/dev/null
+swift build "${flags[@]}" --build-tests >/dev/null
 build_seconds=$(( $(date +%s) - build_started ))
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 echo "==> $schedules schedules from seed $first"
 status=0
 SIMULATION_SCHEDULES=$schedules SIMULATION_FIRST_SEED=$first \
-  swift test -c release --skip-build --filter 'SimulationTests/invariantsHoldAcrossSeededSchedules' 2>&1 | tee "$out" || status=$?
+  swift test "${flags[@]}" --skip-build --filter 'SimulationTests/invariantsHoldAcrossSeededSchedules' 2>&1 | tee "$out" || status=$?
 line=$(grep -m1 '^simulation:' "$out" || echo "simulation: no result (the run failed before it ended)")
 failures=$(grep -E '^\s*↳ seed [0-9]+:' "$out" | sed 's/^[[:space:]]*↳ //' || true)
 mkdir -p bench/results
@@ -31,7 +33,7 @@ mkdir -p bench/results
   echo
   echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Tests || echo ' (with uncommitted changes)')"
   echo "- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
-  echo "- build: release (\`swift build -c release --build-tests\`, ${build_seconds} s this time)"
+  echo "- build: release (\`swift build -c release -Xswiftc -enable-testing --build-tests\`, ${build_seconds} s this time)"
   echo "- command: \`SCHEDULES=$schedules FIRST_SEED=$first bench/simulate.sh\`"
   echo
   echo '```'

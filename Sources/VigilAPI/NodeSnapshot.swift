@@ -6,6 +6,10 @@ public struct NodeSnapshot: Sendable {
     public var scope: String
     public var name: String
     public var postgres: PostgresStatus
+    /// Whether a running PostgreSQL answered the agent's last queries. One that did not is
+    /// reported as Patroni reports it, state `unknown` with no WAL positions: no health check
+    /// passes for it and no peer counts on it in a race.
+    public var postgresAnswering = true
     /// A long operation under way ("creating replica", "initializing new cluster"), shown as the state.
     public var busyWith: String?
     /// The role Patroni reports when PostgreSQL is not running: uninitialized, demoted, replica, primary.
@@ -70,13 +74,13 @@ public struct NodeSnapshot: Sendable {
         switch postgres.state {
         case .uninitialized, .stopped: return "stopped"
         case .starting: return "starting"
-        case .running: return "running"
+        case .running: return postgresAnswering ? "running" : "unknown"
         case .stopping: return "stopping"
         case .crashed: return "crashed"
         }
     }
 
-    public var isRunning: Bool { postgres.state == .running && busyWith == nil }
+    public var isRunning: Bool { postgres.state == .running && postgresAnswering && busyWith == nil }
     /// The role from PostgreSQL while it runs, the agent's own otherwise.
     public var role: String { isRunning ? (postgres.role?.rawValue ?? internalRole) : internalRole }
 }

@@ -66,8 +66,11 @@ extension HALoop {
             case let .publishMember(extendingLease):
                 await publishMember(extendingLease: extendingLease)
             case .refreshPostgres:
-                lastStatus = await instance.observe(timeout: queryTimeout)
-                return .postgres(lastStatus)
+                let status = await instance.observe(timeout: queryTimeout)
+                postgresAnswering = status.state != .running || status.role != nil
+                // A silent server keeps the role the last look gave it (the machine's memory).
+                if postgresAnswering { lastStatus = status } else { lastStatus.state = status.state }
+                return .postgres(status)
             case let .exit(reason):
                 fatal = reason
             case .probePeers, .demote, .updateStatus, .recordHistory:
@@ -235,6 +238,7 @@ extension HALoop {
             try await instance.restart(mode: .fast)
             // Answered with the new state in place: a client that reads /patroni next sees the restart.
             lastStatus = await instance.observe(timeout: queryTimeout)
+            postgresAnswering = lastStatus.state != .running || lastStatus.role != nil
             refreshSnapshot(lastStatus)
             return .done
         } catch {

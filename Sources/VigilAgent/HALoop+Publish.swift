@@ -45,8 +45,10 @@ extension HALoop {
         let cluster = lastCluster
         let readAt = lastClusterReadAt.map { clock.instant($0) }
         let seen = storeDownSince == nil && readAt != nil ? Int64(clock.wallClock) : nil
+        let answering = postgresAnswering
         box.update { s in
             s.postgres = status
+            s.postgresAnswering = answering
             s.internalRole = internalRole
             s.cluster = cluster
             s.clusterReadAt = readAt

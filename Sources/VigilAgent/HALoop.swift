@@ -31,12 +31,16 @@ public actor HALoop {
 
     /// Every piece of HA memory, and every decision.
     public internal(set) var machine: HAMachine
+    /// The machine's hold on the leader key (without copying the machine out of the actor).
+    public var lock: LockState { machine.lock }
     /// The last view of the store that could be read, and when (for the REST API).
     var lastCluster: ClusterState?
     var lastClusterReadAt: Duration?
     var storeDownSince: Duration?
     /// PostgreSQL as last asked, for the REST API and the member key.
     var lastStatus = PostgresStatus(state: .stopped)
+    /// Whether PostgreSQL answered when last asked.
+    var postgresAnswering = true
     var lastSummary: String?
     /// Set while a running PostgreSQL does not answer (so the warning is logged once).
     var warnedUnanswering = false
@@ -198,6 +202,7 @@ public actor HALoop {
         let asked = clock.now
         let status = await instance.observe(timeout: queryTimeout)
         let answering = status.state != .running || status.role != nil
+        postgresAnswering = answering
         if !answering && !warnedUnanswering {
             logger.warning("PostgreSQL runs but did not answer within \(queryTimeout): treated as unhealthy until it does")
         }

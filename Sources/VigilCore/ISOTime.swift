@@ -46,10 +46,26 @@ extension ISOTime {
     /// Python's `datetime.isoformat()` in UTC, as Patroni writes history timestamps:
     /// "2026-11-27T15:42:10.069+00:00", not "…Z".
     public static func pythonUTC(_ seconds: Double) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let stamp = formatter.string(from: Date(timeIntervalSince1970: seconds))
-        return stamp.hasSuffix("Z") ? String(stamp.dropLast()) + "+00:00" : stamp
+        // Whole milliseconds, UTC, from the calendar arithmetic alone (no formatter to build).
+        let millis = Int64((seconds * 1000).rounded(.down))
+        let (days, msOfDay) = millis.quotientAndRemainder(dividingBy: 86_400_000)
+        let (day, ms) = msOfDay < 0 ? (days - 1, msOfDay + 86_400_000) : (days, msOfDay)
+        let (y, m, d) = civil(fromDays: day)
+        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let fraction = String(ms % 1000 + 1000).dropFirst()
+        return "\(y)-\(two(m))-\(two(d))T\(two(ms / 3_600_000)):\(two(ms / 60_000 % 60)):\(two(ms / 1000 % 60)).\(fraction)+00:00"
+    }
+
+    /// The proleptic Gregorian date of a count of days since 1970-01-01 (H. Hinnant's algorithm).
+    static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }

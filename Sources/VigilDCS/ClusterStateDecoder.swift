@@ -4,14 +4,38 @@ import VigilCore
 /// (not JSON where JSON belongs, or the wrong shape) is skipped and named in `problems`: one
 /// hand-edited key must not blind the whole cluster, nor crash it.
 public enum ClusterStateDecoder {
+    /// The JSON of each key as last parsed, by the revision that wrote it: a value never
+    /// changes under one mod_revision, so a key that did not change since the last read (the
+    /// config, the history, a member that has not written) is not parsed again. It holds only
+    /// the keys of the last read.
+    public struct Cache: Sendable {
+        var parsed: [String: (revision: Int64, value: JSONValue)] = [:]
+        public init() {}
+    }
+
     public static func decode(_ kvs: [KeyValue], layout: KeyLayout, revision: Int64) -> ClusterState {
+        var unused = Cache()
+        return decode(kvs, layout: layout, revision: revision, cache: &unused)
+    }
+
+    public static func decode(_ kvs: [KeyValue], layout: KeyLayout, revision: Int64, cache: inout Cache) -> ClusterState {
         var state = ClusterState(revision: revision)
         var leaderKV: KeyValue?
+        var kept = Cache()
+        defer { cache = kept }
         for kv in kvs {
             guard let relative = layout.relative(kv.key) else { continue }
             func problem(_ message: String) { state.problems.append(KeyProblem(key: kv.key, message: message)) }
             func json() -> JSONValue? {
-                do { return try JSONValue.parse(kv.value) } catch {
+                if let known = cache.parsed[kv.key], known.revision == kv.modRevision {
+                    kept.parsed[kv.key] = known
+                    return known.value
+                }
+                do {
+                    let value = try JSONValue.parse(kv.value)
+                    kept.parsed[kv.key] = (kv.modRevision, value)
+                    return value
+                } catch {
                     problem("not JSON (\(error.message) at byte \(error.offset)); skipped")
                     return nil
                 }

@@ -13,6 +13,8 @@ public actor EtcdStore: DistributedStore {
     private let kv: any EtcdKV
     private var ttl: Int
     private var retryTimeout: Int
+    /// Keys parsed by the last `readCluster`, kept while they do not change.
+    private var decoded = ClusterStateDecoder.Cache()
     private var lease: Int64?
     /// When the lease was last granted or kept alive (the moment the request was sent).
     private var leaseExtendedAt: ContinuousClock.Instant?
@@ -64,7 +66,7 @@ public actor EtcdStore: DistributedStore {
     public func readCluster() async throws(StoreError) -> ClusterState {
         let result = try await kv.range(layout.prefix, rangeEnd: layout.prefix.prefixRangeEnd,
                                         serializable: false, budget: budget)
-        return ClusterStateDecoder.decode(result.kvs, layout: layout, revision: result.revision)
+        return ClusterStateDecoder.decode(result.kvs, layout: layout, revision: result.revision, cache: &decoded)
     }
 
     public func acquireLeader() async throws(StoreError) -> Bool {

@@ -52,6 +52,9 @@ final class SimCluster: @unchecked Sendable {
     let layout = KeyLayout(namespace: "/sim/", scope: "cluster")
     /// An operator's view of the store (no lease), for checks and requests.
     let observer: EtcdStore
+    /// The same view, key by key: the invariants after every step read only the leader and
+    /// history keys (decoding every member key each step would double the simulation's cost).
+    let observerKV: InMemoryConnection
     let timings = HATimings(ttl: 10, loopWait: 2, retryTimeout: 4)
     var nodes: [Node] = []
     var rng: SimRandom
@@ -80,7 +83,7 @@ final class SimCluster: @unchecked Sendable {
         rng = SimRandom(seed: seed)
         log = SimLog(keeping: keepLog)
         memory = InMemoryStore(clock: .manual())
-        observer = memory.store(layout: layout, memberName: nil).store
+        (observer, observerKV) = memory.store(layout: layout, memberName: nil)
         for i in 0..<size {
             let name = "n\(i)"
             let nofailover = size > 2 && i == size - 1 && seed % 5 == 0
@@ -181,9 +184,10 @@ final class SimCluster: @unchecked Sendable {
             note("\(node.name) exits: \(fatal)")
             node.agentAlive = false
         }
+        guard log.keeping else { return }
         let pg = node.server
-        let machine = await node.loop.machine
-        note("  \(node.name) now: running \(pg.running) \(pg.role) tl \(pg.timeline) wal \(pg.wal) upstream \(pg.upstream ?? "-") lock \(machine.lock)")
+        let lock = await node.loop.lock
+        note("  \(node.name) now: running \(pg.running) \(pg.role) tl \(pg.timeline) wal \(pg.wal) upstream \(pg.upstream ?? "-") lock \(lock)")
     }
 
     /// A restarted agent is a new process: a new lease, no memory of its lock.
@@ -236,14 +240,14 @@ final class SimCluster: @unchecked Sendable {
             violation = "step \(step): \(routable.count) writable primaries routed to: \(routable.map(\.name))"
             return
         }
-        let cluster = try? await observer.readCluster()
+        let cluster = await leaderAndHistory()
         // Writes are routed only while the lease that makes the node leader has not ended.
         if let primary = routable.first, cluster?.leader?.name != primary.name {
             violation = "step \(step): writes are routed to \(primary.name) after its lease ended (the key is \(cluster?.leader?.name ?? "gone"))"
             return
         }
         for node in nodes where node.server.isPrimary && node.agentRunning(at: now) {
-            let lock = await node.loop.machine.lock
+            let lock = await node.loop.lock
             let holds = cluster?.leader?.name == node.name
             let recently = lock.lastConfirmed.map { now - $0 <= timings.ttlDuration } ?? false
             if !holds && !recently {
@@ -256,6 +260,14 @@ final class SimCluster: @unchecked Sendable {
             return
         }
         checkHandovers(step: step)
+    }
+
+    /// The store's leader and history keys, as the agents decode them.
+    func leaderAndHistory() async -> ClusterState? {
+        guard let leader = try? await observerKV.range(layout.leader, rangeEnd: nil, serializable: false, budget: .seconds(1)),
+              let history = try? await observerKV.range(layout.history, rangeEnd: nil, serializable: false, budget: .seconds(1))
+        else { return nil }
+        return ClusterStateDecoder.decode(leader.kvs + history.kvs, layout: layout, revision: history.revision)
     }
 
     /// A graceful hand-over (a switchover's demotion) loses nothing: the first member promoted

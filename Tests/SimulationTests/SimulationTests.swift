@@ -44,8 +44,12 @@ import Testing
     /// reproduce their schedule only while the fault mix in SimSchedule is unchanged):
     /// 166, a primary whose PostgreSQL hung after its lease lapsed stayed primary without the key;
     /// 1533, an acquire whose answer was lost was taken for a lost race, leaving a primary
-    /// without the key; 7310, a hung primary's agent slow enough to miss its own lease end.
-    @Test(arguments: [166, 1533, 7310] as [UInt64])
+    /// without the key; 7310, a hung primary's agent slow enough to miss its own lease end;
+    /// 1134, an agent restarted while the store was cut off left its primary running unfenced;
+    /// 2332, a primary promoted in the cycle before it hung was taken for a replica;
+    /// 2173, a promotion whose history the store lost let the old primary lead on the old timeline;
+    /// 2002765, a switchover to a member whose PostgreSQL hung handed over to one lacking WAL.
+    @Test(arguments: [166, 1533, 7310, 1134, 2332, 2173, 2002765] as [UInt64])
     func seedsThatOnceFailedStayFixed(_ seed: UInt64) async {
         let outcome = await SimSchedule.run(seed: seed, keepLog: true)
         #expect(outcome.violation == nil, "seed \(seed): \(outcome.violation ?? "")\n\(outcome.log.suffix(40).joined(separator: "\n"))")

@@ -307,6 +307,17 @@ extension HAEngineTests {
         let other = Self.decide("n2", cluster, Self.replica(wal: 5000), peers: Self.peers(("n1", 5000), ("n3", 4000)))
         #expect(other.actions.first == .acquireLeader)
     }
+
+    /// The candidate fell away after the leader stepped down: those left lack some of its WAL.
+    /// It leads again rather than hand over and lose it, and they wait for it.
+    @Test func theLeaderThatSteppedDownTakesTheKeyBackWhenNobodyHasAllItsWAL() {
+        let cluster = Self.cluster(leader: nil, failover: FailoverRequest(leader: "n1", member: "n2"))
+        let old = Self.decide("n1", cluster, Self.replica(wal: 5000), peers: [.unreachable("n2")] + Self.peers(("n3", 4000)))
+        #expect(old.actions.first == .acquireLeader)
+        let behind = Self.decide("n3", Self.cluster(leader: nil, failover: FailoverRequest(leader: "n1")), Self.replica(wal: 4000),
+                                 peers: Self.peers(("n1", 5000), ("n2", 4000)))
+        #expect(behind.actions.isEmpty && behind.reason == .notHealthiest)
+    }
 }
 
 extension HAEngineTests {

@@ -51,3 +51,40 @@ import VigilCore
         #expect(LSN("0/10")! < LSN("1/0")!)
     }
 }
+
+extension JSONValueTests {
+    /// Strings without escapes take a shorter path than those with: both must read the same.
+    @Test func plainAndEscapedStringsReadAlike() throws {
+        #expect(try JSONValue.parse(Array(#""postgres104""#.utf8)) == .string("postgres104"))
+        #expect(try JSONValue.parse(Array(#""Grüße, 日本""#.utf8)) == .string("Grüße, 日本"))
+        #expect(try JSONValue.parse(Array(#""Gr\u00fc\u00dfe, \u65e5\u672c""#.utf8)) == .string("Grüße, 日本"))
+        #expect(try JSONValue.parse(Array(#""a\"b\\c\/d\n""#.utf8)) == .string("a\"b\\c/d\n"))
+        #expect(try JSONValue.parse(Array(#""plain then \t escaped""#.utf8)) == .string("plain then \t escaped"))
+        #expect(try JSONValue.parse(Array(#""""#.utf8)) == .string(""))
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(Array("\"a\u{01}b\"".utf8)) }
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(Array("\"unterminated".utf8)) }
+        // Bytes that are not UTF-8 are replaced, never trusted.
+        #expect(try JSONValue.parse([0x22, 0x61, 0xFF, 0x62, 0x22]) == .string("a\u{FFFD}b"))
+    }
+}
+
+extension JSONValueTests {
+    @Test func stringsAreWrittenAsPythonWritesThem() {
+        #expect(JSONValue.string("postgres104").compactText == #""postgres104""#)
+        #expect(JSONValue.string("a\"b\\c").compactText == #""a\"b\\c""#)
+        #expect(JSONValue.string("Grüße\n").compactText == #""Gr\u00fc\u00dfe\n""#)
+    }
+
+    /// History timestamps as Python's isoformat() writes them, across day, leap-year and
+    /// pre-1970 boundaries.
+    @Test(arguments: [
+        (1_800_000_000.5, "2027-01-15T08:00:00.500+00:00"),
+        (0, "1970-01-01T00:00:00.000+00:00"),
+        (951_782_400, "2000-02-29T00:00:00.000+00:00"),
+        (-1.25, "1969-12-31T23:59:58.750+00:00"),
+        (1_764_633_599.75, "2025-12-01T23:59:59.750+00:00"),
+    ] as [(Double, String)])
+    func historyTimestamps(_ c: (Double, String)) {
+        #expect(ISOTime.pythonUTC(c.0) == c.1)
+    }
+}

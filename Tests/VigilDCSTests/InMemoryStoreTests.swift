@@ -54,3 +54,26 @@ import VigilDCS
         #expect(await changes.next { $0 == .key("leader", deleted: false) })
     }
 }
+
+extension InMemoryStoreTests {
+    /// A key is parsed again only when its revision changed; a read after a change sees it.
+    @Test func theDecodeCacheFollowsEveryChange() {
+        let layout = KeyLayout(namespace: "/t/", scope: "c")
+        func kv(_ key: String, _ value: String, _ revision: Int64) -> KeyValue {
+            KeyValue(key: layout.key(key), value: value, createRevision: 1, modRevision: revision, lease: 0)
+        }
+        var cache = ClusterStateDecoder.Cache()
+        let first = ClusterStateDecoder.decode([kv("config", #"{"ttl": 30}"#, 5), kv("members/n1", #"{"state": "running"}"#, 6)],
+                                               layout: layout, revision: 6, cache: &cache)
+        #expect(first.config?.value["ttl"] == .int(30) && first.members.first?.record.state == "running")
+        let second = ClusterStateDecoder.decode([kv("config", #"{"ttl": 30}"#, 5), kv("members/n1", #"{"state": "stopped"}"#, 7)],
+                                                layout: layout, revision: 7, cache: &cache)
+        #expect(second.members.first?.record.state == "stopped")
+        // A key deleted and written again under a new revision is read anew.
+        let third = ClusterStateDecoder.decode([kv("config", #"{"ttl": 20}"#, 9)], layout: layout, revision: 9, cache: &cache)
+        #expect(third.config?.value["ttl"] == .int(20) && third.members.isEmpty)
+        // Unreadable values are reported, not cached as readable.
+        let bad = ClusterStateDecoder.decode([kv("config", "{", 10)], layout: layout, revision: 10, cache: &cache)
+        #expect(bad.config == nil && bad.problems.count == 1)
+    }
+}

@@ -68,14 +68,18 @@ extension HAEngine {
         // The leader a switchover asked to step down does not take the key back while another
         // member can have it (as Patroni's manual_failover_process_no_leader), and the others do
         // not defer to it.
+        // It stepped down after sending its shutdown checkpoint to the standbys streaming from
+        // it, so it defers only to one that has all of its WAL: a hand-over whose candidate fell
+        // away (hung, gone) loses nothing. The others do not wait for it when it is level with
+        // them (it waits for them), only when it is ahead.
         let formerLeader = cluster.failover.flatMap { $0.value.leader }
         if formerLeader == c.me {
-            if !ableToTakeOver(c, peers).isEmpty {
+            if ableToTakeOver(c, peers).contains(where: { $0.walPosition >= myWAL }) {
                 return c.decision(.askedToStepDown, "following a different leader because I was asked to step down by a switchover")
             }
         }
         for peer in peers where Candidacy.refusal(peer) == nil {
-            if peer.name == formerLeader && peer.inRecovery { continue }
+            if peer.name == formerLeader && peer.inRecovery && peer.walPosition <= myWAL { continue }
             if !peer.inRecovery {
                 return c.decision(.primaryStillAlive, "following a different leader because Primary (\(peer.name)) is still alive")
             }

@@ -27,7 +27,12 @@ extension JSONValue {
         func error(_ message: String) -> JSONParseError { JSONParseError(offset: index, message: message) }
 
         mutating func skipSpace() {
-            while index < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[index]) { index += 1 }
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x0A, 0x0D, 0x09: index += 1
+                default: return
+                }
+            }
         }
 
         mutating func expect(_ literal: String, _ value: JSONValue) throws(JSONParseError) -> JSONValue {
@@ -100,6 +105,19 @@ extension JSONValue {
 
         mutating func string() throws(JSONParseError) -> String {
             index += 1
+            // Most strings have no escape: decoded straight from the bytes, without the UTF-16
+            // detour the escapes need (every store read parses every member key).
+            var end = index
+            while end < bytes.count {
+                let byte = bytes[end]
+                if byte == UInt8(ascii: "\"") {
+                    let text = String(decoding: bytes[index..<end], as: UTF8.self)
+                    index = end + 1
+                    return text
+                }
+                if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+                end += 1
+            }
             var units: [UInt16] = []
             var raw: [UInt8] = []
             func flush() {

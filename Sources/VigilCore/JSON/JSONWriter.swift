@@ -35,6 +35,13 @@ extension JSONValue {
 
     static func writeString(_ s: String, to out: inout String) {
         out += "\""
+        // Printable ASCII without a quote or a backslash (member names, states, URLs) is written
+        // as it is; anything else is escaped unit by unit, as Python's json.dumps does.
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) {
+            out += s
+            out += "\""
+            return
+        }
         for unit in s.utf16 {
             switch unit {
             case 0x22: out += "\\\""
