@@ -37,7 +37,7 @@ extension HALoop {
     }
 
     private func queue(_ request: OperatorRequest) async -> (status: Int, message: String) {
-        if stopRequested { return (503, "the agent is shutting down") }
+        if stopRequested || fatal != nil { return (503, "the agent is shutting down") }
         return await withCheckedContinuation { continuation in
             pending.append(PendingOperation(request: request, reply: continuation))
             wakeup.signal()

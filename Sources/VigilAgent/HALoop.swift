@@ -184,6 +184,7 @@ public actor HALoop {
     /// What the world looks like now: the store (its `config` key taken into force), PostgreSQL
     /// within the query deadline, the data directory's files.
     func look() async -> Sighting {
+        let began = now
         var view = StoreView.unreachable
         do {
             let cluster = try await store.readCluster()
@@ -216,9 +217,11 @@ public actor HALoop {
         }
         lastStatus = status
         refreshSnapshot(status)
-        return Sighting(now: now, wallClock: clock.wallClock, me: setup.identity, settings: settings, store: view,
-                        postgres: status, queryFailedAtOnce: !answering && clock.now - asked < queryTimeout / 2,
-                        dataDirectory: files)
+        var sighting = Sighting(now: now, wallClock: clock.wallClock, me: setup.identity, settings: settings, store: view,
+                                postgres: status, queryFailedAtOnce: !answering && clock.now - asked < queryTimeout / 2,
+                                dataDirectory: files)
+        sighting.began = began
+        return sighting
     }
 
     /// Takes the store's `config` key into force when it changed. An unreadable key keeps the

@@ -54,7 +54,9 @@ final class SimServer: PostgresControl, @unchecked Sendable {
                                     systemIdentifier: systemID)
         if role == .primary {
             // pg_stat_replication: the standbys streaming from it (application_name is the member's name).
-            status.replication = world.servers.filter { $0.running && $0.upstream == name && $0.streaming }.map {
+            status.replication = world.servers.filter {
+                $0.running && $0.upstream == name && $0.streaming && !$0.diverged(from: self)
+            }.map {
                 StandbyConnection(applicationName: $0.name, clientAddress: nil, state: "streaming", syncState: "async",
                                   sentLSN: $0.wal, flushLSN: $0.wal, replayLSN: $0.wal)
             }
@@ -113,12 +115,21 @@ final class SimServer: PostgresControl, @unchecked Sendable {
             self.role = .replica
             upstream = of.flatMap { world.server(at: $0)?.name }
         }
+        // A new walreceiver connects on a later step (the world's replication step).
+        streaming = false
     }
 
     func stop(_ mode: PostgresInstance.StopMode, timeout: Duration) async throws(InstanceError) {
         guard running else { return }
         if hung(at: world.now) { throw InstanceError(.timeout, "PostgreSQL did not stop within \(timeout)") }
         if mode != .immediate {
+            // The walsenders wait for every connected standby to confirm the shutdown
+            // checkpoint: a frozen one holds the stop until it times out.
+            if role == .primary, world.servers.contains(where: {
+                $0.running && $0.upstream == name && $0.streaming && $0.hung(at: world.now)
+            }) {
+                throw InstanceError(.timeout, "PostgreSQL did not stop (\(mode.rawValue)) within \(timeout)")
+            }
             if role == .primary { world.record(.cleanStop(name, wal: wal)) }
             // A clean shutdown sends everything up to the shutdown checkpoint to the replicas
             // that stream from it before the walsenders exit.
@@ -158,6 +169,7 @@ final class SimServer: PostgresControl, @unchecked Sendable {
         guard running, role == .replica, let leader = world.server(at: upstream) else {
             throw InstanceError(.state, "not a running replica")
         }
+        if self.upstream != leader.name { streaming = false }
         self.upstream = leader.name
     }
 
@@ -172,6 +184,7 @@ final class SimServer: PostgresControl, @unchecked Sendable {
         self.upstream = leader.name
         running = true
         crashed = false
+        streaming = false
         return rewound
     }
 

@@ -362,3 +362,36 @@ extension HAMachineTests {
         #expect(steps.first == .stopPostgres(.fast, timeout: .seconds(30)))
     }
 }
+
+extension HAMachineTests {
+    /// SIGTERM: not routable from the first step; the key goes only once PostgreSQL is gone.
+    @Test func shutdownKeepsTheKeyWhenPostgresWillNotGo() {
+        var machine = HAMachine(useSlots: false)
+        var cluster = HAEngineTests.cluster()
+        cluster.leader = LeaderLock(name: "n1", version: 3)
+        _ = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary)),
+                     answer: { $0 == .renewLeader ? .confirmed(sentAt: Self.t0) : .done })
+        var routable = false
+        let (steps, _, _) = Self.run(&machine, from: machine.shutdown(primaryStopTimeout: .seconds(60), at: Self.t0),
+                                     answer: { action in
+                                         switch action {
+                                         case .stopPostgres, .killPostmaster: .failed("still there")
+                                         default: .done
+                                         }
+                                     },
+                                     inspect: { machine, _ in routable = routable || machine.leaderUntil != nil })
+        #expect(steps == [.stopPostgres(.fast, timeout: .seconds(60)), .stopPostgres(.immediate, timeout: .seconds(10)),
+                          .killPostmaster, .refreshPostgres, .publishMember(extendingLease: false)])
+        #expect(!routable)
+    }
+
+    /// A look that waited out its query deadline does not push the next cycle back.
+    @Test func aCycleIsTimedFromWhenItsLookBegan() {
+        var machine = HAMachine(useSlots: false)
+        var late = Self.sighting(HAEngineTests.cluster(), Self.runningPrimary, at: Self.t0 + .seconds(5))
+        late.began = Self.t0
+        let (_, _, next) = Self.run(&machine, from: machine.observed(late), at: Self.t0 + .seconds(5),
+                                    answer: { $0 == .renewLeader ? .confirmed(sentAt: Self.t0 + .seconds(5)) : .done })
+        #expect(next == Self.t0 + .seconds(10))
+    }
+}

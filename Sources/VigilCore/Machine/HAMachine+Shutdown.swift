@@ -21,9 +21,13 @@ extension HAMachine {
         switch (action, result.succeeded) {
         case (.stopPostgres(.fast, _), false):
             cycle!.queue = [.optional(.stopPostgres(.immediate, timeout: .seconds(10)))]
-        case (.stopPostgres, _):
+        case (.stopPostgres(.immediate, _), false):
+            cycle!.queue = [.optional(.killPostmaster)]
+        case (.stopPostgres, true), (.killPostmaster, _):
+            // The key goes only once PostgreSQL is gone: a replica must not be promoted beside
+            // a primary that still takes writes (then the key is left to lapse).
             let held = lock.lastConfirmed != nil && !lock.lost
-            if held { cycle!.queue.append(.optional(.releaseLeader)) }
+            if held, result.succeeded { cycle!.queue.append(.optional(.releaseLeader)) }
             cycle!.queue.append(.optional(.refreshPostgres))
             cycle!.queue.append(.optional(.publishMember(extendingLease: false)))
         case (.releaseLeader, _):

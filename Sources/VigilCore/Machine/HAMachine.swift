@@ -44,7 +44,7 @@ public struct HAMachine: Sendable {
     /// Until when this member may present itself as the primary (the health checks' answer):
     /// nil while a demotion is under way or without a valid lock.
     public var leaderUntil: Duration? {
-        if cycle?.demotion != nil { return nil }
+        if cycle?.demotion != nil || cycle?.shutdown == true { return nil }
         return lock.validUntil(ttl: settings.ttl)
     }
 
@@ -55,7 +55,7 @@ public struct HAMachine: Sendable {
 
     /// A new look at the world: the first of a cycle, or the one the machine asked for.
     public mutating func observed(_ sighting: Sighting) -> Next {
-        if cycle == nil { cycle = Cycle(began: sighting.now) }
+        if cycle == nil { cycle = Cycle(began: sighting.began ?? sighting.now) }
         // A query that failed at once was a dropped session, not a hung server: look once more.
         if !sighting.answering, sighting.queryFailedAtOnce, !cycle!.retriedQuery {
             cycle!.retriedQuery = true

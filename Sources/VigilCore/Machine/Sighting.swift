@@ -3,8 +3,11 @@
 /// was pointed, the role and system ID a silent server last had) and builds the engine's
 /// `Observation` from both.
 public struct Sighting: Sendable, Equatable {
-    /// Monotonic time. Only differences matter.
+    /// Monotonic time when the look ended. Only differences matter.
     public var now: Duration
+    /// When the look began: a cycle is timed from there, so a query that waited out its
+    /// deadline does not push every later cycle back (nil: `now`).
+    public var began: Duration?
     /// Wall-clock seconds since 1970: scheduled switchovers and restarts, history timestamps.
     public var wallClock: Double
     public var me: MemberIdentity
@@ -37,6 +40,7 @@ public struct Sighting: Sendable, Equatable {
         self.queryFailedAtOnce = queryFailedAtOnce
         self.dataDirectory = dataDirectory
         self.busyWith = busyWith
+        began = nil
     }
 
     /// A running server that did not answer this time.
