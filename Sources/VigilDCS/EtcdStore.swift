@@ -16,8 +16,6 @@ public actor EtcdStore: DistributedStore {
     /// Keys parsed by the last `readCluster`, kept while they do not change.
     private var decoded = ClusterStateDecoder.Cache()
     private var lease: Int64?
-    /// When the lease was last granted or kept alive (the moment the request was sent).
-    private var leaseExtendedAt: ContinuousClock.Instant?
 
     /// - Parameters:
     ///   - memberName: the member this store speaks for; nil for an operator's tool (no lease,
@@ -46,15 +44,12 @@ public actor EtcdStore: DistributedStore {
         if let lease { return lease }
         let granted = try await kv.grantLease(ttl: ttl, budget: try deadline.remaining())
         lease = granted
-        leaseExtendedAt = ContinuousClock.now
         return granted
     }
 
     /// Keeps the lease alive, or replaces it when it has expired. Returns the live lease.
     private func refreshLease(_ deadline: Deadline) async throws(StoreError) -> Int64 {
-        let sent = ContinuousClock.now
         if let lease, try await kv.keepAlive(lease: lease, budget: try deadline.remaining()) != nil {
-            leaseExtendedAt = sent
             return lease
         }
         lease = nil
@@ -73,10 +68,10 @@ public actor EtcdStore: DistributedStore {
         let name = try me()
         let deadline = Deadline(budget)
         for attempt in 0..<2 {
-            // A lease last extended a while ago is part-used: extend it first, so the key lives a
-            // full ttl from the moment the caller sent this request.
-            let fresh = leaseExtendedAt.map { ContinuousClock.now - $0 < .seconds(1) } ?? false
-            let lease = fresh ? try await ensureLease(deadline) : try await refreshLease(deadline)
+            // The lease is extended first, always: the key then lives a full ttl from the moment
+            // the caller sent this request, which is what the caller counts its hold from (a lease
+            // extended a moment ago would end that moment sooner than the caller thinks).
+            let lease = try await refreshLease(deadline)
             let txn = Txn(compare: [.createRevision(layout.leader, 0)],
                           success: [.put(layout.leader, name, lease: lease)],
                           failure: [.range(layout.leader)])
@@ -98,12 +93,10 @@ public actor EtcdStore: DistributedStore {
         let deadline = Deadline(budget)
         let lease: Int64
         if let current = self.lease {
-            let sent = ContinuousClock.now
             guard try await kv.keepAlive(lease: current, budget: try deadline.remaining()) != nil else {
                 self.lease = nil
                 return .lost(reason: "the lease expired")
             }
-            leaseExtendedAt = sent
             lease = current
         } else {
             // A restarted agent has a new lease: the key, if it still bears this member's name,
@@ -170,12 +163,10 @@ public actor EtcdStore: DistributedStore {
         // lapse unless a healthy cycle renews it: then the member key lapses with it.
         let leader = try await kv.range(layout.leader, rangeEnd: nil, serializable: false, budget: try deadline.remaining())
         if leader.kvs.contains(where: { $0.lease == lease }) { return false }
-        let sent = ContinuousClock.now
         guard try await kv.keepAlive(lease: lease, budget: try deadline.remaining()) != nil else {
             self.lease = nil
             return false
         }
-        leaseExtendedAt = sent
         return true
     }
 

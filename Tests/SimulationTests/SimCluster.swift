@@ -68,6 +68,9 @@ final class SimCluster: @unchecked Sendable {
         case cleanStop(String, wal: Int64)
         case promoted(String, wal: Int64)
         case fault
+        /// An operator's switchover or failover request: a failover naming a member is the
+        /// operator's choice of who leads, whatever it lacks (as in Patroni).
+        case request
     }
 
     var events: [Event] = []
@@ -271,7 +274,8 @@ final class SimCluster: @unchecked Sendable {
     }
 
     /// A graceful hand-over (a switchover's demotion) loses nothing: the first member promoted
-    /// after the old primary's clean stop has every write it had, unless a fault came between.
+    /// after the old primary's clean stop has every write it had, unless a fault or another
+    /// operator request came between.
     func checkHandovers(step: Int) {
         for node in nodes {
             let count = node.box.snapshot().roleChanges[Reason.switchoverDemoting.rawValue] ?? 0
@@ -285,7 +289,7 @@ final class SimCluster: @unchecked Sendable {
             guard case let .cleanStop(from, stoppedAt) = events[handover.at] else { return true }
             for event in events[(handover.at + 1)...] {
                 switch event {
-                case .fault:
+                case .fault, .request:
                     return true
                 case let .promoted(to, wal):
                     if wal < stoppedAt {

@@ -54,7 +54,7 @@ enum SimSchedule {
         let node = sim.nodes[Int.random(in: 0..<sim.nodes.count, using: &sim.rng)]
         let now = sim.now
         let kind = Int.random(in: 0..<10, using: &sim.rng)
-        if kind < 9 { sim.record(.fault) }
+        sim.record(kind < 9 ? .fault : .request)
         switch kind {
         case 0:
             sim.note("FAULT: postgres on \(node.name) killed")

@@ -22,7 +22,8 @@ import VigilDCS
         let memory = InMemoryStore(clock: .manual())
         let (n1, connection) = memory.store(layout: layout, memberName: "n1")
         try await n1.publishMember(MemberRecord(state: "running"))
-        connection.faults = StoreFaults(loseResponsesAfterCommit: true)
+        // The lease is extended first (its answer arrives), then the write's answer is lost.
+        connection.faults = StoreFaults(loseWriteResponsesAfterCommit: true)
         let error = await #expect(throws: StoreError.self) { try await n1.acquireLeader() }
         #expect(error?.kind == .timedOut)
         connection.faults = .none

@@ -237,8 +237,10 @@ public final class InMemoryConnection: EtcdKV {
     }
 
     /// Throws a lost response after a write was applied, when told to.
-    private func answer() throws(StoreError) {
-        if faults.loseResponsesAfterCommit { throw StoreError(.timedOut, "response lost after commit (injected)") }
+    private func answer(write: Bool = false) throws(StoreError) {
+        if faults.loseResponsesAfterCommit || (write && faults.loseWriteResponsesAfterCommit) {
+            throw StoreError(.timedOut, "response lost after commit (injected)")
+        }
     }
 
     public func range(_ key: String, rangeEnd: String?, serializable: Bool, budget: Duration) async throws(StoreError) -> RangeResult {
@@ -249,7 +251,7 @@ public final class InMemoryConnection: EtcdKV {
     public func txn(_ txn: Txn, budget: Duration) async throws(StoreError) -> TxnResult {
         try reach(budget: budget)
         let result = try await store.txn(txn)
-        try answer()
+        try answer(write: true)
         return result
     }
 

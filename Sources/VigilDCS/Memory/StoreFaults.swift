@@ -8,14 +8,17 @@ public struct StoreFaults: Sendable, Equatable {
     public var latency: Duration = .zero
     /// Writes are applied, but the caller is told `.timedOut`: the response was lost.
     public var loseResponsesAfterCommit = false
+    /// The same for key writes (transactions) only: lease calls answer.
+    public var loseWriteResponsesAfterCommit = false
     /// The etcd cluster lost quorum: reads and writes fail with `.noLeader`.
     public var noLeader = false
 
     public init(unreachable: Bool = false, latency: Duration = .zero, loseResponsesAfterCommit: Bool = false,
-                noLeader: Bool = false) {
+                loseWriteResponsesAfterCommit: Bool = false, noLeader: Bool = false) {
         self.unreachable = unreachable
         self.latency = latency
         self.loseResponsesAfterCommit = loseResponsesAfterCommit
+        self.loseWriteResponsesAfterCommit = loseWriteResponsesAfterCommit
         self.noLeader = noLeader
     }
 
