@@ -182,16 +182,8 @@ enum QueryValue {
     static func civil(secondsSince2000: Int64) -> String {
         let (days, rest) = secondsSince2000.quotientAndRemainder(dividingBy: 86_400)
         let (dayCount, secondOfDay) = rest < 0 ? (days - 1, rest + 86_400) : (days, rest)
-        // Howard Hinnant's days-to-civil, from 1970-01-01 (2000-01-01 is day 10957).
-        let z = dayCount + 10957 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        // 2000-01-01 is day 10957 after 1970-01-01.
+        let (year, month, day) = ISOTime.civil(fromDays: dayCount + 10957)
         return String(format: "%04lld-%02lld-%02lld %02lld:%02lld:%02lld", year, month, day,
                       secondOfDay / 3600, secondOfDay / 60 % 60, secondOfDay % 60)
     }
