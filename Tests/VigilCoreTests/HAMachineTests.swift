@@ -395,3 +395,23 @@ extension HAMachineTests {
         #expect(next == Self.t0 + .seconds(10))
     }
 }
+
+extension HAMachineTests {
+    /// A replica pointed at its leader that does not stream yet is looked at again soon, so the
+    /// REST API says "streaming" when it does; once it streams, the loop keeps loop_wait.
+    @Test func aReplicaNotYetStreamingIsLookedAtAgainSoon() {
+        var machine = HAMachine(useSlots: false)
+        let files = Sighting.DataFiles.present(role: .replica, systemID: "7000")
+        _ = Self.run(&machine, from: machine.observed(Self.sighting(HAEngineTests.cluster(), Self.runningReplica, me: "n2", files: files)))
+        #expect(machine.following == "n1")
+        var notYet = Self.runningReplica
+        notYet.replicationState = "in archive recovery"
+        let later = Self.t0 + .seconds(2)
+        let (_, _, soon) = Self.run(&machine, from: machine.observed(Self.sighting(HAEngineTests.cluster(), notYet, me: "n2", at: later,
+                                                                                    files: files)), at: later)
+        #expect(soon == later + .seconds(2))
+        let (_, _, usual) = Self.run(&machine, from: machine.observed(Self.sighting(HAEngineTests.cluster(), Self.runningReplica, me: "n2",
+                                                                                     at: later, files: files)), at: later)
+        #expect(usual == later + .seconds(10))
+    }
+}

@@ -237,10 +237,17 @@ public struct HAMachine: Sendable {
     mutating func finish(at now: Duration) -> Next {
         let c = cycle!
         cycle = nil
-        // After PostgreSQL changed role or upstream, look again soon: a walreceiver connects a
-        // moment after the start, and the REST API and member key should say so then.
+        // After PostgreSQL changed role or upstream, and while a replica pointed at its leader
+        // does not stream yet, look again soon: a walreceiver connects a moment after the start
+        // (or retries every 5 s), and the REST API and member key should say so then, not a
+        // loop_wait later.
         let loopWait = Duration.seconds(settings.timings.loopWait)
-        if c.changedPostgres, loopWait > Self.settleDelay { return Next(.finish(nextCycleAt: now + Self.settleDelay)) }
+        let awaitingStream = observation.map {
+            $0.postgres.isRunningReplica && $0.postgres.following != nil && $0.postgres.status.replicationState != "streaming"
+        } ?? false
+        if c.changedPostgres || awaitingStream, loopWait > Self.settleDelay {
+            return Next(.finish(nextCycleAt: now + Self.settleDelay))
+        }
         return Next(.finish(nextCycleAt: c.began + loopWait))
     }
 
