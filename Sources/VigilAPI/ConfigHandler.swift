@@ -8,7 +8,7 @@ struct ConfigHandler: Sendable {
     func patch(_ body: JSONValue) async -> (Int, JSONValue?, String) {
         guard let cluster = try? await control.readCluster() else { return (503, nil, "failed to read the cluster from the store") }
         guard let current = cluster.config else { return (503, nil, "config is not set in the store") }
-        let merged = current.value.merged(with: body)
+        let merged = current.value.merged(with: body, keepingEqualText: true)
         if merged == current.value { return (200, merged, "") }
         do {
             guard try await control.setConfig(merged, expectedVersion: current.version) else {

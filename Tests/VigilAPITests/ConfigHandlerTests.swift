@@ -77,16 +77,17 @@ import VigilCore
     }
 
     /// Patroni's patch_config compares scalars by `str()` (spec §1.5): `"30"` over `30` is no
-    /// change, so nothing is written and the integer stays. Vigil's merge replaces the value
-    /// by its JSON type, writing the string. Remove `withKnownIssue` once the merge compares as Patroni does.
+    /// change, so nothing is written and the integer stays.
     @Test func scalarsAreComparedAsTextAsPatroniDoes() async {
         let store = makeStore(config: current)
         let (code, config, _) = await ConfigHandler(control: store).patch(["ttl": "30"])
         #expect(code == 200)
-        await withKnownIssue("PATCH /config compares scalars by JSON value, not by str() as Patroni does") {
-            #expect(config == current)
-            #expect(await store.configWrites.isEmpty)
-        }
+        #expect(config == current)
+        #expect(await store.configWrites.isEmpty)
+        // A different text is a change, written with the type it was sent with.
+        let (changedCode, changed, _) = await ConfigHandler(control: store).patch(["ttl": "31"])
+        #expect(changedCode == 200 && changed?["ttl"] == .string("31"))
+        #expect(await store.configWrites.count == 1)
     }
 
     // MARK: - PUT
