@@ -31,12 +31,23 @@ let package = Package(
     targets: [
         // The domain and the pure HA engine: no I/O, no clocks, Foundation only.
         .target(name: "VigilCore"),
+        // The operating system and the network as every room uses them: child processes (one
+        // runner), /proc, socket probes, the HTTP clients with their TLS files, PostgreSQL
+        // connections with one error describer, and deadlines. Decides nothing.
+        .target(name: "VigilSystem", dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Subprocess", package: "swift-subprocess"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "VigilConfig", dependencies: [
             "VigilCore",
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "VigilDCS", dependencies: [
-            "VigilCore",
+            "VigilCore", "VigilSystem",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -44,7 +55,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "VigilPostgres", dependencies: [
-            "VigilCore", "VigilConfig",
+            "VigilCore", "VigilConfig", "VigilSystem",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "Logging", package: "swift-log"),
@@ -60,7 +71,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .target(name: "VigilAgent", dependencies: [
-            "VigilCore", "VigilConfig", "VigilDCS", "VigilPostgres", "VigilAPI",
+            "VigilCore", "VigilConfig", "VigilDCS", "VigilPostgres", "VigilAPI", "VigilSystem",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -69,7 +80,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "VigilCTL", dependencies: [
-            "VigilCore", "VigilConfig", "VigilDCS",
+            "VigilCore", "VigilConfig", "VigilDCS", "VigilSystem",
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -78,8 +89,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .target(name: "VigilLab", dependencies: [
-            "VigilCore", "VigilConfig", "VigilDCS",
-            .product(name: "Subprocess", package: "swift-subprocess"),
+            "VigilCore", "VigilConfig", "VigilDCS", "VigilSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -93,7 +103,7 @@ let package = Package(
 
         // Starts real etcd and PostgreSQL 18 servers for integration tests.
         .target(name: "VigilTestSupport", dependencies: [
-            "VigilPostgres",
+            "VigilPostgres", "VigilSystem",
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -103,7 +113,7 @@ let package = Package(
         .testTarget(name: "VigilAPITests", dependencies: ["VigilAPI", "VigilCore"]),
         // Real `vigil` agents with real etcd and PostgreSQL 18.
         .testTarget(name: "AgentTests", dependencies: [
-            "VigilTestSupport", "VigilConfig", "VigilCore", "VigilPostgres", "VigilLab",
+            "VigilTestSupport", "VigilConfig", "VigilCore", "VigilPostgres", "VigilLab", "VigilSystem",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -114,16 +124,16 @@ let package = Package(
             "VigilCore", "VigilDCS", "VigilAgent", "VigilAPI", "VigilConfig", "VigilPostgres",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "VigilDCSTests", dependencies: ["VigilDCS", "VigilTestSupport"]),
+        .testTarget(name: "VigilDCSTests", dependencies: ["VigilDCS", "VigilTestSupport", "VigilSystem"]),
         .testTarget(name: "VigilPostgresTests", dependencies: [
-            "VigilPostgres", "VigilConfig", "VigilTestSupport",
+            "VigilPostgres", "VigilConfig", "VigilTestSupport", "VigilSystem",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilTestSupport"]),
-        .testTarget(name: "VigilCTLTests", dependencies: ["VigilTestSupport"]),
+        .testTarget(name: "VigilCTLTests", dependencies: ["VigilTestSupport", "VigilSystem"]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "VigilTestSupport",
+            "VigilTestSupport", "VigilSystem",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),

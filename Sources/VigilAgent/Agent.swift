@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
@@ -9,6 +8,7 @@ import VigilConfig
 import VigilCore
 import VigilDCS
 import VigilPostgres
+import VigilSystem
 
 /// `vigil CONFIG`: one node's agent. The HA loop and the REST server run as services of one
 /// ServiceGroup; SIGTERM/SIGINT shut the loop down first (PostgreSQL stopped, leader key
@@ -30,7 +30,7 @@ public enum Agent {
             logger.critical("\(configPath): \(error)")
             return 1
         }
-        for host in setup.restListen.hosts where !AddressProbe.isFree(host: host, port: setup.restListen.port) {
+        for host in setup.restListen.hosts where !SocketProbe.isFree(host: host, port: setup.restListen.port) {
             logger.critical("restapi.listen \(host):\(setup.restListen.port) is already in use: is another agent running on this node?")
             return 1
         }
@@ -52,16 +52,13 @@ public enum Agent {
         box.update { $0.tags = setup.tags }
         let notifier = SystemdNotifier()
         let instance = PostgresInstance(settings: setup.instance)
-        // The peers' REST APIs get a client of their own (trusting restapi.cafile when they speak
-        // TLS): a refused connection must fail at once (a peer whose agent is stopping), where the
-        // shared client would retry it until the probe's 2 s are gone. Shut down on exit.
-        var peerConfiguration = HTTPClient.Configuration(tlsConfiguration: setup.peerTLS, timeout: .init(connect: .seconds(1)))
-        peerConfiguration.connectionPool.retryConnectionEstablishment = false
-        let peerClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: peerConfiguration)
-        let code = await serve(configPath: configPath, setup: setup, store: store, instance: instance,
-                               probe: PeerProbe(client: peerClient, logger: logger), box: box, wakeup: wakeup, notifier: notifier, logger: logger)
-        try? await peerClient.shutdown()
-        return code
+        // The peers' REST APIs are asked with the loop's client (trusting restapi.cafile when they
+        // speak TLS), on which a refused connection fails at once: a peer whose agent is stopping.
+        let rest = setup.configuration.restAPI
+        let peerClient = HTTPClients.client(.loop, tls: setup.peerTLS,
+                                            tlsKey: [rest.cafile, rest.certfile, rest.keyfile].map { $0 ?? "" }.joined(separator: "\u{0}"))
+        return await serve(configPath: configPath, setup: setup, store: store, instance: instance,
+                           probe: PeerProbe(client: peerClient, logger: logger), box: box, wakeup: wakeup, notifier: notifier, logger: logger)
     }
 
     /// The HA loop and the REST server, until stopped; returns the process exit code.

@@ -5,6 +5,7 @@ import VigilConfig
 import VigilCore
 import VigilDCS
 import VigilPostgres
+import VigilSystem
 
 /// Everything the agent derives from its configuration file once, at start (and again on
 /// SIGHUP): who it is, where it listens, how to reach the store and PostgreSQL.

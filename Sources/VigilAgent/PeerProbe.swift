@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import VigilCore
+import VigilSystem
 
 /// How the HA loop asks its peers: over HTTP in the agent, from the simulated nodes in the
 /// simulation.
@@ -39,28 +40,22 @@ public struct PeerProbe: PeerProbing {
         let timeout = self.timeout
         // The whole exchange, body included, within the timeout: a peer that stalls after
         // sending its headers must not hold up a leader race.
-        let answer = await withTaskGroup(of: Result<JSONValue, PeerProblem>.self) { group in
-            group.addTask {
+        let answer: Result<JSONValue, PeerProblem>
+        do {
+            answer = .success(try await Deadline.run(within: timeout) {
                 var request = HTTPClientRequest(url: url)
                 request.method = .GET
-                do {
-                    let response = try await client.execute(request, timeout: .seconds(timeout.components.seconds))
-                    let body = try await response.body.collect(upTo: 1 << 20)
-                    guard let json = try? JSONValue.parse(Array(body.readableBytesView)) else {
-                        return .failure(PeerProblem("HTTP \(response.status.code) without a JSON status"))
-                    }
-                    return .success(json)
-                } catch {
-                    return .failure(PeerProblem("\(error)"))
+                let response = try await client.execute(request, timeout: .seconds(timeout.components.seconds))
+                let body = try await response.body.collect(upTo: 1 << 20)
+                guard let json = try? JSONValue.parse(Array(body.readableBytesView)) else {
+                    throw PeerProblem("HTTP \(response.status.code) without a JSON status")
                 }
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return .failure(PeerProblem("no answer within \(timeout)"))
-            }
-            let first = await group.next() ?? .failure(PeerProblem("no answer"))
-            group.cancelAll()
-            return first
+                return json
+            })
+        } catch let problem as PeerProblem {
+            answer = .failure(problem)
+        } catch {
+            answer = .failure(PeerProblem(HTTPClients.describe(error, timeout: timeout)))
         }
         switch answer {
         case let .success(json):
@@ -106,7 +101,7 @@ public struct PeerProbe: PeerProbing {
 }
 
 /// Why a peer's status could not be had.
-struct PeerProblem: Error {
+struct PeerProblem: Error, Sendable {
     let reason: String
     init(_ reason: String) { self.reason = reason }
 }

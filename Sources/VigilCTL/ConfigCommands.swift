@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import VigilConfig
 import VigilCore
+import VigilSystem
 
 /// `vigilctl show-config`: the cluster-wide configuration as block YAML.
 public struct ShowConfigCommand: AsyncParsableCommand {
@@ -51,7 +52,7 @@ public struct EditConfigCommand: AsyncParsableCommand {
                                               to: Self.value(String(assignment[assignment.index(after: eq)...]))))
         }
         if set.isEmpty && pg.isEmpty && apply == nil && replace == nil {
-            after = try userFacing { try Self.edit(YAMLText.render(before)) }
+            after = try await userFacing { try await Self.edit(YAMLText.render(before)) }
         }
         if after == before {
             print("Not changed")
@@ -76,7 +77,7 @@ public struct EditConfigCommand: AsyncParsableCommand {
 
     /// Opens the configuration in `$EDITOR` (else `editor`, else `vi`), as patronictl does, and
     /// reads the edited file back.
-    static func edit(_ text: String) throws -> JSONValue {
+    static func edit(_ text: String) async throws -> JSONValue {
         let environment = ProcessInfo.processInfo.environment
         let which = { (name: String) in
             (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map { "\($0)/\(name)" }
@@ -91,16 +92,15 @@ public struct EditConfigCommand: AsyncParsableCommand {
         }
         defer { try? FileManager.default.removeItem(atPath: path) }
         // The editor gets this terminal; $EDITOR may carry arguments ("code --wait"), as a shell reads it.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "\(editor) \"$1\"", "sh", path]
+        let run: ToolRun
         do {
-            try process.run()
+            run = try await ToolRun.interactive("/bin/sh", ["-c", "\(editor) \"$1\"", "sh", path])
         } catch {
-            throw CtlError("cannot start the editor \(editor): \(error.localizedDescription)")
+            throw CtlError("cannot start the editor \(editor): \(error)")
         }
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw CtlError("Editor exited with return code \(process.terminationStatus)") }
+        guard run.succeeded else {
+            throw CtlError("Editor exited with return code \(run.exitCode.map(String.init) ?? "?")")
+        }
         return try document(path)
     }
 

@@ -6,6 +6,7 @@ import NIOSSL
 import VigilConfig
 import VigilCore
 import VigilDCS
+import VigilSystem
 
 /// What every cluster command starts from, as patronictl does: the config file (`-c`, the
 /// same patroni.yml the agents read), the store it names, and the REST credentials.
@@ -99,52 +100,42 @@ struct CtlContext: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body.compactText))
         }
-        // A client of its own only when TLS settings apply (read now: commands that never call a
-        // member need no access to the certificate files).
-        let own = try restTLS().map { HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: $0)) }
-        let answer: Result<(status: Int, body: String, server: String?), any Error>
+        // TLS settings are read now: commands that never call a member need no access to the
+        // certificate files.
+        let (tls, files) = try restTLS()
+        let client = HTTPClients.client(.command, tls: tls, tlsKey: files)
         do {
-            let response = try await (own ?? .shared).execute(request, timeout: .seconds(timeout.components.seconds))
-            answer = .success((Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)),
-                               response.headers.first(name: "Server")))
-        } catch {
-            answer = .failure(error)
-        }
-        try? await own?.shutdown()
-        do {
-            return try answer.get()
+            let response = try await client.execute(request, timeout: .seconds(timeout.components.seconds))
+            return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)),
+                    response.headers.first(name: "Server"))
         } catch {
             throw CtlError("\(member.name) (\(url)): \(Self.describe(error, timeout: timeout))")
         }
     }
 
     /// TLS for the members' REST APIs: `ctl.*`, else `restapi.*` (patronictl's order), and `-k`
-    /// or `ctl.insecure`. nil: plain HTTP or the default trust.
-    func restTLS() throws -> TLSConfiguration? {
+    /// or `ctl.insecure`; nil: plain HTTP or the default trust. `files` names the setup.
+    func restTLS() throws -> (tls: TLSConfiguration?, files: String) {
         let ctl = configuration.ctl, rest = configuration.restAPI
         let fromCtl = ctl.certfile != nil
+        let cafile = ctl.cacert ?? rest.cafile, certfile = ctl.certfile ?? rest.certfile
+        let keyfile = fromCtl ? ctl.keyfile : rest.keyfile
+        let insecure = self.insecure || ctl.insecure
         do {
-            return try TLSFiles.client(cafile: ctl.cacert ?? rest.cafile, certfile: ctl.certfile ?? rest.certfile,
-                                       keyfile: fromCtl ? ctl.keyfile : rest.keyfile,
-                                       password: (fromCtl ? ctl.keyfilePassword : rest.keyfilePassword)?.value,
-                                       insecure: insecure || ctl.insecure, section: fromCtl ? "ctl" : "restapi")
+            let tls = try TLSFiles.client(cafile: cafile, certfile: certfile, keyfile: keyfile,
+                                          password: (fromCtl ? ctl.keyfilePassword : rest.keyfilePassword)?.value,
+                                          insecure: insecure, section: fromCtl ? "ctl" : "restapi")
+            return (tls, [cafile, certfile, keyfile, insecure ? "insecure" : nil].map { $0 ?? "" }.joined(separator: "\u{0}"))
         } catch {
             throw CtlError(error.description)
         }
     }
 
-    /// A failed REST call in words: no answer, refused, or the TLS handshake.
+    /// A failed REST call in words, with what to check.
     static func describe(_ error: any Error, timeout: Duration) -> String {
-        if let http = error as? HTTPClientError {
-            switch http {
-            case .deadlineExceeded, .readTimeout: return "no answer within \(timeout)"
-            case .connectTimeout: return "no connection within the timeout"
-            default: break
-            }
-        }
-        if error is NIOSSLError { return "the TLS handshake failed (\(error)); check ctl.cacert, or -k" }
-        let text = "\(error)"
-        if text.contains("Connection refused") { return "connection refused: is the agent running?" }
+        let text = HTTPClients.describe(error, timeout: timeout)
+        if error is NIOSSLError { return text + "; check ctl.cacert, or -k" }
+        if text == "connection refused" { return "connection refused: is the agent running?" }
         return text
     }
 }

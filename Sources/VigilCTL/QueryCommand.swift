@@ -4,6 +4,7 @@ import Logging
 import PostgresNIO
 import VigilConfig
 import VigilCore
+import VigilSystem
 
 /// `vigilctl query`: runs SQL on a member chosen by role or name, as patronictl's `query`
 /// does, and prints the rows (tab-separated with a header by default).
@@ -59,12 +60,11 @@ public struct QueryCommand: AsyncParsableCommand {
         let database = dbname ?? URL(string: url).map { $0.path.trimmingCharacters(in: CharacterSet(charactersIn: "/")) }
             .flatMap { $0.isEmpty ? nil : $0 } ?? "postgres"
         let logger = Logger(label: "vigilctl.query")
-        var configuration = PostgresConnection.Configuration(host: address.host, port: address.port, username: user,
-                                                             password: password, database: database, tls: .disable)
-        configuration.options.connectTimeout = .seconds(5)
+        let endpoint = PostgresEndpoint(host: address.host, port: address.port, username: user, password: password,
+                                        database: database)
         let connection: PostgresConnection
         do {
-            connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+            connection = try await endpoint.connect(connectTimeout: .seconds(5), logger: logger)
         } catch {
             FileHandle.standardError.write(Data("Error: cannot connect to \(chosen.name) at \(address.host):\(address.port) as \(user): \(Self.describe(error))\n".utf8))
             throw ExitCode(1)
@@ -109,19 +109,13 @@ public struct QueryCommand: AsyncParsableCommand {
         return lines.map { $0.joined(separator: delimiter) }.joined(separator: "\n")
     }
 
+    /// PostgreSQL's words as psql prints them (with the SQLSTATE), and what to do about a
+    /// missing password.
     static func describe(_ error: any Error) -> String {
-        if let psql = error as? PSQLError {
-            if let message = psql.serverInfo?[.message] {
-                let code = psql.serverInfo?[.sqlState].map { ", SQLSTATE: \($0)" } ?? ""
-                return "ERROR: \(message)\(code)"
-            }
-            if psql.code == .authMechanismRequiresPassword {
-                return "the server asks for a password: give --password, or set PGPASSWORD"
-            }
-            // A connection that failed carries its cause (refused, timed out) underneath.
-            return psql.underlying.map { "\(psql.code): \($0)" } ?? "\(psql.code)"
+        if let psql = error as? PSQLError, psql.code == .authMechanismRequiresPassword {
+            return "the server asks for a password: give --password, or set PGPASSWORD"
         }
-        return "\(error)"
+        return PostgresErrorText.describe(error, sqlState: true)
     }
 }
 

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import VigilCore
+import VigilSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -62,14 +63,14 @@ extension Lab {
     /// count of acknowledged writes missing from the primary. Refuses to start on a cluster
     /// that is not healthy (a drill on a broken cluster measures nothing).
     public func drill(_ kind: DrillKind) async throws -> DrillReport {
-        let user = try LabUser.forLab()
+        let user = try ProcessOwner.unprivileged()
         let leader = try await requireHealthy()
         let leaderName = leader.name
         let probe = WriteProbe(LabPostgres(host: layout.haproxyHost, port: layout.writePort, password: LabFiles.superuserPassword))
         do {
             try await probe.prepare()
         } catch {
-            throw LabError("cannot write through HAProxy at \(layout.haproxyHost):\(layout.writePort): \(LabPostgres.describe(error))")
+            throw LabError("cannot write through HAProxy at \(layout.haproxyHost):\(layout.writePort): \(PostgresErrorText.describe(error))")
         }
         let started = ContinuousClock.now
         let writer = Task { await probe.run() }
@@ -102,7 +103,7 @@ extension Lab {
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: #"{"leader":"\#(leaderName)","candidate":"\#(candidate.name)"}"#))
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+            let response = try await HTTPClients.client(.command).execute(request, timeout: .seconds(60))
             let body = String(buffer: try await response.body.collect(upTo: 4096))
             say("  the API answered \(response.status.code): \(body)")
             // A refusal (412, 503) is the drill's answer: no switchover is coming to wait for.
@@ -125,7 +126,7 @@ extension Lab {
             hungPostmaster = postmaster
             // pkill exits 1 when nothing matched (no children): only worse is a failure.
             let children = try await Shell.run("/usr/bin/pkill", ["-STOP", "-P", "\(postmaster)"])
-            guard children.code <= 1 else {
+            guard (children.exitCode ?? 2) <= 1 else {
                 kill(postmaster, SIGCONT)
                 throw LabError("cannot stop the processes of \(leaderName)'s postmaster: \(children.output)")
             }
@@ -208,7 +209,7 @@ extension Lab {
         do {
             present = try await probe.presentIDs()
         } catch {
-            throw LabError("cannot read the written ids back through HAProxy at \(layout.haproxyHost):\(layout.writePort): \(LabPostgres.describe(error))")
+            throw LabError("cannot read the written ids back through HAProxy at \(layout.haproxyHost):\(layout.writePort): \(PostgresErrorText.describe(error))")
         }
         let lost = acked.filter { !present.contains($0.id) }.count
         // The longest stretch without an acknowledged write, from the last one before the fault on
@@ -278,7 +279,7 @@ extension Lab {
         let data = layout.nodeDirectory(node) + "/data"
         guard let text = try? String(contentsOfFile: data + "/postmaster.pid", encoding: .utf8),
               let pid = pid_t(text.split(separator: "\n").first ?? ""),
-              PortOwner.commandLine(pid).contains(data) else { return nil }
+              ProcessTable.commandLine(pid).contains(data) else { return nil }
         return pid
     }
 

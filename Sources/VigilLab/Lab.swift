@@ -1,6 +1,7 @@
 import Foundation
 import VigilCore
 import VigilDCS
+import VigilSystem
 
 /// `vigilctl lab up|down|status`: the guide's cluster (etcd, two PostgreSQL 18 nodes under
 /// vigil agents, HAProxy) on loopback, as detached processes whose state lives in one directory.
@@ -43,15 +44,15 @@ public struct Lab: Sendable {
     }
 
     /// Starts the agent of `node` in the background.
-    func startAgent(_ node: LabLayout.Node, user: LabUser?) async throws {
+    func startAgent(_ node: LabLayout.Node, user: ProcessOwner?) async throws {
         say("starting the \(agent.rawValue) agent for \(node.name) on \(node.host) (PostgreSQL :\(node.postgresPort), REST :\(node.restPort))")
-        try await Shell.daemon((user?.prefix ?? []) + (try agentCommand(node)), log: layout.log(node.name))
+        try await Shell.daemon((user?.commandPrefix ?? []) + (try agentCommand(node)), log: layout.log(node.name))
     }
 
     // MARK: up
 
     public func up(pgBin: String, vigilBinary: String) async throws {
-        let user = try LabUser.forLab()
+        let user = try ProcessOwner.unprivileged()
         guard let etcd = Shell.which("etcd") else { throw LabError("etcd is not installed (apt install etcd-server; `make lab` does it)") }
         guard let haproxy = Shell.which("haproxy") else { throw LabError("haproxy is not installed (apt install haproxy; `make lab` does it)") }
         guard FileManager.default.isExecutableFile(atPath: pgBin + "/postgres") else {
@@ -101,8 +102,8 @@ public struct Lab: Sendable {
             needed.append((node.host, node.postgresPort, "\(node.name)'s PostgreSQL"))
             needed.append((node.host, node.restPort, "\(node.name)'s REST API"))
         }
-        for (host, port, what) in needed where Shell.accepts(host: host, port: port) {
-            guard let owner = PortOwner.owner(host: host, port: port) else {
+        for (host, port, what) in needed where SocketProbe.accepts(host: host, port: port) {
+            guard let owner = ListeningSocket.owner(host: host, port: port) else {
                 throw LabError("\(host):\(port) (\(what)) is taken by a process this user cannot see; free it or choose another --subnet")
             }
             // The lab's own processes all name its directory (data, config or log path).
@@ -111,7 +112,7 @@ public struct Lab: Sendable {
         }
     }
 
-    func prepareDirectories(user: LabUser?) throws {
+    func prepareDirectories(user: ProcessOwner?) throws {
         let fm = FileManager.default
         do {
             try fm.createDirectory(atPath: layout.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
@@ -143,7 +144,7 @@ public struct Lab: Sendable {
     }
 
     /// The agent binary, copied into the lab so the unprivileged user can run it wherever the build is.
-    func install(_ binary: String, user: LabUser?) throws {
+    func install(_ binary: String, user: ProcessOwner?) throws {
         let fm = FileManager.default
         guard fm.isExecutableFile(atPath: binary) else { throw LabError("the vigil binary is not at \(binary); build it first (make lab)") }
         try? fm.removeItem(atPath: layout.binary)
@@ -160,7 +161,7 @@ public struct Lab: Sendable {
     func startEtcd(_ etcd: String) async throws {
         let peers = layout.etcdMembers.map { "\($0.name)=http://\($0.host):\(layout.etcdPeerPort)" }.joined(separator: ",")
         for member in layout.etcdMembers where await pgrep(layout.etcdPattern(member)).isEmpty {
-            guard !Shell.accepts(host: member.host, port: layout.etcdClientPort) else {
+            guard !SocketProbe.accepts(host: member.host, port: layout.etcdClientPort) else {
                 throw LabError("\(member.host):\(layout.etcdClientPort) is taken by something that is not the lab's etcd; stop it first")
             }
             say("starting etcd \(member.name) on \(member.host):\(layout.etcdClientPort)")
@@ -181,7 +182,7 @@ public struct Lab: Sendable {
         guard check.succeeded else { throw LabError("HAProxy rejects \(layout.haproxyConfig): \(check.output)") }
         say("starting HAProxy: writes on \(layout.haproxyHost):\(layout.writePort), reads on \(layout.haproxyHost):\(layout.readPort)")
         try await Shell.daemon([haproxy, "-db", "-f", layout.haproxyConfig], log: layout.log("haproxy"))
-        try await wait("HAProxy to listen", seconds: 15) { Shell.accepts(host: layout.haproxyHost, port: layout.writePort) }
+        try await wait("HAProxy to listen", seconds: 15) { SocketProbe.accepts(host: layout.haproxyHost, port: layout.writePort) }
     }
 
     func waitForCluster() async throws {
@@ -244,7 +245,7 @@ public struct Lab: Sendable {
             if agent == .patroni { try await postgres.createRole(LabFiles.applicationUser, password: LabFiles.applicationPassword) }
             try await postgres.createDatabase(LabFiles.database, owner: LabFiles.applicationUser)
         } catch {
-            throw LabError("cannot create the database \(LabFiles.database) on \(leaderName): \(LabPostgres.describe(error))")
+            throw LabError("cannot create the database \(LabFiles.database) on \(leaderName): \(PostgresErrorText.describe(error))")
         }
     }
 
@@ -274,7 +275,7 @@ public struct Lab: Sendable {
     }
 
     func clusterAnswers() async throws -> Bool {
-        guard layout.etcdMembers.contains(where: { Shell.accepts(host: $0.host, port: layout.etcdClientPort) }) else { return false }
+        guard layout.etcdMembers.contains(where: { SocketProbe.accepts(host: $0.host, port: layout.etcdClientPort) }) else { return false }
         return (try? await store().readCluster()) != nil
     }
 

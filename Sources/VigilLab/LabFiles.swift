@@ -1,6 +1,7 @@
 import Foundation
 import VigilConfig
 import VigilCore
+import VigilSystem
 
 /// The files the lab writes: each node's patroni.yml (the guide's, with loopback addresses
 /// and lab paths), HAProxy's configuration, and a password file for psql.
@@ -104,7 +105,7 @@ enum LabFiles {
         }.joined(separator: "\n") + "\n"
     }
 
-    static func write(_ text: String, to path: String, mode: Int, owner: LabUser?) throws {
+    static func write(_ text: String, to path: String, mode: Int, owner: ProcessOwner?) throws {
         guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: mode]) else {
             throw LabError("cannot write \(path)")
         }

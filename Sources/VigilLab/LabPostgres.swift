@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import PostgresNIO
 import VigilCore
+import VigilSystem
 
 /// The lab's SQL client (the superuser unless told otherwise): a quick connection for the
 /// write probe, a patient one for setting up and counting, PostgreSQL's own words for a
@@ -23,12 +24,9 @@ public struct LabPostgres: Sendable {
         self.database = database
     }
 
-    func connect(timeout: TimeAmount) async throws -> PostgresConnection {
-        var configuration = PostgresConnection.Configuration(host: host, port: port, username: user, password: password,
-                                                             database: database, tls: .disable)
-        configuration.options.connectTimeout = timeout
-        return try await PostgresConnection.connect(configuration: configuration, id: Int.random(in: 1...Int(Int32.max)),
-                                                    logger: logger)
+    func connect(timeout: Duration) async throws -> PostgresConnection {
+        try await PostgresEndpoint(host: host, port: port, username: user, password: password, database: database)
+            .connect(connectTimeout: timeout, logger: logger)
     }
 
     /// Runs `body` on a connection that may wait for a busy server (attempts for up to 30 s; a
@@ -40,7 +38,9 @@ public struct LabPostgres: Sendable {
             do {
                 connection = try await connect(timeout: .seconds(5))
             } catch {
-                if Self.isAuthenticationFailure(error) || ContinuousClock.now > deadline { throw LabError(Self.describe(error)) }
+                if PostgresErrorText.isAuthenticationFailure(error) || ContinuousClock.now > deadline {
+                    throw LabError(PostgresErrorText.describe(error))
+                }
                 try await Task.sleep(for: .milliseconds(300))
             }
         }
@@ -51,7 +51,7 @@ public struct LabPostgres: Sendable {
             return result
         } catch {
             try? await connection.close()
-            throw LabError(Self.describe(error))
+            throw LabError(PostgresErrorText.describe(error))
         }
     }
 
@@ -76,19 +76,5 @@ public struct LabPostgres: Sendable {
     private static func isEmpty(_ rows: PostgresRowSequence) async throws -> Bool {
         for try await _ in rows { return false }
         return true
-    }
-
-    static func isAuthenticationFailure(_ error: any Error) -> Bool {
-        guard let psql = error as? PSQLError, let code = psql.serverInfo?[.sqlState] else { return false }
-        return code == "28P01" || code == "28000"
-    }
-
-    static func describe(_ error: any Error) -> String {
-        if let error = error as? LabError { return error.description }
-        if let psql = error as? PSQLError {
-            if let message = psql.serverInfo?[.message] { return message }
-            return psql.underlying.map { "\(psql.code): \($0)" } ?? "\(psql.code)"
-        }
-        return "\(error)"
     }
 }

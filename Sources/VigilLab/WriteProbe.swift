@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import PostgresNIO
 import Synchronization
+import VigilSystem
 
 /// The client a drill measures with: one INSERT after another through HAProxy's write port,
 /// each with the next id, reconnecting at once after any failure. It records which ids the
@@ -22,7 +23,7 @@ final class WriteProbe: Sendable {
     /// One write every 20 ms at most: fine enough to time an outage, light enough not to be
     /// the load that slows the failover down.
     static let interval = Duration.milliseconds(20)
-    static let connectTimeout = TimeAmount.milliseconds(500)
+    static let connectTimeout = Duration.milliseconds(500)
     static let writeTimeout = Duration.seconds(1)
 
     /// Where it writes: HAProxy's write port.
@@ -99,35 +100,6 @@ final class WriteProbe: Sendable {
     /// A call that gives up after `writeTimeout` without waiting for it: a connection stuck behind a dead
     /// primary must not stall the probe (the abandoned call ends when its connection is closed).
     private func withTimeout<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let once = Once()
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
-            let work = Task {
-                do {
-                    let value = try await body()
-                    if once.first() { continuation.resume(returning: value) }
-                } catch {
-                    if once.first() { continuation.resume(throwing: error) }
-                }
-            }
-            Task {
-                try? await Task.sleep(for: Self.writeTimeout)
-                if once.first() {
-                    work.cancel()
-                    continuation.resume(throwing: LabError("no answer within \(Self.writeTimeout)"))
-                }
-            }
-        }
-    }
-}
-
-/// True for the first caller only.
-private final class Once: Sendable {
-    private let done = Mutex(false)
-
-    func first() -> Bool {
-        done.withLock { done in
-            defer { done = true }
-            return !done
-        }
+        try await Deadline.run(within: Self.writeTimeout, body)
     }
 }

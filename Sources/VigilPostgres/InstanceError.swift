@@ -1,3 +1,5 @@
+import VigilSystem
+
 /// What went wrong with PostgreSQL, in words an operator can act on: what, where, and
 /// (where there is one) what to do.
 public struct InstanceError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -31,4 +33,21 @@ public struct InstanceError: Error, Sendable, Equatable, CustomStringConvertible
     }
 
     public var description: String { message }
+}
+
+extension InstanceError {
+    /// The operating system's refusal in the instance's terms: a program that does not start
+    /// is a binaries problem, anything else about files or accounts a permission problem.
+    public init(_ error: SystemError) {
+        self.init(error.kind == .start ? .binaries : .permission, error.message)
+    }
+
+    /// Runs `body`, turning a SystemError into an InstanceError.
+    static func lifting<T>(_ body: () throws(SystemError) -> T) throws(InstanceError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw InstanceError(error)
+        }
+    }
 }

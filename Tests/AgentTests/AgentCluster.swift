@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import Testing
+import VigilSystem
 import VigilTestSupport
 
 /// A few real agents against one real etcd, stopped (and their logs shown on failure) when

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilSystem
 import VigilTestSupport
 
 /// vigilctl and Patroni's own patronictl against a Vigil cluster: the same table, and

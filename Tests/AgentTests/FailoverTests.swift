@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import Testing
 import VigilPostgres
+import VigilSystem
 import VigilTestSupport
 #if canImport(Glibc)
 import Glibc

@@ -5,6 +5,7 @@ import PostgresNIO
 import Testing
 import VigilLab
 import VigilPostgres
+import VigilSystem
 import VigilTestSupport
 
 /// `vigilctl lab up` brings the guide's cluster up, and real HAProxy, configured by Vigil,

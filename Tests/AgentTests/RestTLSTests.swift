@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOSSL
 import Testing
+import VigilSystem
 import VigilTestSupport
 
 /// The REST API over TLS (restapi.certfile, keyfile, cafile, verify_client: required), as an

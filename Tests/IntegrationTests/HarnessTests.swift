@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import PostgresNIO
 import Testing
+import VigilSystem
 import VigilTestSupport
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilSystem
 import VigilTestSupport
 #if canImport(Glibc)
 import Glibc

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VigilCore
 import VigilDCS
+import VigilSystem
 import VigilTestSupport
 
 /// What only a real etcd can show: restarts, a member down, auth, endpoint rotation.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VigilCore
 import VigilDCS
+import VigilSystem
 import VigilTestSupport
 
 /// A cluster written by Vigil, as the operator's etcdctl shows it: Patroni's keys, Patroni's bytes.

@@ -2,6 +2,7 @@ import Foundation
 import VigilConfig
 import VigilCore
 import VigilPostgres
+import VigilSystem
 import VigilTestSupport
 
 /// A PostgreSQL node configured from the guide's CT 104 `patroni.yml`, moved onto a loopback

@@ -1,34 +1,16 @@
 import Foundation
-import Subprocess
-#if canImport(System)
-import System
-#else
-import SystemPackage
-#endif
+import VigilSystem
 
-/// Runs a command to completion and keeps what it printed, for tests of Vigil's own
-/// executables and of real tools (etcdctl, psql).
-public struct CommandRun: Sendable {
-    public var status: TerminationStatus
-    public var stdout: String
-    public var stderr: String
+/// A command run to completion with what it printed, for tests of Vigil's own executables and
+/// of real tools (etcdctl, psql): VigilSystem's one runner.
+public typealias CommandRun = ToolRun
 
-    public var exitCode: Int32? {
-        if case let .exited(code) = status { return code }
-        return nil
-    }
-
+extension ToolRun {
     public var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
 
     public static func run(_ executable: String, _ arguments: [String],
-                           environment: [String: String?] = [:]) async throws -> CommandRun {
-        var env: [Environment.Key: String?] = [:]
-        for (key, value) in environment { env[Environment.Key(stringLiteral: key)] = value }
-        let result = try await Subprocess.run(
-            .path(FilePath(executable)), arguments: Arguments(arguments), environment: .inherit.updating(env),
-            output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
-        return CommandRun(status: result.terminationStatus, stdout: result.standardOutput,
-                          stderr: result.standardError)
+                           environment: [String: String?] = [:]) async throws -> ToolRun {
+        try await capture(executable, arguments, environment: environment)
     }
 
     /// One of the package's own executables (vigil, vigilctl), from the directory the

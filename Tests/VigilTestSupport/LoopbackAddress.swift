@@ -1,5 +1,6 @@
 import Foundation
 import VigilPostgres
+import VigilSystem
 
 /// Free addresses for test servers. Each server gets its own random 127.x.y.z (every
 /// address in 127/8 is local on Linux), so tests running in parallel, or in two checkouts
@@ -22,6 +23,6 @@ public enum LoopbackAddress {
 
     /// Whether a TCP listener could bind host:port (the check PostgresInstance makes before starting).
     public static func isFree(host: String, port: Int) -> Bool {
-        AddressProbe.isFree(host: host, port: port)
+        SocketProbe.isFree(host: host, port: port)
     }
 }

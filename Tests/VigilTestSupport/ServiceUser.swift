@@ -1,5 +1,5 @@
 import Foundation
-import VigilPostgres
+import VigilSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,15 +15,15 @@ public struct ServiceUser: Sendable {
     public var switches: Bool
 
     public static func current() throws -> ServiceUser {
-        guard geteuid() == 0 else {
-            let name = ProcessInfo.processInfo.environment["USER"] ?? "\(geteuid())"
-            return ServiceUser(name: name, uid: geteuid(), gid: getegid(), switches: false)
+        do {
+            guard let owner = try ProcessOwner.unprivileged() else {
+                let name = ProcessInfo.processInfo.environment["USER"] ?? "\(geteuid())"
+                return ServiceUser(name: name, uid: geteuid(), gid: getegid(), switches: false)
+            }
+            return ServiceUser(name: owner.name, uid: owner.uid, gid: owner.gid, switches: true)
+        } catch {
+            throw HarnessError(error.description)
         }
-        let name = ProcessInfo.processInfo.environment["VIGIL_PG_USER"] ?? "vigil"
-        guard let owner = ProcessOwner.named(name) else {
-            throw HarnessError("running as root, and the unprivileged user '\(name)' that PostgreSQL must run as does not exist. Run `make test`, which creates it.")
-        }
-        return ServiceUser(name: owner.name, uid: owner.uid, gid: owner.gid, switches: true)
     }
 
     /// The owner to hand to `ChildProcess.spawn`: nil when processes need not switch user.

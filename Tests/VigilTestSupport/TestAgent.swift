@@ -5,6 +5,7 @@ import NIOCore
 import PostgresNIO
 import Synchronization
 import VigilPostgres
+import VigilSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -238,10 +239,8 @@ public final class TestAgent: Sendable {
     }
 
     func connect() async throws -> PostgresConnection {
-        try await PostgresConnection.connect(
-            configuration: .init(host: host, port: postgresPort, username: "postgres", password: Self.superuserPassword,
-                                 database: "postgres", tls: .disable),
-            id: Int.random(in: 1...1_000_000), logger: Logger(label: "test-agent-sql"))
+        try await PostgresEndpoint(host: host, port: postgresPort, username: "postgres", password: Self.superuserPassword)
+            .connect(logger: Logger(label: "test-agent-sql"))
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import VigilSystem
 
 /// A throwaway certificate authority with a server certificate for one loopback address (also
 /// usable as a client certificate: etcd 3.4's JSON gateway dials its own gRPC port with it) and

@@ -3,6 +3,7 @@ import Foundation
 import VigilPostgres
 import NIOCore
 import Synchronization
+import VigilSystem
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,6 @@
 import Foundation
 import VigilPostgres
+import VigilSystem
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,6 @@
 import NIOSSL
 import VigilCore
+import VigilSystem
 
 /// How to reach etcd: endpoint URLs, credentials and TLS files, derived the way Patroni
 /// derives them from an `etcd3:` section (`proxy` first, then `hosts`/`host`, then `url`;

@@ -3,8 +3,8 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
-import Synchronization
 import VigilCore
+import VigilSystem
 
 /// etcd's v3 API through its JSON gateway (`POST /v3/...`), over AsyncHTTPClient.
 ///
@@ -42,27 +42,12 @@ public actor EtcdGateway: EtcdKV {
         client = try Self.client(for: settings)
     }
 
-    /// HTTP clients live as long as the process: AsyncHTTPClient insists on an explicit
-    /// shutdown, which a store that is simply dropped would never do. One client per TLS
-    /// setup (plain HTTP is one of them), made once.
-    ///
-    /// A refused connection fails at once instead of being retried until the deadline, so a
-    /// dead endpoint costs a round trip, not its whole slice of the budget.
-    private static let clients = Mutex<[String: HTTPClient]>([:])
-
+    /// The process's etcd client for this TLS setup (VigilSystem's HTTPClients keeps one per
+    /// setup for the process's life; a refused connection fails at once).
     private static func client(for settings: EtcdConnectionSettings) throws(StoreError) -> HTTPClient {
         let tls = try settings.tlsConfiguration()
-        let key = tls == nil ? "" : [settings.caFile, settings.certFile, settings.keyFile].map { $0 ?? "" }
-            .joined(separator: "\u{0}")
-        return clients.withLock { clients in
-            if let client = clients[key] { return client }
-            var configuration = HTTPClient.Configuration(tlsConfiguration: tls, timeout: .init(connect: .seconds(1)))
-            configuration.httpVersion = .http1Only
-            configuration.connectionPool.retryConnectionEstablishment = false
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-            clients[key] = client
-            return client
-        }
+        let files = [settings.caFile, settings.certFile, settings.keyFile].map { $0 ?? "" }.joined(separator: "\u{0}")
+        return HTTPClients.client(.etcd, tls: tls, tlsKey: files)
     }
 
     // MARK: EtcdKV

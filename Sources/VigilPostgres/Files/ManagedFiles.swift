@@ -1,4 +1,5 @@
 import Foundation
+import VigilSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -92,7 +93,7 @@ enum ManagedFiles {
             throw InstanceError(.permission, "cannot write \(path): permission denied or no such directory")
         }
         do throws(InstanceError) {
-            try owner?.own(temporary)
+            try InstanceError.lifting { () throws(SystemError) in try owner?.own(temporary) }
             if rename(temporary, path) != 0 {
                 throw InstanceError(.permission, "cannot replace \(path): \(String(cString: strerror(errno)))")
             }

@@ -1,5 +1,6 @@
 import Foundation
 import VigilCore
+import VigilSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -97,8 +98,7 @@ extension PostgresInstance {
     public func stopLeftoverPostmaster(timeout: Duration = .seconds(60)) async -> Int32? {
         guard postmaster == nil, let pid = livePostmasterFilePID() else { return nil }
         // The pid may have been reused: only a postgres running on this very directory is stopped.
-        let commandLine = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
-        let arguments = commandLine.split(separator: "\0").map(String.init)
+        let arguments = ProcessTable.arguments(of: pid)
         guard arguments.first?.hasSuffix("postgres") == true, arguments.contains(dataPath) else { return nil }
         kill(pid, SIGINT)
         let deadline = ContinuousClock.now + timeout

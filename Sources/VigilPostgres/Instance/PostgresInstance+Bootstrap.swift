@@ -1,5 +1,6 @@
 import Foundation
 import VigilCore
+import VigilSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -46,7 +47,7 @@ extension PostgresInstance {
             }
         }
         chmod(dataPath, 0o700)
-        try effectiveOwner.own(dataPath)
+        try give(dataPath)
     }
 
     func removeDataDirectoryContents() {
@@ -66,7 +67,7 @@ extension PostgresInstance {
         }
         defer { if let passwordFile { try? FileManager.default.removeItem(atPath: passwordFile) } }
         arguments += settings.initdbArguments
-        let run = try await ToolRun.run(settings.binaries.initdb, arguments, owner: owner,
+        let run = try await runTool(settings.binaries.initdb, arguments, owner: owner,
                                         environment: ["LC_ALL": "C.UTF-8", "LC_MESSAGES": "C"],
                                         timeout: .seconds(300), logPath: toolLog("initdb"))
         guard run.succeeded else {

@@ -1,5 +1,6 @@
 import Foundation
 import VigilCore
+import VigilSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,11 +55,11 @@ extension PostgresInstance {
         } catch {
             throw InstanceError(.permission, "cannot create \(copy): \(error.localizedDescription)")
         }
-        try effectiveOwner.own(copy)
+        try give(copy)
         try writePgpass()
         let arguments = ["-D", copy, "-X", "stream", "--checkpoint=fast", "-h", primary.host, "-p", String(primary.port),
                          "-U", settings.replication.username, "--no-password"] + settings.basebackupArguments
-        let run = try await ToolRun.run(settings.binaries.pgBasebackup, arguments, owner: owner,
+        let run = try await runTool(settings.binaries.pgBasebackup, arguments, owner: owner,
                                         environment: ["PGPASSFILE": settings.pgpassPath, "PGCONNECT_TIMEOUT": "5",
                                                       "LC_MESSAGES": "C", "PGAPPNAME": settings.memberName],
                                         timeout: .seconds(3600), logPath: toolLog("basebackup"))

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import VigilCore
+import VigilSystem
 
 extension PostgresInstance {
     /// Whether this (stopped) data directory has WAL the new primary lacks, so that it must
@@ -39,7 +40,7 @@ extension PostgresInstance {
         let source = ["host": primary.host, "port": String(primary.port), "user": role.username,
                       "dbname": settings.database, "passfile": settings.pgpassPath, "connect_timeout": "5"]
             .sorted { $0.key < $1.key }.map { "\($0.key)=\(ManagedFiles.conninfoValue($0.value))" }.joined(separator: " ")
-        let run = try await ToolRun.run(settings.binaries.pgRewind, ["-D", dataPath, "--source-server=\(source)"],
+        let run = try await runTool(settings.binaries.pgRewind, ["-D", dataPath, "--source-server=\(source)"],
                                         owner: owner, environment: ["LC_MESSAGES": "C"], timeout: .seconds(3600),
                                         logPath: toolLog("rewind"))
         try restore(kept)
@@ -68,7 +69,7 @@ extension PostgresInstance {
         defer {
             for name in signals { try? FileManager.default.moveItem(atPath: path(name + ".vigil-aside"), toPath: path(name)) }
         }
-        let run = try await ToolRun.run(settings.binaries.postgres,
+        let run = try await runTool(settings.binaries.postgres,
                                         ["--single", "-D", dataPath, "-c", "archive_mode=off", settings.database],
                                         owner: owner, environment: ["LC_MESSAGES": "C"], timeout: .seconds(600),
                                         logPath: toolLog("single-user"))

@@ -1,6 +1,7 @@
 import Foundation
 import Subprocess
 import VigilCore
+import VigilSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -106,7 +107,7 @@ public actor PostgresInstance {
                                                    environment: ["LC_MESSAGES": "C"], logPath: logFile)
         } catch {
             state = .stopped
-            throw error
+            throw InstanceError(error)
         }
         postmaster = process
         watch(process)
@@ -229,7 +230,7 @@ public actor PostgresInstance {
     }
 
     func checkAddressesFree() throws(InstanceError) {
-        for host in settings.listenHosts where !AddressProbe.isFree(host: host, port: settings.port) {
+        for host in settings.listenHosts where !SocketProbe.isFree(host: host, port: settings.port) {
             throw InstanceError(.address, "port \(settings.port) on \(host) is already in use (postgresql.listen); stop what listens there or choose another port")
         }
     }
@@ -277,9 +278,25 @@ public actor PostgresInstance {
         NSTemporaryDirectory() + "vigil-\(settings.memberName)-\(tool)-\(UUID().uuidString.prefix(8)).log"
     }
 
+    /// Runs one of PostgreSQL's tools as the instance's owner (see ToolRun.run).
+    func runTool(_ executable: String, _ arguments: [String], owner: ProcessOwner?, environment: [String: String],
+                 timeout: Duration, logPath: String) async throws(InstanceError) -> ToolRun {
+        do {
+            return try await ToolRun.run(executable, arguments, owner: owner, environment: environment, timeout: timeout,
+                                         logPath: logPath)
+        } catch {
+            throw InstanceError(error)
+        }
+    }
+
+    /// Hands a file or directory this process made to the user PostgreSQL runs as.
+    func give(_ path: String) throws(InstanceError) {
+        try InstanceError.lifting { () throws(SystemError) in try effectiveOwner.own(path) }
+    }
+
     /// pg_controldata's view of the (stopped) data directory.
     func controldata() async throws(InstanceError) -> Controldata {
-        let run = try await ToolRun.run(settings.binaries.pgControldata, ["-D", dataPath], owner: owner,
+        let run = try await runTool(settings.binaries.pgControldata, ["-D", dataPath], owner: owner,
                                         environment: ["LC_ALL": "C"], timeout: .seconds(30), logPath: toolLog("controldata"))
         guard run.succeeded else { throw InstanceError(.command, "pg_controldata failed: \(run.output)") }
         return Controldata(output: run.output)

@@ -1,31 +1,27 @@
-import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import VigilSystem
 
 /// The agent's own connection to its PostgreSQL, kept open between queries and reopened
 /// after any failure. Every query has a deadline; one that passes it closes the connection,
 /// so a stuck server never stalls the caller.
 actor SQLSession {
-    private let configuration: PostgresConnection.Configuration
+    private let endpoint: PostgresEndpoint
     private var connection: PostgresConnection?
-    private var nextID = 1
     private let logger = Logger(label: "vigil.postgres.sql")
 
     init(host: String, port: Int, credentials: RoleCredentials, database: String) {
-        if host.hasPrefix("/") {
-            configuration = .init(unixSocketPath: "\(host)/.s.PGSQL.\(port)", username: credentials.username,
-                                  password: credentials.password, database: database)
-        } else {
-            configuration = .init(host: host, port: port, username: credentials.username,
-                                  password: credentials.password, database: database, tls: .disable)
-        }
+        endpoint = PostgresEndpoint(host: host, port: port, username: credentials.username, password: credentials.password,
+                                    database: database)
     }
 
     /// Runs `sql` and returns every row as text cells (cast in SQL where needed).
     func rows(_ sql: String, timeout: Duration = .seconds(5)) async throws(InstanceError) -> [[String?]] {
         do {
-            return try await withDeadline(timeout) {
+            // PostgresNIO does not give up a query on cancellation: at the deadline the
+            // connection is closed, which fails the query, so nothing is left waiting on it.
+            return try await Deadline.run(within: timeout, onTimeout: { await self.abandonConnection() }) {
                 let connection = try await self.open()
                 var out: [[String?]] = []
                 for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: self.logger) {
@@ -33,12 +29,12 @@ actor SQLSession {
                 }
                 return out
             }
-        } catch let error as InstanceError {
-            await close()
-            throw error
+        } catch is DeadlinePassed {
+            throw InstanceError(.timeout, "no answer from PostgreSQL within \(timeout)")
         } catch {
             await close()
-            throw InstanceError(error.isAuthenticationFailure ? .authentication : .query, Self.describe(error))
+            throw InstanceError(PostgresErrorText.isAuthenticationFailure(error) ? .authentication : .query,
+                                PostgresErrorText.describe(error))
         }
     }
 
@@ -63,42 +59,8 @@ actor SQLSession {
 
     private func open() async throws -> PostgresConnection {
         if let connection, !connection.isClosed { return connection }
-        nextID += 1
-        let opened = try await PostgresConnection.connect(configuration: configuration, id: nextID, logger: logger)
+        let opened = try await endpoint.connect(logger: logger)
         connection = opened
         return opened
-    }
-
-    private func withDeadline<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                // PostgresNIO does not give up a query on cancellation: closing the connection
-                // fails it, so the query task ends and this group can return.
-                await self.abandonConnection()
-                throw InstanceError(.timeout, "no answer from PostgreSQL within \(timeout)")
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
-        }
-    }
-
-    /// PostgresNIO's errors carry the server's message in a nested field; this finds it.
-    static func describe(_ error: any Error) -> String {
-        if let psql = error as? PSQLError {
-            if let message = psql.serverInfo?[.message] {
-                return message
-            }
-            return "\(psql.code)"
-        }
-        return "\(error)"
-    }
-}
-
-extension Error {
-    var isAuthenticationFailure: Bool {
-        guard let psql = self as? PSQLError, let code = psql.serverInfo?[.sqlState] else { return false }
-        return code == "28P01" || code == "28000"
     }
 }

@@ -41,27 +41,28 @@ public final class ChildProcess: Sendable {
     /// Starts `executable` with its output appended to `logPath`; returns once it is running.
     public static func spawn(_ executable: String, _ arguments: [String], owner: ProcessOwner? = nil,
                              environment: [String: String] = [:], workingDirectory: String? = nil,
-                             logPath: String) async throws(InstanceError) -> ChildProcess {
+                             logPath: String) async throws(SystemError) -> ChildProcess {
         let log: FileDescriptor
         do {
             log = try FileDescriptor.open(FilePath(logPath), .writeOnly, options: [.create, .append],
                                           permissions: [.ownerReadWrite])
         } catch {
-            throw InstanceError(.permission, "cannot open the log file \(logPath): \(error)")
+            throw SystemError(.permission, "cannot open the log file \(logPath): \(error)")
         }
         if let owner { try owner.own(logPath) }
         var executable = executable
         var arguments = arguments
         var workingDirectory = workingDirectory
-        if let owner, owner.uid != geteuid() {
+        if let owner, owner.switchesUser {
             // Our own working directory may be closed to that user (a checkout under /root),
             // and some programs chdir back to it (Python's multiprocessing does).
             workingDirectory = workingDirectory ?? "/"
             // setpriv switches the user and then execs, so the PID is still the program's own.
             // (Asking swift-subprocess for another uid makes it fork and call setgroups in the
             // child, which can deadlock in a multithreaded process.)
-            arguments = ["--reuid=\(owner.uid)", "--regid=\(owner.gid)", "--init-groups", "--", executable] + arguments
-            executable = setpriv
+            let prefix = owner.commandPrefix
+            arguments = Array(prefix.dropFirst()) + [executable] + arguments
+            executable = prefix[0]
         }
         var options = PlatformOptions()
         // A process group of its own: a Ctrl-C meant for the agent must not reach PostgreSQL
@@ -95,7 +96,7 @@ public final class ChildProcess: Sendable {
         var iterator = started.stream.makeAsyncIterator()
         guard let pid = await iterator.next() else {
             let reason = await runner.value ?? "unknown reason"
-            throw InstanceError(.binaries, "cannot start \(executable): \(reason)")
+            throw SystemError(.start, "cannot start \(executable): \(reason)")
         }
         return ChildProcess(pid: pid, logPath: logPath, box: box)
     }
@@ -161,37 +162,9 @@ public final class ChildProcess: Sendable {
         return await waitForExit(timeout: .seconds(5))
     }
 
-    static let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) }
-        ?? "/usr/bin/setpriv"
-
     /// The last lines of the log, for error messages.
     public func logTail(lines: Int = 20) -> String {
         let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
-    }
-}
-
-/// A tool run to completion: its exit status and everything it printed.
-public struct ToolRun: Sendable {
-    public var status: TerminationStatus?
-    public var output: String
-
-    public var succeeded: Bool { status?.isSuccess == true }
-
-    /// Runs a tool with a deadline; on timeout the tool is killed and `status` is nil.
-    public static func run(_ executable: String, _ arguments: [String], owner: ProcessOwner? = nil,
-                           environment: [String: String] = [:], timeout: Duration,
-                           logPath: String) async throws(InstanceError) -> ToolRun {
-        try? FileManager.default.removeItem(atPath: logPath)
-        let process = try await ChildProcess.spawn(executable, arguments, owner: owner, environment: environment,
-                                                   logPath: logPath)
-        let status = await process.waitForExit(timeout: timeout)
-        if status == nil {
-            process.signal(SIGKILL)
-            _ = await process.waitForExit(timeout: .seconds(5))
-        }
-        let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-        try? FileManager.default.removeItem(atPath: logPath)
-        return ToolRun(status: status, output: output)
     }
 }

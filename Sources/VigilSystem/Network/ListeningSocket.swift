@@ -2,15 +2,15 @@ import Foundation
 
 /// Which process listens on a TCP address, read from /proc (no `ss` or `lsof` needed), so
 /// `lab up` can name what holds a port it needs.
-enum PortOwner {
-    struct Owner {
-        var pid: Int32
-        var command: String
+public enum ListeningSocket {
+    public struct Owner: Sendable {
+        public var pid: Int32
+        public var command: String
     }
 
     /// The process listening on host:port, directly or on the wildcard address; nil when none
     /// is found (or it belongs to another user's namespace).
-    static func owner(host: String, port: Int) -> Owner? {
+    public static func owner(host: String, port: Int) -> Owner? {
         guard let inode = listeningInode(host: host, port: port) else { return nil }
         let target = "socket:[\(inode)]"
         let fm = FileManager.default
@@ -18,20 +18,10 @@ enum PortOwner {
             guard let pid = Int32(entry) else { continue }
             let fds = (try? fm.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
             for fd in fds where (try? fm.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)")) == target {
-                return Owner(pid: pid, command: commandLine(pid))
+                return Owner(pid: pid, command: ProcessTable.commandLine(pid))
             }
         }
         return nil
-    }
-
-    /// The command line of `pid`, its arguments joined by spaces.
-    static func commandLine(_ pid: Int32) -> String {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !data.isEmpty else {
-            return (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?
-                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
-        }
-        return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
-            .split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 
     /// The socket inode of a listener on host:port, 0.0.0.0:port or [::]:port (a dual-stack
