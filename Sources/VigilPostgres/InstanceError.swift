@@ -39,7 +39,11 @@ extension InstanceError {
     /// The operating system's refusal in the instance's terms: a program that does not start
     /// is a binaries problem, anything else about files or accounts a permission problem.
     public init(_ error: SystemError) {
-        self.init(error.kind == .start ? .binaries : .permission, error.message)
+        if case .start = error {
+            self.init(.binaries, error.description)
+        } else {
+            self.init(.permission, error.description)
+        }
     }
 
     /// Runs `body`, turning a SystemError into an InstanceError.

@@ -47,7 +47,7 @@ public final class ChildProcess: Sendable {
             log = try FileDescriptor.open(FilePath(logPath), .writeOnly, options: [.create, .append],
                                           permissions: [.ownerReadWrite])
         } catch {
-            throw SystemError(.permission, "cannot open the log file \(logPath): \(error)")
+            throw SystemError.permission("cannot open the log file \(logPath): \(error)")
         }
         if let owner { try owner.own(logPath) }
         var executable = executable
@@ -96,7 +96,7 @@ public final class ChildProcess: Sendable {
         var iterator = started.stream.makeAsyncIterator()
         guard let pid = await iterator.next() else {
             let reason = await runner.value ?? "unknown reason"
-            throw SystemError(.start, "cannot start \(executable): \(reason)")
+            throw SystemError.start("cannot start \(executable): \(reason)")
         }
         return ChildProcess(pid: pid, logPath: logPath, box: box)
     }

@@ -38,7 +38,7 @@ public struct ProcessOwner: Sendable, Equatable {
         guard geteuid() == 0 else { return nil }
         let name = environment["VIGIL_PG_USER"] ?? "vigil"
         guard let owner = named(name) else {
-            throw SystemError(.account, "running as root, PostgreSQL must run as the unprivileged user \(name), which does not exist; `make lab` and `make test` create it (scripts/install-deps.sh), or set VIGIL_PG_USER")
+            throw SystemError.account("running as root, PostgreSQL must run as the unprivileged user \(name), which does not exist; `make lab` and `make test` create it (scripts/install-deps.sh), or set VIGIL_PG_USER")
         }
         return owner
     }
@@ -59,7 +59,7 @@ public struct ProcessOwner: Sendable, Equatable {
     public func own(_ path: String) throws(SystemError) {
         guard switchesUser else { return }
         guard chown(path, uid, gid) == 0 else {
-            throw SystemError(.permission, "cannot give \(path) to user \(name): \(String(cString: strerror(errno)))")
+            throw SystemError.permission("cannot give \(path) to user \(name): \(String(cString: strerror(errno)))")
         }
     }
 }

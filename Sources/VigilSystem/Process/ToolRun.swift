@@ -68,7 +68,7 @@ public struct ToolRun: Sendable {
             return ToolRun(status: result.terminationStatus, stdout: result.standardOutput,
                            stderr: result.standardError)
         } catch {
-            throw SystemError(.start, "cannot run \(executable): \(error)")
+            throw SystemError.start("cannot run \(executable): \(error)")
         }
     }
 
@@ -83,7 +83,7 @@ public struct ToolRun: Sendable {
                 error: .fileDescriptor(.standardError, closeAfterSpawningProcess: false))
             return ToolRun(status: result.terminationStatus, stdout: "")
         } catch {
-            throw SystemError(.start, "cannot run \(executable): \(error)")
+            throw SystemError.start("cannot run \(executable): \(error)")
         }
     }
 
