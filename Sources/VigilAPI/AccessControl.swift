@@ -6,6 +6,11 @@ import VigilCore
 
 /// Who may call the endpoints that act on the cluster (spec §1.6): the IP allowlist, then
 /// Basic authentication. GET, HEAD and OPTIONS are never protected.
+///
+/// With neither a password nor an allowlist (the guide's setup), Patroni lets anyone on the
+/// network switch over, restart or rewrite the configuration. Vigil then admits only this
+/// host and the cluster's members (their REST and PostgreSQL hosts), where vigilctl,
+/// patronictl and the agents themselves run; `check-config` says how to open it further.
 public struct AccessControl: Sendable {
     /// `Basic base64(user:password)`, the exact header expected; nil: no authentication configured.
     let expectedAuthorization: [UInt8]?
@@ -15,6 +20,8 @@ public struct AccessControl: Sendable {
     let restricted: Bool
     /// `allowlist_include_members`: every member's REST host is allowed too.
     let includeMembers: Bool
+    /// Nothing configured: only this host and the members (see above).
+    let membersOnly: Bool
 
     public init(username: String?, password: String?, allowlist: [String] = [], includeMembers: Bool = false) {
         self.includeMembers = includeMembers
@@ -26,6 +33,7 @@ public struct AccessControl: Sendable {
         // Hostnames are resolved once, as Patroni resolves them (spec §1.6).
         self.allowlist = allowlist.flatMap(AddressMatcher.resolving)
         restricted = !allowlist.isEmpty
+        membersOnly = expectedAuthorization == nil && allowlist.isEmpty && !includeMembers
     }
 
     public init(_ config: RestAPIConfig) {
@@ -33,10 +41,23 @@ public struct AccessControl: Sendable {
                   allowlist: config.allowlist, includeMembers: config.allowlistIncludeMembers)
     }
 
-    public static let open = AccessControl(username: nil, password: nil)
+    /// Nothing configured: this host and the members only.
+    public static let unconfigured = AccessControl(username: nil, password: nil)
+
+    /// The loopback networks, IPv4-mapped form included (a dual-stack listener reports it).
+    static let loopback = ["127.0.0.0/8", "::1", "::ffff:127.0.0.0/104"].compactMap(AddressMatcher.init)
+
+    static let membersOnlyRefusal = "Access is denied: with no restapi.authentication, only this host and the cluster's members may do this"
 
     /// nil when allowed; otherwise the refusal to send.
     func check(authorization: String?, client: String?, members: [Member]) -> (status: Int, message: String, challenge: Bool)? {
+        if membersOnly {
+            guard let client, Self.loopback.contains(where: { $0.matches(client) })
+                    || Self.hosts(of: members).contains(where: { $0.matches(client) }) else {
+                return (403, Self.membersOnlyRefusal, false)
+            }
+            return nil
+        }
         if restricted || includeMembers {
             let memberHosts = includeMembers
                 ? members.compactMap { $0.record.apiURL.flatMap { URL(string: $0)?.host } }.flatMap(AddressMatcher.resolving) : []
@@ -48,6 +69,12 @@ public struct AccessControl: Sendable {
         guard let authorization else { return (401, "no auth header received", true) }
         guard Self.constantTimeEqual(Array(authorization.utf8), expected) else { return (401, "not authenticated", true) }
         return nil
+    }
+
+    /// Where the members run: the hosts of their REST API and PostgreSQL addresses.
+    static func hosts(of members: [Member]) -> [AddressMatcher] {
+        members.flatMap { [$0.record.apiURL, $0.record.connURL] }.compactMap { $0.flatMap { URL(string: $0)?.host } }
+            .flatMap(AddressMatcher.resolving)
     }
 
     /// Compares without stopping at the first difference, so the time taken says nothing about the password.
@@ -66,8 +93,9 @@ struct AddressMatcher: Sendable {
     let prefix: Int
 
     init?(_ text: String) {
-        let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
-        guard let bytes = Self.bytes(parts[0]) else { return nil }
+        // An empty entry (`allowlist: [""]`) has no address part: not an address, never a trap.
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard let address = parts.first, let bytes = Self.bytes(address) else { return nil }
         network = bytes
         if parts.count == 2 {
             guard let p = Int(parts[1]), p >= 0, p <= bytes.count * 8 else { return nil }

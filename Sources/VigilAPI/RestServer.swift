@@ -15,7 +15,7 @@ public struct RestServer: Sendable {
     let control: (any ClusterControl)?
     let access: AccessControl
 
-    public init(source: any SnapshotSource, control: (any ClusterControl)?, access: AccessControl = .open) {
+    public init(source: any SnapshotSource, control: (any ClusterControl)?, access: AccessControl = .unconfigured) {
         self.source = source
         self.control = control
         self.access = access

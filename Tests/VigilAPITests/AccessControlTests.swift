@@ -27,10 +27,35 @@ import VigilCore
 
     // MARK: - Authentication
 
-    @Test func withNothingConfiguredEveryoneIsLetIn() {
-        #expect(refusal(.open) == nil)
-        #expect(refusal(.open, authorization: "Basic d3Jvbmc6d3Jvbmc=") == nil, "a header nobody asked for is ignored")
-        #expect(refusal(.open, client: nil) == nil, "without an allowlist the client's address does not matter")
+    /// Entries that are no address at all (empty, a bare slash, a prefix with nothing before it)
+    /// match nothing: the allowlist still restricts, and nothing traps.
+    @Test func emptyAndMalformedAllowlistEntriesMatchNothing() {
+        let access = AccessControl(username: nil, password: nil, allowlist: ["", "/", "/24", "10.0.0.0/", "10.0.0.0/99"])
+        #expect(refusal(access, client: "10.0.0.5") == Self.denied)
+        #expect(AddressMatcher("") == nil && AddressMatcher("/8") == nil)
+        #expect(AddressMatcher("10.0.0.0/8")?.matches("10.1.2.3") == true)
+    }
+
+    /// Unlike Patroni, nothing configured is not open to the network: this host and the
+    /// cluster's members (REST and PostgreSQL hosts) only.
+    @Test func withNothingConfiguredOnlyThisHostAndTheMembersAreLetIn() {
+        let members = [
+            Member(name: "n1", record: MemberRecord(connURL: "postgres://10.0.0.4:5432/postgres", apiURL: "http://10.0.0.4:8008/patroni")),
+            Member(name: "n2", record: MemberRecord(connURL: "postgres://10.0.0.6:5432/postgres")),
+        ]
+        let refused = Refusal(status: 403, message: AccessControl.membersOnlyRefusal, challenge: false)
+        #expect(refusal(.unconfigured, client: "10.0.0.5") == refused)
+        #expect(refusal(.unconfigured, client: "10.0.0.5", members: members) == refused)
+        #expect(refusal(.unconfigured, client: nil) == refused)
+        for client in ["127.0.0.1", "127.0.3.7", "::1", "::ffff:127.0.0.1"] {
+            #expect(refusal(.unconfigured, client: client) == nil, "\(client)")
+        }
+        #expect(refusal(.unconfigured, client: "10.0.0.4", members: members) == nil)
+        #expect(refusal(.unconfigured, client: "10.0.0.6", members: members) == nil, "a member's PostgreSQL host")
+        #expect(refusal(.unconfigured, authorization: "Basic d3Jvbmc6d3Jvbmc=", client: "127.0.0.1") == nil,
+                "a header nobody asked for is ignored")
+        #expect(refusal(AccessControl(username: "Aladdin", password: "open sesame"), authorization: Self.rfcAuthorization,
+                        client: "192.0.2.1") == nil, "with a password, any address that has it")
     }
 
     @Test func theExactBasicHeaderIsAccepted() {
