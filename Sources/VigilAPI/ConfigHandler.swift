@@ -1,3 +1,4 @@
+import VigilConfig
 import VigilCore
 
 /// `PATCH /config` (a JSON merge patch, compare-and-swap on the key's version) and
@@ -10,6 +11,8 @@ struct ConfigHandler: Sendable {
         guard let current = cluster.config else { return (503, nil, "config is not set in the store") }
         let merged = current.value.merged(with: body, keepingEqualText: true)
         if merged == current.value { return (200, merged, "") }
+        // Written unchecked, a value no agent can use would reach every agent at once.
+        if let problem = DynamicConfig.firstUnusableValue(in: merged) { return (400, nil, problem) }
         do {
             guard try await control.setConfig(merged, expectedVersion: current.version) else {
                 return (409, nil, "Config modification aborted due to concurrent changes")
@@ -22,6 +25,7 @@ struct ConfigHandler: Sendable {
 
     func put(_ body: JSONValue) async -> (Int, JSONValue?, String) {
         if let cluster = try? await control.readCluster(), cluster.config?.value == body { return (200, body, "") }
+        if let problem = DynamicConfig.firstUnusableValue(in: body) { return (400, nil, problem) }
         guard (try? await control.setConfig(body, expectedVersion: nil)) == true else {
             return (502, nil, "failed to write the config key")
         }
@@ -53,7 +57,8 @@ struct NodeHandler: Sendable {
             request.postgresVersion = text
         }
         if let timeout = body?["timeout"] {
-            guard let seconds = timeout.intValue ?? timeout.stringValue.flatMap({ Int64($0) }), seconds > 0 else {
+            guard let seconds = timeout.intValue ?? timeout.stringValue.flatMap({ Int64($0) }), seconds > 0,
+                  seconds <= DynamicConfig.seconds.upperBound else {
                 return (400, "Timeout should be a positive number of seconds")
             }
             request.timeout = Int(seconds)

@@ -210,7 +210,9 @@ extension HALoop {
         do {
             // Bounded well inside the lease: the key is renewed only after this returns.
             let wait = Duration.seconds(max(2, settings.timings.ttl / 2))
-            try await instance.promote(knownHistory: lastCluster?.history?.value ?? [], timeout: wait)
+            if let skipped = try await instance.promote(knownHistory: lastCluster?.history?.value ?? [], timeout: wait) {
+                logger.warning("\(skipped)")
+            }
             logger.notice("promoted to primary")
             return .done
         } catch {

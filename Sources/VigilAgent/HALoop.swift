@@ -239,9 +239,15 @@ public actor HALoop {
         reportedBadConfig = false
         guard config.version != configVersion else { return }
         configVersion = config.version
-        let (dynamic, diagnostics) = DynamicConfig.read(json: config.value, key: store.layout.config)
+        // A value that is wrong or out of range keeps the one in force (and says which key).
+        let (dynamic, diagnostics) = DynamicConfig.read(json: config.value, key: store.layout.config, lastGood: self.dynamic)
         for diagnostic in diagnostics {
-            if diagnostic.severity == .error { logger.error("\(diagnostic)") } else { logger.warning("\(diagnostic)") }
+            if diagnostic.severity == .error {
+                let kept = DynamicConfig.unusableValueCodes.contains(diagnostic.code) ? " The value in force is kept." : ""
+                logger.error("\(diagnostic.rendered)\(kept)")
+            } else {
+                logger.warning("\(diagnostic.rendered)")
+            }
         }
         let previous = settings
         self.dynamic = dynamic

@@ -58,6 +58,10 @@ public struct EditConfigCommand: AsyncParsableCommand {
             print("Not changed")
             return
         }
+        // The agents would keep their old value of anything unusable: refuse it here, by name.
+        if let problem = DynamicConfig.firstUnusableValue(in: after) {
+            try userFacing { throw CtlError("the new configuration cannot be used: \(problem)") }
+        }
         if !quiet { print(LineDiff.unified(YAMLText.render(before), YAMLText.render(after))) }
         if !force, !Prompt.confirm("Apply these changes?") {
             print("Not changed")

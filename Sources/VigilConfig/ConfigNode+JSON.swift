@@ -39,10 +39,27 @@ extension ConfigNode {
 
 extension DynamicConfig {
     /// Reads the cluster-wide configuration from the store's `config` key. Values of the wrong
-    /// shape are reported (with the key's name as their location) and left at their defaults.
-    public static func read(json: JSONValue, key: String) -> (DynamicConfig, [Diagnostic]) {
+    /// shape or out of range are reported (with the key's name as their location) and keep
+    /// the last good value, else their default.
+    /// - Parameter lastGood: the settings in force; a value present but unusable keeps its
+    ///   value from there (see `init(_:lastGood:)`).
+    public static func read(json: JSONValue, key: String, lastGood: DynamicConfig? = nil) -> (DynamicConfig, [Diagnostic]) {
         let reader = ConfigReader(root: ConfigNode(json: json, location: SourceLocation(file: key)))
-        return (DynamicConfig(reader.top), reader.diagnostics)
+        return (DynamicConfig(reader.top, lastGood: lastGood), reader.diagnostics)
+    }
+
+    /// Findings that mean a value cannot be used at all (not merely unwise).
+    public static let unusableValueCodes: Set<String> = ["wrong-type", "out-of-range"]
+
+    /// The first value of `json` the agents could not use, in words naming its key; nil when
+    /// every value is usable. `PATCH` and `PUT /config` refuse such a configuration.
+    public static func firstUnusableValue(in json: JSONValue) -> String? {
+        guard json.objectValue != nil else { return "the configuration must be a JSON object" }
+        let (_, diagnostics) = read(json: json, key: "config")
+        guard let bad = diagnostics.first(where: { $0.severity == .error && unusableValueCodes.contains($0.code) }) else {
+            return nil
+        }
+        return "\(bad.path): \(bad.message)"
     }
 
     /// The settings the HA engine runs with: effective timings (the rule applied), lag limit,

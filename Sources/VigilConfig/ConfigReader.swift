@@ -132,8 +132,30 @@ struct ConfigSection {
     func int(_ key: String) -> Int? {
         guard let child = node(key) else { return nil }
         if let text = child.text, let value = ConfigScalar.int(text) { return value }
-        typeError(key, child, expected: "a whole number")
+        if let text = child.text, ConfigScalar.isWholeNumber(text) {
+            rangeError(key, text, expected: "a whole number from \(Int.min) to \(Int.max)")
+        } else {
+            typeError(key, child, expected: "a whole number")
+        }
         return nil
+    }
+
+    /// A whole number within `range`; one outside it is reported (naming the range) and read
+    /// as absent, so no value from a file, the store or a request can overflow what is
+    /// computed from it.
+    func int(_ key: String, in range: ClosedRange<Int>) -> Int? {
+        guard let value = int(key) else { return nil }
+        guard range.contains(value) else {
+            rangeError(key, String(value), expected: "a whole number from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        return value
+    }
+
+    /// Whether `key` holds something (a wrong or out-of-range value included): a value read
+    /// as absent although present keeps the last good one where there is one.
+    func isSet(_ key: String) -> Bool {
+        node?[key].map { !$0.isNull } ?? false
     }
 
     func bool(_ key: String) -> Bool? {
@@ -198,6 +220,13 @@ struct ConfigSection {
         }
     }
 
+    func rangeError(_ key: String, _ found: String, expected: String) {
+        reader.report(Diagnostic(.error, code: "out-of-range", path: childPath(key),
+                                 location: location(of: key),
+                                 message: "expected \(expected), found \(found).",
+                                 fix: "write \(expected) here."))
+    }
+
     func typeError(_ key: String, _ found: ConfigNode, expected: String) {
         let isSecret = key.lowercased().contains("password")
         var what = found.kindName
@@ -211,6 +240,13 @@ struct ConfigSection {
 
 /// Scalar text read the way Patroni's YAML 1.1 loader reads it.
 enum ConfigScalar {
+    /// Digits with an optional sign (and `_` separators): a number, whatever its size.
+    static func isWholeNumber(_ text: String) -> Bool {
+        let digits = text.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "")
+        let unsigned = digits.first == "-" || digits.first == "+" ? digits.dropFirst() : Substring(digits)
+        return !unsigned.isEmpty && unsigned.allSatisfy(\.isASCII) && unsigned.allSatisfy(\.isNumber)
+    }
+
     static func int(_ text: String) -> Int? {
         Int(text.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: ""))
     }

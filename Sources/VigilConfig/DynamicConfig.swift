@@ -32,17 +32,36 @@ public struct DynamicConfig: Sendable {
                   retryTimeout: retryTimeout ?? HATimings.defaults.retryTimeout)
     }
 
-    init(_ s: ConfigSection) {
+    /// The longest time setting read, a year: no one waits longer on purpose, and every
+    /// deadline and lease computed from it stays far inside what a clock or etcd can hold.
+    public static let seconds = 0...31_536_000
+    /// WAL distances in bytes: far beyond any real lag, with room to add two of them.
+    public static let walBytes = 0...(1 << 60)
+
+    /// - Parameter lastGood: the settings in force. A key that is present but unusable (wrong
+    ///   type, out of range) keeps its value from there instead of falling back to the
+    ///   default: a typo in `pause` must not resume a paused cluster.
+    init(_ s: ConfigSection, lastGood: DynamicConfig? = nil) {
+        func kept<T>(_ key: String, _ value: T?, _ previous: KeyPath<DynamicConfig, T?>) -> T? {
+            if let value { return value }
+            return s.isSet(key) ? lastGood?[keyPath: previous] : nil
+        }
         location = s.location
-        ttl = s.int("ttl")
-        loopWait = s.int("loop_wait")
-        retryTimeout = s.int("retry_timeout")
-        maximumLagOnFailover = s.int("maximum_lag_on_failover")
-        maximumLagOnSyncnode = s.int("maximum_lag_on_syncnode")
-        maxTimelinesHistory = s.int("max_timelines_history")
+        ttl = kept("ttl", s.int("ttl", in: Self.seconds), \.ttl)
+        loopWait = kept("loop_wait", s.int("loop_wait", in: Self.seconds), \.loopWait)
+        retryTimeout = kept("retry_timeout", s.int("retry_timeout", in: Self.seconds), \.retryTimeout)
+        maximumLagOnFailover = kept("maximum_lag_on_failover", s.int("maximum_lag_on_failover", in: Self.walBytes),
+                                    \.maximumLagOnFailover)
+        // -1 (Patroni's default) means no limit.
+        maximumLagOnSyncnode = kept("maximum_lag_on_syncnode",
+                                    s.int("maximum_lag_on_syncnode", in: -1...Self.walBytes.upperBound), \.maximumLagOnSyncnode)
+        maxTimelinesHistory = kept("max_timelines_history", s.int("max_timelines_history", in: 0...1_000_000),
+                                   \.maxTimelinesHistory)
         // master_* are the names Patroni 3 and older used; both are read.
-        primaryStartTimeout = s.int("primary_start_timeout") ?? s.int("master_start_timeout")
-        primaryStopTimeout = s.int("primary_stop_timeout") ?? s.int("master_stop_timeout")
+        primaryStartTimeout = kept("primary_start_timeout", s.int("primary_start_timeout", in: Self.seconds), \.primaryStartTimeout)
+            ?? s.int("master_start_timeout", in: Self.seconds)
+        primaryStopTimeout = kept("primary_stop_timeout", s.int("primary_stop_timeout", in: Self.seconds), \.primaryStopTimeout)
+            ?? s.int("master_stop_timeout", in: Self.seconds)
         synchronousMode = s.string("synchronous_mode").map { text in
             ConfigScalar.bool(text).map { $0 ? "on" : "off" } ?? text
         }
@@ -55,16 +74,17 @@ public struct DynamicConfig: Sendable {
                 message: "synchronous_mode \(mode) is not supported by this version of Vigil: the cluster would replicate asynchronously, and a failover could lose writes this setting promises to keep.",
                 fix: "remove synchronous_mode (asynchronous replication, as the guide runs), or keep this cluster on Patroni until Vigil supports it."))
         }
-        synchronousModeStrict = s.bool("synchronous_mode_strict")
-        synchronousNodeCount = s.int("synchronous_node_count")
-        failsafeMode = s.bool("failsafe_mode")
-        checkTimeline = s.bool("check_timeline")
-        memberSlotsTTL = s.string("member_slots_ttl")
-        pause = s.bool("pause")
+        synchronousModeStrict = kept("synchronous_mode_strict", s.bool("synchronous_mode_strict"), \.synchronousModeStrict)
+        synchronousNodeCount = kept("synchronous_node_count", s.int("synchronous_node_count", in: 1...10_000),
+                                    \.synchronousNodeCount)
+        failsafeMode = kept("failsafe_mode", s.bool("failsafe_mode"), \.failsafeMode)
+        checkTimeline = kept("check_timeline", s.bool("check_timeline"), \.checkTimeline)
+        memberSlotsTTL = kept("member_slots_ttl", s.string("member_slots_ttl"), \.memberSlotsTTL)
+        pause = kept("pause", s.bool("pause"), \.pause)
         slots = s.whole("slots") ?? s.whole("permanent_slots") ?? s.whole("permanent_replication_slots")
         ignoreSlots = s.whole("ignore_slots")
         standbyCluster = s.whole("standby_cluster")
-        postgresql = DynamicPostgresConfig(s.section("postgresql"))
+        postgresql = DynamicPostgresConfig(s.section("postgresql"), lastGood: lastGood?.postgresql)
     }
 }
 
@@ -77,9 +97,9 @@ public struct DynamicPostgresConfig: Sendable {
     public var pgHBA: [String]?
     public var pgIdent: [String]?
 
-    init(_ s: ConfigSection) {
-        useSlots = s.bool("use_slots")
-        usePgRewind = s.bool("use_pg_rewind")
+    init(_ s: ConfigSection, lastGood: DynamicPostgresConfig? = nil) {
+        useSlots = s.bool("use_slots") ?? (s.isSet("use_slots") ? lastGood?.useSlots : nil)
+        usePgRewind = s.bool("use_pg_rewind") ?? (s.isSet("use_pg_rewind") ? lastGood?.usePgRewind : nil)
         parameters = [Parameter](s, "parameters")
         recoveryConf = s.whole("recovery_conf")
         pgHBA = s.strings("pg_hba")

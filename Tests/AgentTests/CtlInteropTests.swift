@@ -74,6 +74,9 @@ import VigilTestSupport
                                                  environment: ["EDITOR": "sed -i -e s/^maximum_lag_on_failover:.*/maximum_lag_on_failover:\\ 2097152/"])
             #expect(editor.exitCode == 0 && editor.stdout.contains("+maximum_lag_on_failover: 2097152"),
                     "\(editor.stdout)\n\(editor.stderr)")
+            let unusable = try await Self.vigilctl(["-c", config, "edit-config", "-s", "ttl=99999999999", "--force"])
+            #expect(unusable.exitCode == 1 && unusable.stderr.contains("the new configuration cannot be used: ttl: expected a whole number from 0 to 31536000"),
+                    "\(unusable.stdout)\(unusable.stderr)")
             let noEditor = try await Self.vigilctl(["-c", config, "edit-config"], environment: ["EDITOR": "false"])
             #expect(noEditor.exitCode == 1 && noEditor.stderr.contains("Editor exited with return code 1"), "\(noEditor.stderr)")
             let shownByUs = try await Self.vigilctl(["-c", config, "show-config"])

@@ -209,6 +209,44 @@ import Glibc
                 return a == true && b == true
             }
 
+            // Values no agent can use, over the REST API: refused with the field named, nothing written.
+            for body in [#"{"loop_wait":9223372036854775807}"#, #"{"retry_timeout":99999999999999999999}"#, #"{"pause":"maybe"}"#] {
+                let answer = await first.request("PATCH", "/config", body: body)
+                #expect(answer.status == 400, "PATCH /config \(body): \(answer)")
+                let field = body.split(separator: "\"")[1]
+                #expect(answer.body.contains(String(field)), "the refusal names \(field): \(answer.body)")
+            }
+            #expect(await first.request("PUT", "/config", body: #"{"ttl":-1}"#).status == 400)
+            // A restart filter with a version beyond any computation: above the running one, so the
+            // replica restarts (allowed in pause), and nothing traps.
+            let restart = await second.request("POST", "/restart", body: #"{"postgres_version":"999999999999999"}"#)
+            #expect(restart.status == 200, "\(restart)")
+            #expect(await second.request("POST", "/restart", body: #"{"timeout":99999999999999}"#).status == 400)
+            #expect(try await cluster.get("config") == paused, "a refused request writes nothing")
+
+            // The same values written straight into the store: every agent keeps running, says
+            // which key is wrong, and keeps the values in force (still paused).
+            settings["loop_wait"] = Int64.max
+            settings["retry_timeout"] = 99_999_999_999
+            settings["pause"] = "maybe"
+            let hostile = String(decoding: try JSONSerialization.data(withJSONObject: settings), as: UTF8.self)
+            _ = try await cluster.etcdctl(["put", cluster.key("config"), hostile])
+            try await cluster.require("both agents name the unusable keys", within: .seconds(10)) {
+                [first, second].allSatisfy { agent in
+                    let log = agent.fullLog()
+                    return ["loop_wait", "retry_timeout", "pause"].allSatisfy {
+                        log.contains("\(cluster.key("config")): error: \($0): ")
+                    } && log.contains("The value in force is kept.")
+                }
+            }
+            for agent in [first, second] {
+                #expect(agent.current?.isRunning == true)
+                #expect(await agent.get("/patroni").json?["pause"] as? Bool == true, "the last good pause stays in force")
+            }
+            try await cluster.require("the restarted replica streams again", within: .seconds(30)) {
+                await second.isStreamingReplica()
+            }
+
             await first.killHard()
             let promoted = await eventually(.seconds(20)) { await second.isPrimary() }
             #expect(!promoted)

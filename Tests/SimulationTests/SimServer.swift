@@ -188,7 +188,7 @@ final class SimServer: PostgresControl, @unchecked Sendable {
         return rewound
     }
 
-    func promote(knownHistory: [TimelineEvent], timeout: Duration) async throws(InstanceError) {
+    func promote(knownHistory: [TimelineEvent], timeout: Duration) async throws(InstanceError) -> String? {
         guard running, role == .replica else { throw InstanceError(.state, "not a running replica") }
         if hung(at: world.now) { throw InstanceError(.timeout, "promotion did not finish within \(timeout)") }
         // Above its own timeline and every one the store knows of, so two branches never share one.
@@ -199,6 +199,7 @@ final class SimServer: PostgresControl, @unchecked Sendable {
         upstream = nil
         streaming = false
         world.record(.promoted(name, wal: wal))
+        return nil
     }
 
     func ensureSlots(for members: [String]) async throws(InstanceError) {}

@@ -41,6 +41,17 @@ import VigilCore
         #expect(await store.cluster.config?.value == merged)
     }
 
+    @Test func aConfigurationNoAgentCouldRunIsA400NamingTheFieldAndNothingIsWritten() async {
+        let store = makeStore(config: current)
+        let (code, config, message) = await ConfigHandler(control: store).patch(["loop_wait": .int(Int64.max)])
+        #expect(code == 400 && config == nil)
+        #expect(message == "loop_wait: expected a whole number from 0 to 31536000, found 9223372036854775807.")
+        let (putCode, _, putMessage) = await ConfigHandler(control: store).put(["ttl": "soon", "loop_wait": 10])
+        #expect(putCode == 400 && putMessage.hasPrefix("ttl: expected a whole number"), "\(putMessage)")
+        #expect(await store.configWrites.isEmpty)
+        #expect(await store.cluster.config?.value == current)
+    }
+
     @Test func aPatchThatChangesNothingIsNotWritten() async {
         let store = makeStore(config: current)
         // The same value, and the removal of a key that is not there.

@@ -28,4 +28,38 @@ import VigilCore
         #expect(problems.first?.location?.file == "/db/c/config")
         #expect(dynamic.engineSettings.timings.ttl == 30 && dynamic.loopWait == 5)
     }
+
+    /// A value from outside that no agent could use (too large, negative, the wrong type) is
+    /// named, and the value in force is kept: never a default that unpauses a cluster, never a
+    /// number that overflows what is computed from it.
+    @Test func unusableValuesAreNamedAndKeepTheValuesInForce() throws {
+        let inForce = DynamicConfig.read(json: try JSONValue.parse(
+            #"{"ttl":20,"loop_wait":2,"retry_timeout":5,"pause":true,"maximum_lag_on_failover":4096}"#), key: "/db/c/config").0
+        let hostile = try JSONValue.parse(
+            #"{"ttl":20,"loop_wait":9223372036854775807,"retry_timeout":-3,"pause":"maybe","maximum_lag_on_failover":99999999999999999999,"max_timelines_history":"many"}"#)
+        let (dynamic, problems) = DynamicConfig.read(json: hostile, key: "/db/c/config", lastGood: inForce)
+        #expect(Set(problems.map(\.path)) == ["loop_wait", "retry_timeout", "pause", "maximum_lag_on_failover", "max_timelines_history"])
+        #expect(problems.allSatisfy { $0.severity == .error && DynamicConfig.unusableValueCodes.contains($0.code) })
+        let loopWait = try #require(problems.first { $0.path == "loop_wait" })
+        #expect(loopWait.code == "out-of-range")
+        #expect(loopWait.rendered.hasSuffix(
+            "error: loop_wait: expected a whole number from 0 to 31536000, found 9223372036854775807. Fix: write a whole number from 0 to 31536000 here."),
+            "\(loopWait.rendered)")
+        #expect(dynamic.loopWait == 2 && dynamic.retryTimeout == 5 && dynamic.pause == true && dynamic.maximumLagOnFailover == 4096)
+        #expect(dynamic.maxTimelinesHistory == nil, "no value in force: the default")
+        #expect(dynamic.engineSettings.timings == HATimings(ttl: 20, loopWait: 2, retryTimeout: 5))
+        #expect(dynamic.engineSettings.paused)
+        // With nothing in force (the first read), the defaults.
+        let (fresh, _) = DynamicConfig.read(json: hostile, key: "/db/c/config")
+        #expect(fresh.loopWait == nil && fresh.pause == nil && fresh.ttl == 20)
+    }
+
+    @Test func aConfigurationIsJudgedByTheFirstValueNoAgentCouldUse() throws {
+        #expect(DynamicConfig.firstUnusableValue(in: try JSONValue.parse(#"{"ttl":30,"loop_wait":10,"synchronous_mode":"off"}"#)) == nil)
+        #expect(DynamicConfig.firstUnusableValue(in: try JSONValue.parse(#"{"loop_wait":9223372036854775807}"#))
+                == "loop_wait: expected a whole number from 0 to 31536000, found 9223372036854775807.")
+        #expect(DynamicConfig.firstUnusableValue(in: try JSONValue.parse(#"{"postgresql":{"use_slots":"perhaps"}}"#))?
+            .hasPrefix("postgresql.use_slots: expected true or false") == true)
+        #expect(DynamicConfig.firstUnusableValue(in: .array([])) == "the configuration must be a JSON object")
+    }
 }

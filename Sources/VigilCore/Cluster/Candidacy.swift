@@ -98,8 +98,8 @@ public enum Candidacy {
         if let named = conditions.named, peer.name != named { return .notNamed }
         if conditions.replicaOnly, !peer.inRecovery { return .notAReplica }
         if let lag = conditions.lag {
-            let (behind, overflow) = lag.optime.subtractingReportingOverflow(peer.walPosition)
-            if overflow || behind > lag.maximum { return .lagging(bytes: overflow ? .max : behind) }
+            let behind = WALDistance.behind(lag.optime, peer.walPosition)
+            if behind > lag.maximum { return .lagging(bytes: behind) }
         }
         return nil
     }

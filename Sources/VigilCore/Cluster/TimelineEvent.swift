@@ -26,9 +26,14 @@ public struct TimelineEvent: Sendable, Equatable {
         return .array(items)
     }
 
+    /// PostgreSQL's timeline IDs (TimeLineID is a uint32; 1 is the first).
+    public static let timelines: ClosedRange<Int64> = 1...Int64(UInt32.max)
+
+    /// nil for an entry that is not one: too short, a timeline PostgreSQL cannot have, or a
+    /// negative position.
     public init?(json: JSONValue) {
         guard let items = json.arrayValue, items.count >= 3, let timeline = items[0].intValue,
-              let lsn = items[1].intValue else { return nil }
+              Self.timelines.contains(timeline), let lsn = items[1].intValue, lsn >= 0 else { return nil }
         self.init(timeline: timeline, lsn: lsn, reason: items[2].stringValue ?? "",
                   timestamp: items.count > 3 ? items[3].stringValue : nil,
                   newLeader: items.count > 4 ? items[4].stringValue : nil)

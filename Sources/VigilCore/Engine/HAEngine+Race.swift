@@ -52,9 +52,9 @@ extension HAEngine {
                               [.acquireLeader] + clearRequest + [.promote, .updateStatus])
         }
         let myWAL = o.postgres.walPosition
-        if let optime = cluster.status?.optime, optime - myWAL > o.settings.maximumLagOnFailover {
+        if let optime = cluster.status?.optime, WALDistance.behind(optime, myWAL) > o.settings.maximumLagOnFailover {
             return c.decision(.notHealthiest,
-                              "following a different leader because i am not the healthiest node (lagging \(optime - myWAL) bytes behind the last known primary position)")
+                              "following a different leader because i am not the healthiest node (lagging \(WALDistance.behind(optime, myWAL)) bytes behind the last known primary position)")
         }
         if o.settings.checkTimeline, cluster.history != nil, (o.postgres.status.timeline ?? 0) < cluster.timeline {
             return c.decision(.notHealthiest, "following a different leader because i am not the healthiest node (old timeline)")

@@ -18,7 +18,7 @@ public enum TimelineDivergence {
             let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
             guard fields.count >= 2, !line.hasPrefix("#"), let timeline = Int64(fields[0]),
                   let lsn = LSN(String(fields[1])) else { return nil }
-            return HistoryEntry(parentTimeline: timeline, switchpoint: Int64(lsn.value))
+            return HistoryEntry(parentTimeline: timeline, switchpoint: Int64(clamping: lsn.value))
         }
     }
 

@@ -27,7 +27,9 @@ public protocol PostgresControl: Sendable {
     func follow(_ upstream: HostPort) async throws(InstanceError)
     /// Stop if running, rewind if the history diverged, start streaming; true when it rewound.
     func rejoin(_ upstream: HostPort) async throws(InstanceError) -> Bool
-    func promote(knownHistory: [TimelineEvent], timeout: Duration) async throws(InstanceError)
+    /// Ends recovery above every timeline in `knownHistory`; returns why those timelines were
+    /// not reserved first, when the history cannot be real.
+    func promote(knownHistory: [TimelineEvent], timeout: Duration) async throws(InstanceError) -> String?
     func ensureSlots(for members: [String]) async throws(InstanceError)
     /// Where `timeline` branched off its parent (the last line of its history file).
     func currentTimelineSwitch(timeline: Int64) async -> TimelineDivergence.HistoryEntry?

@@ -81,10 +81,14 @@ extension PostgresInstance {
     /// branch, which pg_rewind and streaming later take for the same history. So the store's
     /// history (`knownHistory`) is laid into pg_wal first as history files for every timeline
     /// this directory lacks, and the new timeline lands above all of them.
-    public func promote(knownHistory: [TimelineEvent] = [], timeout: Duration = .seconds(60)) async throws(InstanceError) {
+    ///
+    /// - Returns: why the timelines were not reserved, when the store's history names one no
+    ///   real cluster reaches (the promotion goes on: PostgreSQL then numbers it itself).
+    @discardableResult
+    public func promote(knownHistory: [TimelineEvent] = [], timeout: Duration = .seconds(60)) async throws(InstanceError) -> String? {
         guard state == .running else { throw InstanceError(.state, "cannot promote: PostgreSQL is not running") }
-        guard try await isInRecovery() else { return }
-        try reserveTimelines(knownHistory)
+        guard try await isInRecovery() else { return nil }
+        let skipped = try reserveTimelines(knownHistory)
         let seconds = max(1, Int(timeout.components.seconds))
         let answer = try await sql.rows("SELECT pg_promote(true, \(seconds))::text", timeout: timeout + .seconds(5))
         guard answer.first?.first == "true" else {
@@ -92,11 +96,21 @@ extension PostgresInstance {
         }
         // A later restart must come up as a primary too.
         try writeConfiguration(.primary)
+        return skipped
     }
 
-    /// Writes `0000000N.history` for each timeline the store knows and pg_wal lacks.
-    func reserveTimelines(_ history: [TimelineEvent]) throws(InstanceError) {
-        guard let newest = history.map(\.timeline).max() else { return }
+    /// The most history files one promotion writes. PostgreSQL looks for them one after the
+    /// other, so a history naming timeline 10⁹ (a damaged or hostile key) would mean a billion
+    /// files; no real cluster has promoted this often.
+    static let reservableTimelines: Int64 = 10_000
+
+    /// Writes `0000000N.history` for each timeline the store knows and pg_wal lacks; returns
+    /// why nothing was written when the history names a timeline beyond any real cluster's.
+    func reserveTimelines(_ history: [TimelineEvent]) throws(InstanceError) -> String? {
+        guard let newest = history.map(\.timeline).max() else { return nil }
+        guard newest < Self.reservableTimelines else {
+            return "the store's history names timeline \(newest), beyond the \(Self.reservableTimelines) any real cluster reaches: no timelines reserved"
+        }
         for timeline in 2...max(2, newest + 1) {
             let file = path(String(format: "pg_wal/%08X.history", timeline))
             guard !FileManager.default.fileExists(atPath: file) else { continue }
@@ -105,6 +119,7 @@ extension PostgresInstance {
             }
             try ManagedFiles.write(lines.joined(separator: "\n") + "\n", to: file, mode: 0o600, owner: effectiveOwner)
         }
+        return nil
     }
 
     /// Stops a primary (fast, so the shutdown checkpoint reaches the replicas) and starts it
