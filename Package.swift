@@ -110,6 +110,7 @@ let package = Package(
         ], path: "Tests/VigilTestSupport"),
 
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+        .testTarget(name: "VigilSystemTests", dependencies: ["VigilSystem"]),
         .testTarget(name: "VigilAPITests", dependencies: ["VigilAPI", "VigilCore"]),
         // Real `vigil` agents with real etcd and PostgreSQL 18.
         .testTarget(name: "AgentTests", dependencies: [
@@ -122,6 +123,16 @@ let package = Package(
         // Many real agent loops (HALoop) over the in-memory store, under seeded faults.
         .testTarget(name: "SimulationTests", dependencies: [
             "VigilCore", "VigilDCS", "VigilAgent", "VigilAPI", "VigilConfig", "VigilPostgres",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Hostile input for every decoder and for the REST server on a socket: a clear answer,
+        // never a trap. Seeded (FUZZ_SEED) and bounded (FUZZ_ITERATIONS) so make test stays quick.
+        .testTarget(name: "FuzzTests", dependencies: [
+            "VigilCore", "VigilConfig", "VigilDCS", "VigilAPI", "VigilAgent", "VigilTestSupport",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "VigilDCSTests", dependencies: ["VigilDCS", "VigilTestSupport", "VigilSystem"]),

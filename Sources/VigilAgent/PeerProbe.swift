@@ -89,14 +89,15 @@ public struct PeerProbe: PeerProbing {
         guard json["state"]?.stringValue == "running", let xlog = json["xlog"] else { return .unreachable(name) }
         let role = json["role"]?.stringValue
         let inRecovery = role != "primary" && role != "master"
+        // Positions a peer cannot have (negative) read as 0: the peer then looks behind, never ahead.
         let wal = inRecovery
-            ? max(xlog["received_location"]?.intValue ?? 0, xlog["replayed_location"]?.intValue ?? 0)
-            : xlog["location"]?.intValue ?? 0
+            ? max(xlog["received_location"]?.walPosition ?? 0, xlog["replayed_location"]?.walPosition ?? 0)
+            : xlog["location"]?.walPosition ?? 0
         let tags = FailoverTags(json["tags"])
         let watchdogFailed = json["watchdog_failed"].map(FailoverTags.truthy) ?? false
         return PeerStatus(name: name, reachable: true, inRecovery: inRecovery, walPosition: wal,
                           nofailover: tags.nofailover || watchdogFailed, failoverPriority: tags.priority,
-                          timeline: json["timeline"]?.intValue)
+                          timeline: json["timeline"]?.timelineID)
     }
 }
 

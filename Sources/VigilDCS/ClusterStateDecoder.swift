@@ -55,7 +55,7 @@ public enum ClusterStateDecoder {
                 state.status = status
             case "optime/leader":
                 // Legacy: a bare integer, used only when there is no `status`.
-                if state.status == nil, let optime = Int64(kv.value) { state.status = StatusRecord(optime: optime) }
+                if state.status == nil, let optime = Int64(kv.value), optime >= 0 { state.status = StatusRecord(optime: optime) }
             case "history":
                 guard let value = json() else { continue }
                 guard let items = value.arrayValue else { problem("not a JSON list; skipped"); continue }

@@ -47,6 +47,24 @@ import VigilCore
         #expect(TimelineEvent(json: [2, 100, "r"]) == TimelineEvent(timeline: 2, lsn: 100, reason: "r"))
     }
 
+    /// Values a store or a peer can hold but PostgreSQL cannot (negative positions, timelines
+    /// outside its 32-bit IDs) read as unknown, never as numbers to compute with.
+    @Test func valuesPostgreSQLCannotHaveReadAsUnknown() throws {
+        let member = try #require(MemberRecord(json: try JSONValue.parse(
+            #"{"state":"running","xlog_location":-5,"replay_lsn":9223372036854775807,"timeline":4294967296}"#)))
+        #expect(member.xlogLocation == nil && member.replayLSN == .max && member.timeline == nil)
+        #expect(StatusRecord(json: .int(-1)) == nil)
+        let status = try #require(StatusRecord(json: try JSONValue.parse(#"{"optime":-9223372036854775808,"slots":{"n2":-1,"n3":7}}"#)))
+        #expect(status.optime == nil && status.slots.map(\.name) == ["n3"])
+        #expect(TimelineEvent(json: [0, 100, "r"]) == nil && TimelineEvent(json: [2, -1, "r"]) == nil)
+        #expect(TimelineEvent(json: [.int(4_294_967_295), 1, "r"])?.timeline == 4_294_967_295)
+        // The sync key as Patroni reads it: names trimmed, empty ones dropped, quorum only with a leader.
+        let sync = try #require(SyncState(json: try JSONValue.parse(#"{"leader":"n1","quorum":1,"sync_standby":" n2, ,n3,"}"#)))
+        #expect(sync == SyncState(leader: "n1", quorum: 1, syncStandby: ["n2", "n3"]))
+        #expect(SyncState(json: try JSONValue.parse(#"{"leader":"","quorum":5}"#)) == SyncState(leader: nil, syncStandby: []))
+        #expect(SyncState(json: try JSONValue.parse(#"{"leader":"n1","quorum":-3}"#))?.quorum == nil)
+    }
+
     @Test func clusterTimelineFollowsPatronisRule() {
         #expect(ClusterState().timeline == 0)
         #expect(ClusterState(history: Versioned([], version: 1)).timeline == 1)

@@ -14,6 +14,13 @@ import VigilCore
         #expect(JSONValue.string("é€😀\u{01}\u{7f}").compactText == #""\u00e9\u20ac\ud83d\ude00\u0001\u007f""#)
     }
 
+    /// A number no double holds would be written back as `inf`, which nothing can read.
+    @Test func numbersBeyondADoubleAreRefused() {
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(#"{"ttl":1e400}"#) }
+        #expect(throws: JSONParseError.self) { try JSONValue.parse("-1e400") }
+        #expect((try? JSONValue.parse("99999999999999999999")) == .double(1e20), "beyond Int64, still a finite number")
+    }
+
     @Test func parseKeepsKeyOrderAndTypes() throws {
         let value = try JSONValue.parse(#" {"z": 1, "a": {"x": [1, 2.5, "s", null, true]}, "big": 9007199254740993} "#)
         #expect(value.objectValue?.map(\.key) == ["z", "a", "big"])

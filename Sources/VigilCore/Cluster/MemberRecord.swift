@@ -102,11 +102,12 @@ public struct MemberRecord: Sendable, Equatable {
         tags = json["tags"]
         pendingRestart = json["pending_restart"]?.boolValue ?? false
         pendingRestartReason = json["pending_restart_reason"]
-        xlogLocation = json["xlog_location"]?.intValue
-        replayLSN = json["replay_lsn"]?.intValue
-        receiveLSN = json["receive_lsn"]?.intValue
+        // Positions and the timeline are read only within what PostgreSQL can have.
+        xlogLocation = json["xlog_location"]?.walPosition
+        replayLSN = json["replay_lsn"]?.walPosition
+        receiveLSN = json["receive_lsn"]?.walPosition
         replicationState = json["replication_state"]?.stringValue
-        timeline = json["timeline"]?.intValue
+        timeline = json["timeline"]?.timelineID
         scheduledRestart = json["scheduled_restart"]
         pause = json["pause"]?.boolValue ?? false
         unknownFields = entries.filter { !Self.knownKeys.contains($0.key) }

@@ -22,13 +22,15 @@ public struct StatusRecord: Sendable, Equatable {
 
     /// Reads the JSON form, or a bare integer (legacy).
     public init?(json: JSONValue) {
-        if let optime = json.intValue {
+        if json.intValue != nil {
+            guard let optime = json.walPosition else { return nil }
             self.init(optime: optime)
             return
         }
         guard json.objectValue != nil else { return nil }
-        let slots = (json["slots"]?.objectValue ?? []).compactMap { entry in entry.value.intValue.map { (entry.key, $0) } }
-        self.init(optime: json["optime"]?.intValue, slots: slots,
+        // Positions are read only as PostgreSQL can have them (never negative).
+        let slots = (json["slots"]?.objectValue ?? []).compactMap { entry in entry.value.walPosition.map { (entry.key, $0) } }
+        self.init(optime: json["optime"]?.walPosition, slots: slots,
                   retainSlots: (json["retain_slots"]?.arrayValue ?? []).compactMap(\.stringValue))
     }
 }

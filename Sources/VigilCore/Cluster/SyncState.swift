@@ -1,3 +1,5 @@
+import Foundation
+
 /// The `sync` key: which members are synchronous standbys of which leader.
 public struct SyncState: Sendable, Equatable {
     public var leader: String?
@@ -19,10 +21,14 @@ public struct SyncState: Sendable, Equatable {
         ]
     }
 
+    /// As Patroni reads it: names trimmed and empty ones dropped; `quorum` only with a leader,
+    /// and only a count a cluster can have.
     public init?(json: JSONValue) {
         guard json.objectValue != nil else { return nil }
         let standby = json["sync_standby"]?.stringValue ?? ""
-        self.init(leader: json["leader"]?.stringValue, quorum: json["quorum"]?.intValue,
-                  syncStandby: standby.split(separator: ",").map(String.init))
+        let leader = json["leader"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        let quorum = leader == nil ? nil : json["quorum"]?.intValue.flatMap { (0...10_000).contains($0) ? $0 : nil }
+        self.init(leader: leader, quorum: quorum,
+                  syncStandby: standby.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
     }
 }

@@ -32,8 +32,8 @@ public struct TimelineEvent: Sendable, Equatable {
     /// nil for an entry that is not one: too short, a timeline PostgreSQL cannot have, or a
     /// negative position.
     public init?(json: JSONValue) {
-        guard let items = json.arrayValue, items.count >= 3, let timeline = items[0].intValue,
-              Self.timelines.contains(timeline), let lsn = items[1].intValue, lsn >= 0 else { return nil }
+        guard let items = json.arrayValue, items.count >= 3, let timeline = items[0].timelineID,
+              let lsn = items[1].walPosition else { return nil }
         self.init(timeline: timeline, lsn: lsn, reason: items[2].stringValue ?? "",
                   timestamp: items.count > 3 ? items[3].stringValue : nil,
                   newLeader: items.count > 4 ? items[4].stringValue : nil)

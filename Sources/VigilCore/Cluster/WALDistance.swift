@@ -10,3 +10,13 @@ public enum WALDistance {
         return ahead > position ? .max : .min
     }
 }
+
+extension JSONValue {
+    /// A WAL position as the store and the peers write it (bytes from 0/0, never negative);
+    /// nil for anything else, so a hostile value reads as "unknown", not as a number to
+    /// compute with.
+    public var walPosition: Int64? { intValue.flatMap { $0 >= 0 ? $0 : nil } }
+
+    /// A timeline ID PostgreSQL can have (see `TimelineEvent.timelines`); nil otherwise.
+    public var timelineID: Int64? { intValue.flatMap { TimelineEvent.timelines.contains($0) ? $0 : nil } }
+}

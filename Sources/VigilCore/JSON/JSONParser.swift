@@ -182,6 +182,9 @@ extension JSONValue {
             let text = String(decoding: bytes[start..<index], as: UTF8.self)
             if isInteger, let i = Int64(text) { return .int(i) }
             guard let d = Double(text) else { throw JSONParseError(offset: start, message: "bad number") }
+            // 1e400 is no number JSON can carry back: written again it would be `inf`, a key
+            // no reader could parse. Refused here, it is one clear error at the edge.
+            guard d.isFinite else { throw JSONParseError(offset: start, message: "number out of range") }
             return .double(d)
         }
     }
