@@ -23,6 +23,10 @@ public enum Agent {
             logger.critical("\(error)")
             return 2
         }
+        // What check-config would say, once: a key the agent does not act on is never silent.
+        for diagnostic in ConfigValidator.validate(loaded) where diagnostic.severity != .info {
+            if diagnostic.severity == .error { logger.error("\(diagnostic.rendered)") } else { logger.warning("\(diagnostic.rendered)") }
+        }
         let setup: AgentSetup
         do {
             setup = try AgentSetup(loaded.configuration)
@@ -65,8 +69,11 @@ public enum Agent {
     private static func serve(configPath: String, setup: AgentSetup, store: EtcdStore, instance: PostgresInstance,
                               probe: PeerProbe, box: SnapshotBox, wakeup: Wakeup, notifier: SystemdNotifier,
                               logger: Logger) async -> Int32 {
+        let callbacks = CallbackRunner(scripts: setup.configuration.postgresql.callbacks, scope: setup.configuration.scope ?? "",
+                                       logger: logger)
         let loop = HALoop(configPath: configPath, setup: setup, store: store, instance: instance, probe: probe, box: box,
-                          wakeup: wakeup, logger: logger, onStatus: { notifier.status($0) })
+                          wakeup: wakeup, logger: logger, callbacks: callbacks, callbackEvents: callbacks.events,
+                          onStatus: { notifier.status($0) })
         let ready = ReadyGate()
         let haService = HALoopService(loop: loop, instance: instance, box: box, wakeup: wakeup, ready: ready, notifier: notifier,
                                       logger: logger)

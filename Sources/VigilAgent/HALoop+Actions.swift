@@ -71,6 +71,8 @@ extension HALoop {
                 // A silent server keeps the role the last look gave it (the machine's memory).
                 if postgresAnswering { lastStatus = status } else { lastStatus.state = status.state }
                 return .postgres(status)
+            case let .runCallback(callback):
+                await callbacks.run(callback)
             case let .exit(reason):
                 fatal = reason
             case .probePeers, .demote, .updateStatus, .recordHistory:

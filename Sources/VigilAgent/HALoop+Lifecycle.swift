@@ -109,6 +109,7 @@ extension HALoop {
             setup.configuration.postgresql.parameters = fresh.configuration.postgresql.parameters
             await applyParameters(dynamic)
             logger.notice("reloaded \(path)")
+            if let callback = machine.reloadCallback { _ = await perform(.runCallback(callback)) }
             wakeup.signal()
         } catch {
             logger.error("reload of \(path) failed, keeping the running configuration: \(error)")

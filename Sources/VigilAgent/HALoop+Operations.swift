@@ -78,6 +78,7 @@ extension HALoop {
         case let .perform(action, answerFirst):
             if let answerFirst { reply?.resume(returning: answerFirst) }
             let result = action.mayOutlastTTL ? await keepingMemberAlive { await perform(action) } : await perform(action)
+            if let callback = machine.callback(after: action, result) { _ = await perform(.runCallback(callback)) }
             let answer = machine.requestCompleted(action, result, at: now)
             if answerFirst == nil { reply?.resume(returning: answer) }
             return answer

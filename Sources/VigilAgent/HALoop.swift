@@ -54,9 +54,11 @@ public actor HALoop {
     /// Set when the agent must exit with an error (system ID mismatch, failed bootstrap, duplicate name).
     public internal(set) var fatal: String?
     let onStatus: @Sendable (String) -> Void
+    let callbacks: any CallbackRunning
 
     public init(configPath: String, setup: AgentSetup, store: EtcdStore, instance: any PostgresControl,
                 probe: any PeerProbing, box: SnapshotBox, wakeup: Wakeup, clock: StoreClock = .system(), logger: Logger,
+                callbacks: any CallbackRunning = NoCallbacks(), callbackEvents: Set<Callback.Event> = [],
                 onStatus: @escaping @Sendable (String) -> Void = { _ in }) {
         self.configPath = configPath
         self.setup = setup
@@ -68,9 +70,10 @@ public actor HALoop {
         self.clock = clock
         self.logger = logger
         self.onStatus = onStatus
+        self.callbacks = callbacks
         dynamic = setup.configuration.bootstrap.dcs
         settings = dynamic.engineSettings
-        machine = HAMachine(useSlots: setup.instance.useSlots, settings: settings)
+        machine = HAMachine(useSlots: setup.instance.useSlots, settings: settings, callbacks: callbackEvents)
     }
 
     var now: Duration { clock.now }

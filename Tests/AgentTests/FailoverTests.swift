@@ -62,8 +62,15 @@ import Glibc
     /// expire); a `config` key that is not JSON is reported and the last good one kept.
     @Test func switchoverAndShutdownHandOverWithoutLosingRows() async throws {
         try await AgentCluster.with { cluster in
-            let first = try cluster.add("node1")
-            let second = try cluster.add("node2")
+            // Each node's callbacks append their arguments to a file of its own, as a script
+            // that moves a virtual IP would be called.
+            let records = try Self.callbackRecorder()
+            func callbacks(_ node: String) -> [String] {
+                let command = "\(records.script) \(records.directory)/\(node).log"
+                return ["callbacks: {on_role_change: '\(command)', on_stop: '\(command)', on_start: '\(command)'}"]
+            }
+            let first = try cluster.add("node1", postgresqlLines: callbacks("node1"))
+            let second = try cluster.add("node2", postgresqlLines: callbacks("node2"))
             try await cluster.form(leader: first, replicas: second)
 
             try await first.withSQL { primary in
@@ -79,6 +86,12 @@ import Glibc
             }
             #expect(try await cluster.get("failover") == "{}")
             #expect(try await cluster.get("leader") == "node2")
+            // The old primary was stopped and came back as a replica; the new one was promoted.
+            try await cluster.require("the callbacks record the switchover", within: .seconds(10)) {
+                let one = records.lines("node1"), two = records.lines("node2")
+                return one.contains("on_stop primary \(cluster.scope)") && one.contains("on_role_change replica \(cluster.scope)")
+                    && two.contains("on_role_change primary \(cluster.scope)")
+            }
             try await second.withSQL { afterSwitch in
                 #expect(try await afterSwitch.count("acknowledged") == 500)
                 try await afterSwitch.run("INSERT INTO acknowledged SELECT generate_series(501, 600)")
@@ -103,6 +116,23 @@ import Glibc
             }
             #expect(try await first.withSQL { try await $0.count("acknowledged") } == 600)
         }
+    }
+
+    /// A script that appends its arguments (after the first, the file to write) to that file,
+    /// where the service user can run and write it.
+    static func callbackRecorder() throws -> (script: String, directory: String, lines: (String) -> [String]) {
+        let directory = NSTemporaryDirectory() + "vigil-callbacks-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o777])
+        chmod(directory, 0o777)
+        let script = directory + "/record.sh"
+        let text = "#!/bin/sh\nfile=$1\nshift\necho \"$*\" >> \"$file\"\n"
+        guard FileManager.default.createFile(atPath: script, contents: Data(text.utf8), attributes: [.posixPermissions: 0o755]) else {
+            throw HarnessError("cannot write \(script)")
+        }
+        return (script, directory, { node in
+            ((try? String(contentsOfFile: "\(directory)/\(node).log", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        })
     }
 
     /// A primary whose PostgreSQL stops answering (every process frozen) is no longer renewed:

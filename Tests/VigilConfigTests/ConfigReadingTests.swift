@@ -65,6 +65,32 @@ import Testing
         #expect(Fixtures.check(try Fixtures.file(Fixtures.minimal)).findings("synchronous-mode").isEmpty)
     }
 
+    /// Keys Patroni acts on and Vigil does not yet: a warning each, naming the key, never silence
+    /// (callbacks are acted on: no warning).
+    @Test func keysThatAreNotActedOnAreWarnings() throws {
+        let text = Fixtures.minimal.replacingOccurrences(
+            of: "dcs: {ttl: 30, loop_wait: 10, retry_timeout: 10}",
+            with: "dcs: {ttl: 30, loop_wait: 10, retry_timeout: 10, failsafe_mode: true, member_slots_ttl: 30min, slots: {backup: {type: physical}}}")
+            + """
+
+            watchdog: {mode: required, device: /dev/watchdog}
+            """
+        let withMethods = text.replacingOccurrences(of: "  data_dir: /tmp/data", with: """
+              data_dir: /tmp/data
+              create_replica_methods: [wal_e, basebackup]
+              callbacks: {on_role_change: /usr/local/bin/move-vip, on_start: /bin/true}
+            """)
+        let report = Fixtures.check(try Fixtures.file(withMethods))
+        let warnings = report.findings("not-acted-on")
+        #expect(Set(warnings.map(\.path)) == ["postgresql.create_replica_methods", "bootstrap.dcs.slots",
+                                              "bootstrap.dcs.member_slots_ttl", "bootstrap.dcs.failsafe_mode", "watchdog"],
+                "\(warnings.map(\.rendered))")
+        #expect(warnings.allSatisfy { $0.severity == .warning && $0.message.hasSuffix("Vigil reads this key but does not act on it yet.") })
+        #expect(warnings.first { $0.path == "postgresql.create_replica_methods" }?.message
+            .hasPrefix("replicas are cloned with pg_basebackup only; wal_e will not be tried.") == true)
+        #expect(Fixtures.check(try Fixtures.file(Fixtures.minimal)).findings("not-acted-on").isEmpty, "nothing to say when none is set")
+    }
+
     @Test func unknownKeysAreKeptAndReportedWithASuggestion() throws {
         let text = Fixtures.minimal.replacingOccurrences(of: "  listen: 127.0.0.1:8008", with: "  lisen: 127.0.0.1:8008")
             + "\nmy_own_section: {a: 1}\n"

@@ -78,6 +78,44 @@ import VigilCore
         #expect(steps.last == .publishMember(extendingLease: false))
     }
 
+    /// Callbacks go out right after the step that calls for them, and only those the
+    /// configuration names: a switchover's demotion stops the primary (on_stop, as primary) and
+    /// starts it as a replica (on_role_change, not on_start).
+    @Test func aDemotionCallsOnStopThenOnRoleChange() {
+        var machine = HAMachine(useSlots: false, callbacks: [.onStop, .onRoleChange])
+        let cluster = HAEngineTests.cluster(failover: FailoverRequest(leader: "n1", member: "n2"))
+        let (steps, _, _) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.streamingPrimary)),
+                                     answer: { action in
+                                         switch action {
+                                         case .renewLeader: .confirmed(sentAt: Self.t0)
+                                         case .askPeers: .peers([PeerStatus(name: "n2", reachable: true, walPosition: 5000)])
+                                         default: .done
+                                         }
+                                     },
+                                     look: { Self.sighting(cluster, Self.streamingPrimary) })
+        let stop = steps.firstIndex { if case .stopPostgres = $0 { true } else { false } }
+        let start = steps.firstIndex(of: .startPostgres(.replica(following: nil)))
+        #expect(stop.map { steps[$0 + 1] } == .runCallback(Callback(.onStop, role: "primary")), "\(steps)")
+        #expect(start.map { steps[$0 + 1] } == .runCallback(Callback(.onRoleChange, role: "replica")), "\(steps)")
+        #expect(steps.filter { if case .runCallback = $0 { true } else { false } }.count == 2)
+        // Without scripts, no callback steps at all.
+        var plain = HAMachine(useSlots: false)
+        let (quiet, _, _) = Self.run(&plain, from: plain.observed(Self.sighting(cluster, Self.streamingPrimary)),
+                                     answer: { $0 == .renewLeader ? .confirmed(sentAt: Self.t0) : .done },
+                                     look: { Self.sighting(cluster, Self.streamingPrimary) })
+        #expect(!quiet.contains { if case .runCallback = $0 { true } else { false } })
+    }
+
+    @Test func aPromotionCallsOnRoleChangeAsPrimary() {
+        let machine = HAMachine(useSlots: false, callbacks: Set(Callback.Event.allCases))
+        #expect(machine.callback(after: .promote, .done) == Callback(.onRoleChange, role: "primary"))
+        #expect(machine.callback(after: .promote, .failed("no")) == nil)
+        #expect(machine.callback(after: .startPostgres(.replica(following: "n1")), .done) == Callback(.onStart, role: "replica"))
+        #expect(machine.callback(after: .follow(leader: "n1"), .done) == nil, "a re-pointed replica changes no role")
+        #expect(machine.callback(after: .bootstrap, .done) == nil && machine.callback(after: .createReplica(from: "n1"), .done) == nil)
+        #expect(machine.reloadCallback == Callback(.onReload, role: "replica"))
+    }
+
     @Test func aSwitchoverDemotionEscalatesUntilPostgresIsGone() {
         var machine = HAMachine(useSlots: false)
         let cluster = HAEngineTests.cluster(failover: FailoverRequest(leader: "n1", member: "n2"))

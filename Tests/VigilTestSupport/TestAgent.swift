@@ -33,10 +33,11 @@ public final class TestAgent: Sendable {
     /// - Parameters:
     ///   - tags: lines for the `tags:` section, e.g. `["nofailover: true"]`.
     ///   - host: reuse an address (a second agent with the same name on another address is a different host).
+    ///   - postgresqlLines: more lines for the `postgresql:` section, e.g. `["callbacks: {…}"]`.
     public init(name: String, scope: String, etcdEndpoints: [String], ttl: Int = 6, loopWait: Int = 1,
                 retryTimeout: Int = 2, maximumLagOnFailover: Int = 1_048_576, tags: [String] = [],
                 host: String? = nil, restAuthentication: (username: String, password: String)? = nil,
-                restapiLines: [String] = [], extraConfig: String = "") throws {
+                restapiLines: [String] = [], postgresqlLines: [String] = [], extraConfig: String = "") throws {
         self.name = name
         self.scope = scope
         let user = try ServiceUser.current()
@@ -76,6 +77,7 @@ public final class TestAgent: Sendable {
               data_dir: \(dataDirectory)
               bin_dir: \(bin)
               pgpass: \(work)/pgpass
+            \(postgresqlLines.map { "  " + $0 }.joined(separator: "\n"))
               authentication:
                 superuser: {username: postgres, password: \(Self.superuserPassword)}
                 replication: {username: replicator, password: agent-test-repl}

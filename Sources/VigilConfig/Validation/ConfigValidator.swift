@@ -13,6 +13,7 @@ public enum ConfigValidator {
         SecretRules.check,
         BootstrapRules.check,
         RestAPIRules.check,
+        NotActedOnRules.check,
     ]
 
     public static func validate(_ loaded: LoadedConfiguration) -> [Diagnostic] {

@@ -71,6 +71,8 @@ public enum Action: Sendable, Equatable {
     case restartPostgres
     /// Replace the data directory with a copy of `from`'s and stream from it (an operator's request).
     case reinitialize(from: String)
+    /// Start the user's script for this callback, without waiting for it.
+    case runCallback(Callback)
 
     /// Whether the step can take longer than `ttl` (initdb, a clone, a rewind, crash recovery):
     /// the shell keeps the member key alive meanwhile, as Patroni's touch_member does.

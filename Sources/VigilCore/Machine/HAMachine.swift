@@ -27,6 +27,8 @@ public struct HAMachine: Sendable {
     var lastLeader: Member?
     /// The local configuration's `postgresql.use_slots`.
     public var useSlots: Bool
+    /// The callbacks the local configuration names a script for (`postgresql.callbacks`).
+    public var callbacks: Set<Callback.Event>
     /// The settings of the last look.
     public internal(set) var settings: EngineSettings
     /// The engine's input of the last look, memory included.
@@ -36,9 +38,10 @@ public struct HAMachine: Sendable {
 
     var cycle: Cycle?
 
-    public init(useSlots: Bool = true, settings: EngineSettings = EngineSettings()) {
+    public init(useSlots: Bool = true, settings: EngineSettings = EngineSettings(), callbacks: Set<Callback.Event> = []) {
         self.useSlots = useSlots
         self.settings = settings
+        self.callbacks = callbacks
     }
 
     /// Until when this member may present itself as the primary (the health checks' answer):
@@ -90,6 +93,7 @@ public struct HAMachine: Sendable {
         c.inFlight = nil
         cycle = c
         if result.succeeded, action.changesPostgres { cycle!.changedPostgres = true }
+        if let callback = callback(after: action, result) { cycle!.callbacks.append(callback) }
         if cycle!.demotion != nil, let next = demotionStep(action, result, at: now) { return next }
         if cycle!.shutdown { return shutdownStep(action, result, at: now) }
         switch (action, result) {
@@ -170,6 +174,12 @@ public struct HAMachine: Sendable {
     mutating func advance(at now: Duration) -> Next {
         while true {
             guard let c = cycle else { return Next(.finish(nextCycleAt: now)) }
+            // A callback goes out right after the step that called for it, whatever comes next.
+            if let callback = c.callbacks.first {
+                cycle!.callbacks.removeFirst()
+                cycle!.inFlight = .optional(.runCallback(callback))
+                return Next(.perform(.runCallback(callback)))
+            }
             if let step = c.queue.first {
                 cycle!.queue.removeFirst()
                 cycle!.inFlight = step
@@ -278,6 +288,8 @@ extension HAMachine {
         /// The shell's steps of the action under way.
         var queue: [Queued] = []
         var inFlight: Queued?
+        /// Callbacks the last steps called for, handed out before anything else.
+        var callbacks: [Callback] = []
         var demotion: Demotion?
         var finishing = false
         var exited = false

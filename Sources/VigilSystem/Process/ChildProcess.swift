@@ -38,18 +38,23 @@ public final class ChildProcess: Sendable {
         self.box = box
     }
 
-    /// Starts `executable` with its output appended to `logPath`; returns once it is running.
+    /// Starts `executable` with its output appended to `logPath` (nil: to this process's own
+    /// standard output and error, as a callback's is); returns once it is running.
     public static func spawn(_ executable: String, _ arguments: [String], owner: ProcessOwner? = nil,
                              environment: [String: String] = [:], workingDirectory: String? = nil,
-                             logPath: String) async throws(SystemError) -> ChildProcess {
-        let log: FileDescriptor
-        do {
-            log = try FileDescriptor.open(FilePath(logPath), .writeOnly, options: [.create, .append],
-                                          permissions: [.ownerReadWrite])
-        } catch {
-            throw SystemError.permission("cannot open the log file \(logPath): \(error)")
+                             logPath: String?) async throws(SystemError) -> ChildProcess {
+        let log: FileDescriptor?
+        if let logPath {
+            do {
+                log = try FileDescriptor.open(FilePath(logPath), .writeOnly, options: [.create, .append],
+                                              permissions: [.ownerReadWrite])
+            } catch {
+                throw SystemError.permission("cannot open the log file \(logPath): \(error)")
+            }
+            if let owner { try owner.own(logPath) }
+        } else {
+            log = nil
         }
-        if let owner { try owner.own(logPath) }
         var executable = executable
         var arguments = arguments
         var workingDirectory = workingDirectory
@@ -80,8 +85,8 @@ public final class ChildProcess: Sendable {
             defer { started.continuation.finish() }
             do {
                 let result = try await Subprocess.run(
-                    configuration, input: .none, output: .fileDescriptor(log, closeAfterSpawningProcess: true),
-                    error: .fileDescriptor(log, closeAfterSpawningProcess: false)
+                    configuration, input: .none, output: .fileDescriptor(log ?? .standardOutput, closeAfterSpawningProcess: log != nil),
+                    error: .fileDescriptor(log ?? .standardError, closeAfterSpawningProcess: false)
                 ) { execution in
                     spawned.withLock { $0 = execution.processIdentifier.value }
                     started.continuation.yield(execution.processIdentifier.value)
@@ -89,7 +94,7 @@ public final class ChildProcess: Sendable {
                 box.finish(await confirmedExit(of: spawned.withLock { $0 }, reported: result.terminationStatus))
                 return nil
             } catch {
-                try? log.close()
+                try? log?.close()
                 return "\(error)"
             }
         }
@@ -98,7 +103,7 @@ public final class ChildProcess: Sendable {
             let reason = await runner.value ?? "unknown reason"
             throw SystemError.start("cannot start \(executable): \(reason)")
         }
-        return ChildProcess(pid: pid, logPath: logPath, box: box)
+        return ChildProcess(pid: pid, logPath: logPath ?? "", box: box)
     }
 
     /// swift-subprocess (1.0.2) keys its exit watchers by the pidfd's number. When a child's
@@ -151,6 +156,11 @@ public final class ChildProcess: Sendable {
 
     public func signal(_ signal: Int32) {
         if isRunning { kill(pid, signal) }
+    }
+
+    /// Signals the process and everything it started in its process group (it leads one).
+    public func signalGroup(_ signal: Int32) {
+        if isRunning { kill(-pid, signal) }
     }
 
     /// Sends `signal`, waits up to `grace`, then kills. Returns how it ended.

@@ -1,0 +1,76 @@
+import Foundation
+import Logging
+import VigilCore
+import VigilSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starts the user's callback scripts: the agent's `CallbackRunner`, nothing in the simulation.
+public protocol CallbackRunning: Sendable {
+    func run(_ callback: Callback) async
+}
+
+/// No callbacks (the simulation, and an agent whose configuration names none).
+public struct NoCallbacks: CallbackRunning {
+    public init() {}
+    public func run(_ callback: Callback) async {}
+}
+
+/// `postgresql.callbacks` as Patroni runs them: the command's words (split as a shell would,
+/// nothing expanded) plus `event role scope`, with this agent's output, not waited for. One at
+/// a time: a callback still running when the next is due is killed with what it started
+/// (`on_reload` has a slot of its own), so a late `on_role_change` never undoes a newer one.
+public actor CallbackRunner: CallbackRunning {
+    private let commands: [Callback.Event: [String]]
+    private let scope: String
+    private let logger: Logger
+    private var running: ChildProcess?
+    private var reloading: ChildProcess?
+
+    /// The events a script is configured for.
+    public nonisolated let events: Set<Callback.Event>
+
+    /// - Parameter scripts: `postgresql.callbacks` as written (event name to command line).
+    public init(scripts: [String: String], scope: String, logger: Logger) {
+        var commands: [Callback.Event: [String]] = [:]
+        for (name, command) in scripts {
+            guard let event = Callback.Event(rawValue: name) else {
+                logger.warning("postgresql.callbacks.\(name) is not a callback Patroni knows (on_start, on_stop, on_restart, on_reload, on_role_change): ignored")
+                continue
+            }
+            guard let words = ShellWords.split(command), !words.isEmpty else {
+                logger.error("postgresql.callbacks.\(name): cannot read the command line '\(command)' (an unclosed quote?): it will not run")
+                continue
+            }
+            commands[event] = words
+        }
+        self.commands = commands
+        self.scope = scope
+        self.logger = logger
+        events = Set(commands.keys)
+    }
+
+    public func run(_ callback: Callback) async {
+        guard let words = commands[callback.event] else { return }
+        let previous = callback.event == .onReload ? reloading : running
+        previous?.signalGroup(SIGKILL)
+        let program = Self.locate(words[0])
+        let arguments = Array(words.dropFirst()) + [callback.event.rawValue, callback.role, scope]
+        do {
+            let child = try await ChildProcess.spawn(program, arguments, logPath: nil)
+            if callback.event == .onReload { reloading = child } else { running = child }
+            logger.notice("callback \(callback.event.rawValue) \(callback.role) \(scope) started: \(program) (pid \(child.pid))")
+        } catch {
+            logger.error("callback \(callback.event.rawValue) could not start: \(error)")
+        }
+    }
+
+    /// A bare program name is looked up on PATH, as the shell and Python's Popen do.
+    static func locate(_ program: String) -> String {
+        guard !program.contains("/") else { return program }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        return path.split(separator: ":").map { "\($0)/\(program)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+            ?? program
+    }
+}
