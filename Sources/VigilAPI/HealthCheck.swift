@@ -34,12 +34,20 @@ public enum HealthCheck {
             status = primary == 200 || replicaOK ? 200 : 503
         } else if path.contains("health") {
             status = running ? 200 : 503
-        } else if path == "/async" || path == "/asynchronous" {
-            status = cluster != nil && replicaOK ? 200 : 503
-        } else if path == "/read-only-sync" || path == "/read-only-synchronous" || path == "/read-only-quorum" {
-            status = primary == 200 ? 200 : 503
+        } else if let cluster {
+            // The synchronous roles need a fresh view of the store.
+            let listed = s.isListedStandby(in: cluster)
+            let isSync = listed && s.syncMode == .priority
+            let isQuorum = listed && s.syncMode == .quorum
+            switch path {
+            case "/sync", "/synchronous": status = isSync && replicaOK ? 200 : 503
+            case "/quorum": status = isQuorum && replicaOK ? 200 : 503
+            case "/async", "/asynchronous": status = !isSync && !isQuorum && replicaOK ? 200 : 503
+            case "/read-only-sync", "/read-only-synchronous": status = primary == 200 || (isSync && replicaOK) ? 200 : 503
+            case "/read-only-quorum": status = primary == 200 || (isQuorum && replicaOK) ? 200 : 503
+            default: status = 503
+            }
         } else {
-            // /sync, /quorum (no synchronous mode yet) and anything unknown.
             status = 503
         }
         if status == 200 && !tagsMatch(query, s.tags) { return 503 }

@@ -26,8 +26,11 @@ public enum MetricsDocument {
                running && pg.role == .primary ? String(pg.walPosition ?? 0) : "0")
         metric("patroni_standby_leader", "gauge", "Value is 1 if this node is the standby_leader, 0 otherwise.", "0")
         metric("patroni_replica", "gauge", "Value is 1 if this node is a replica, 0 otherwise.", replica ? "1" : "0")
-        metric("patroni_sync_standby", "gauge", "Value is 1 if this node is a sync standby, 0 otherwise.", "0")
-        metric("patroni_quorum_standby", "gauge", "Value is 1 if this node is a quorum standby, 0 otherwise.", "0")
+        let listed = s.isListedStandby(in: cluster)
+        metric("patroni_sync_standby", "gauge", "Value is 1 if this node is a sync standby, 0 otherwise.",
+               listed && s.syncMode == .priority ? "1" : "0")
+        metric("patroni_quorum_standby", "gauge", "Value is 1 if this node is a quorum standby, 0 otherwise.",
+               listed && s.syncMode == .quorum ? "1" : "0")
         metric("patroni_xlog_received_location", "counter", "Current location of the received Postgres transaction log, 0 if this node is not a replica.",
                replica ? String(pg.receiveLSN ?? 0) : "0")
         metric("patroni_xlog_replayed_location", "counter", "Current location of the replayed Postgres transaction log, 0 if this node is not a replica.",
@@ -54,6 +57,17 @@ public enum MetricsDocument {
                extra: "# Values: 0=initdb, 1=initdb_failed, 2=custom_bootstrap, 3=custom_bootstrap_failed, 4=creating_replica, 5=running, 6=starting, 7=bootstrap_starting, 8=start_failed, 9=restarting, 10=restart_failed, 11=stopping, 12=stopped, 13=stop_failed, 14=crashed")
 
         // Vigil's own.
+        // On the leader in synchronous mode: the standbys the sync key names. 0 in non-strict mode
+        // means commits are acknowledged without a standby (degraded); -1: not applicable.
+        let syncCount: Int
+        if s.syncMode != .off, s.isLeader(at: now), let sync = cluster?.sync?.value, sync.leaderMatches(s.name) {
+            syncCount = sync.voters.count
+        } else {
+            syncCount = -1
+        }
+        metric("vigil_synchronous_standbys", "gauge",
+               "On the leader in synchronous mode, the standbys the sync key names as synchronous (0: commits wait for none, or for any in strict mode); -1 otherwise.",
+               String(syncCount))
         let left = s.leaderUntil.map { max(0, ($0 - now).inSeconds) } ?? 0
         metric("vigil_leader_lease_seconds_left", "gauge", "Seconds this node may still act as leader without renewing the lock (0 if not the leader).",
                String(format: "%.3f", left))

@@ -22,6 +22,8 @@ public struct NodeSnapshot: Sendable {
     /// Until when this member may consider itself the leader (lock confirmed + ttl); nil: not the leader.
     public var leaderUntil: ContinuousClock.Instant?
     public var paused: Bool
+    /// The cluster's synchronous mode in force.
+    public var syncMode: SyncSettings.Mode = .off
     /// The effective tags as published (only those that are set).
     public var tags: JSONValue?
     public var noloadbalance: Bool
@@ -81,6 +83,12 @@ public struct NodeSnapshot: Sendable {
     }
 
     public var isRunning: Bool { postgres.state == .running && postgresAnswering && busyWith == nil }
+    /// A running replica the `sync` key lists while synchronous mode is on (Patroni's
+    /// `sync_standby`, or `quorum_standby` in quorum mode), by the view of the store given.
+    public func isListedStandby(in cluster: ClusterState?) -> Bool {
+        isRunning && postgres.role == .replica && SyncReplication.isListedStandby(name, in: cluster, mode: syncMode)
+    }
+
     /// The role from PostgreSQL while it runs, the agent's own otherwise.
     public var role: String { isRunning ? (postgres.role?.rawValue ?? internalRole) : internalRole }
 }

@@ -20,6 +20,9 @@ public enum StatusDocument {
                                            ("replayed_location", .int(replayed)),
                                            ("replayed_timestamp", .null), ("paused", .bool(false))])))
             }
+            if s.isListedStandby(in: s.freshCluster(at: now)) {
+                o.append((s.syncMode == .quorum ? "quorum_standby" : "sync_standby", true))
+            }
             if let timeline = pg.timeline { o.append(("timeline", .int(timeline))) }
             if pg.role == .replica, let replicationState = pg.replicationState {
                 o.append(("replication_state", .string(replicationState)))
@@ -28,7 +31,8 @@ public enum StatusDocument {
                 o.append(("replication", .array(pg.replication.map { r in
                     .object([("application_name", .string(r.applicationName)),
                              ("client_addr", r.clientAddress.map(JSONValue.string) ?? .null),
-                             ("state", .string(r.state)), ("sync_state", .string(r.syncState))])
+                             ("state", .string(r.state)), ("sync_state", .string(r.syncState)),
+                             ("sync_priority", .int(r.syncPriority ?? 0))])
                 })))
             }
         } else {

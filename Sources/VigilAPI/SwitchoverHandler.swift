@@ -55,10 +55,24 @@ struct SwitchoverHandler: Sendable {
     /// The checks Patroni makes before writing an immediate request (412 when they fail).
     func precheck(_ cluster: ClusterState, leader: String?, candidate: String?, action: String) async -> (Int, String)? {
         if let leader, cluster.leader?.name != leader { return (412, "leader name does not match") }
-        if let candidate, cluster.member(named: candidate) == nil { return (412, "candidate does not exists") }
-        let others = cluster.members.filter { $0.name != cluster.leader?.name }
-        if others.isEmpty { return (412, "\(action) is not possible: cluster does not have members except leader") }
-        let candidates = candidate.map { name in others.filter { $0.name == name } } ?? others
+        // In priority synchronous mode only a member the sync key names has every acknowledged
+        // commit: a switchover goes to one of them (a failover may go anywhere, on purpose).
+        let mode = SyncSettings.Mode(configValue: cluster.config?.value["synchronous_mode"])
+        let sync = cluster.sync?.value
+        let candidates: [Member]
+        if let candidate {
+            if action == "switchover", mode == .priority, sync?.matches(candidate) != true {
+                return (412, "candidate name does not match with sync_standby")
+            }
+            candidates = cluster.members.filter { $0.name == candidate }
+            if candidates.isEmpty { return (412, "candidate does not exists") }
+        } else if mode == .priority {
+            candidates = cluster.members.filter { sync?.matches($0.name) == true }
+            if candidates.isEmpty { return (412, "\(action) is not possible: can not find sync_standby") }
+        } else {
+            candidates = cluster.members.filter { $0.name != cluster.leader?.name }
+            if candidates.isEmpty { return (412, "\(action) is not possible: cluster does not have members except leader") }
+        }
         var good = false
         for member in candidates {
             let status = await control.peerStatus(member)

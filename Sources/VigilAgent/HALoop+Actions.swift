@@ -73,9 +73,19 @@ extension HALoop {
                 return .postgres(status)
             case let .runCallback(callback):
                 await callbacks.run(callback)
+            case let .writeSync(state, expected):
+                guard let version = try await store.setSync(state, expectedVersion: expected) else {
+                    logger.info("Synchronous replication key updated by someone else")
+                    return .refused("the sync key changed meanwhile")
+                }
+                logger.notice("\(Self.describe(state))")
+                return .syncWritten(version: state == nil ? nil : version)
+            case let .setSyncStandbyNames(setting):
+                try await instance.setSyncStandbyNames(setting)
+                logSyncNames(setting)
             case let .exit(reason):
                 fatal = reason
-            case .probePeers, .demote, .updateStatus, .recordHistory:
+            case .probePeers, .demote, .updateStatus, .recordHistory, .manageSync, .prepareSync:
                 // The machine hands out the steps these stand for, never these.
                 logger.error("\(action) is not a step the shell carries out")
                 return .failed("not a step")
@@ -87,6 +97,27 @@ extension HALoop {
         } catch {
             logger.error("\(action): \(error)")
             return .failed("\(error)")
+        }
+    }
+
+    static func describe(_ state: SyncState?) -> String {
+        guard let state else { return "Disabled synchronous replication (the sync key is deleted)" }
+        let standbys = state.syncStandby.isEmpty ? "none yet" : state.syncStandby.sorted().joined(separator: ", ")
+        let quorum = (state.quorum ?? 0) > 0 ? ", quorum \(state.quorum ?? 0)" : ""
+        return "sync key: leader \(state.leader ?? "-"), synchronous standbys \(standbys)\(quorum)"
+    }
+
+    func logSyncNames(_ setting: SyncNamesSetting) {
+        switch setting {
+        case .configured:
+            logger.notice("synchronous_standby_names is the node's own setting again (synchronous mode is off)")
+        case .managed(nil):
+            // Non-strict synchronous mode with no standby to wait for: commits no longer wait.
+            logger.warning("no synchronous standby available: commits are acknowledged without one until a standby is back (synchronous_mode_strict is off)")
+        case let .managed(value?) where value.contains("*"):
+            logger.warning("No standbys available! synchronous_standby_names = '\(value)': commits wait until a standby confirms them (synchronous_mode_strict)")
+        case let .managed(value?):
+            logger.notice("synchronous_standby_names = '\(value)'")
         }
     }
 

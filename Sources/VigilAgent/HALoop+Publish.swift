@@ -55,6 +55,7 @@ extension HALoop {
             if let seen { s.dcsLastSeen = seen }
             s.leaderUntil = leaderUntil
             s.paused = current.paused
+            s.syncMode = current.sync.mode
             s.ttl = current.timings.ttl
             s.maximumLagOnFailover = current.maximumLagOnFailover
         }

@@ -29,10 +29,15 @@ struct MemberTable {
 
     var rows: [Row] {
         let leader = cluster.leader?.name
+        // A replica the sync key lists is a Sync (or Quorum) Standby while the mode is on, as patronictl says.
+        let syncMode = SyncSettings.Mode(configValue: cluster.config?.value["synchronous_mode"])
         var rows = MemberSummary.all(in: cluster).map { member -> Row in
             let r = member.record
+            let role = member.isLeader ? "Leader"
+                : SyncReplication.isListedStandby(member.name, in: cluster, mode: syncMode)
+                ? (syncMode == .quorum ? "Quorum Standby" : "Sync Standby") : "Replica"
             var row = Row(member: member.name, host: member.address?.host ?? "", port: member.address?.port,
-                          role: member.isLeader ? "Leader" : "Replica", state: member.state ?? "",
+                          role: role, state: member.state ?? "",
                           timeline: r.timeline.map(String.init) ?? "", receiveLSN: "", receiveLag: "", replayLSN: "",
                           replayLag: "", pendingRestart: r.pendingRestart ? "*" : "", scheduledRestart: "", tags: r.tags)
             if let scheduled = r.scheduledRestart, let at = scheduled["schedule"]?.stringValue {

@@ -69,6 +69,14 @@ extension DynamicConfig {
                        maximumLagOnFailover: Int64(maximumLagOnFailover ?? 1_048_576),
                        primaryStartTimeout: .seconds(primaryStartTimeout ?? 300),
                        checkTimeline: checkTimeline ?? false,
-                       paused: pause ?? false)
+                       paused: pause ?? false,
+                       sync: syncSettings)
+    }
+
+    /// Synchronous replication as configured (a standby cluster never runs it, as in Patroni).
+    public var syncSettings: SyncSettings {
+        let mode = standbyCluster == nil ? SyncSettings.Mode(rawValue: synchronousMode ?? "off") ?? .off : .off
+        return SyncSettings(mode: mode, strict: synchronousModeStrict ?? false, nodeCount: synchronousNodeCount ?? 1,
+                            maximumLagOnSyncnode: Int64(maximumLagOnSyncnode ?? -1))
     }
 }

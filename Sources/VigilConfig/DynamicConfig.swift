@@ -62,17 +62,22 @@ public struct DynamicConfig: Sendable {
             ?? s.int("master_start_timeout", in: Self.seconds)
         primaryStopTimeout = kept("primary_stop_timeout", s.int("primary_stop_timeout", in: Self.seconds), \.primaryStopTimeout)
             ?? s.int("master_stop_timeout", in: Self.seconds)
-        synchronousMode = s.string("synchronous_mode").map { text in
-            ConfigScalar.bool(text).map { $0 ? "on" : "off" } ?? text
-        }
-        if let mode = synchronousMode, mode != "off" {
-            // Running asynchronously where the configuration promises synchronous replication
-            // would acknowledge writes that a failover can lose: say so wherever it is read (the
-            // file's bootstrap.dcs stops the agent; the store's config key is logged).
-            s.reader.report(Diagnostic(
-                .error, code: "synchronous-mode", path: s.childPath("synchronous_mode"), location: s.location(of: "synchronous_mode"),
-                message: "synchronous_mode \(mode) is not supported by this version of Vigil: the cluster would replicate asynchronously, and a failover could lose writes this setting promises to keep.",
-                fix: "remove synchronous_mode (asynchronous replication, as the guide runs), or keep this cluster on Patroni until Vigil supports it."))
+        // true/on/yes → "on"; false/off/no → "off"; "quorum" in any case. Anything else is an
+        // error naming the key, and the mode in force is kept (a typo must not turn it off).
+        if let text = s.string("synchronous_mode") {
+            if let flag = ConfigScalar.bool(text) {
+                synchronousMode = flag ? "on" : "off"
+            } else if text.lowercased() == "quorum" {
+                synchronousMode = "quorum"
+            } else {
+                s.reader.report(Diagnostic(
+                    .error, code: "wrong-type", path: s.childPath("synchronous_mode"), location: s.location(of: "synchronous_mode"),
+                    message: "synchronous_mode is \(text), which is none of on, off or quorum.",
+                    fix: "set synchronous_mode to on (priority), quorum, or off."))
+                synchronousMode = lastGood?.synchronousMode
+            }
+        } else {
+            synchronousMode = s.isSet("synchronous_mode") ? lastGood?.synchronousMode : nil
         }
         synchronousModeStrict = kept("synchronous_mode_strict", s.bool("synchronous_mode_strict"), \.synchronousModeStrict)
         synchronousNodeCount = kept("synchronous_node_count", s.int("synchronous_node_count", in: 1...10_000),

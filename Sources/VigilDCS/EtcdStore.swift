@@ -197,10 +197,13 @@ public actor EtcdStore: DistributedStore {
         try await conditionalPut(layout.failover, request.jsonValue.compactText, expectedVersion: expectedVersion)
     }
 
-    public func setSync(_ sync: SyncState?, expectedVersion: Int64?) async throws(StoreError) -> Bool {
-        if let sync { return try await conditionalPut(layout.sync, sync.jsonValue.compactText, expectedVersion: expectedVersion) }
+    public func setSync(_ sync: SyncState?, expectedVersion: Int64?) async throws(StoreError) -> Int64? {
         let compare: [Txn.Compare] = expectedVersion.map { [.modRevision(layout.sync, $0)] } ?? []
-        return try await kv.txn(Txn(compare: compare, success: [.delete(layout.sync, rangeEnd: nil)]), budget: budget).succeeded
+        let operation: Txn.Operation = sync.map { .put(layout.sync, $0.jsonValue.compactText, lease: 0) } ?? .delete(layout.sync, rangeEnd: nil)
+        let result = try await kv.txn(Txn(compare: compare, success: [operation]), budget: budget)
+        // A put's key now has the transaction's revision as its mod revision.
+        guard result.succeeded else { return nil }
+        return sync == nil ? 0 : result.revision
     }
 
     public func setHistory(_ history: [TimelineEvent]) async throws(StoreError) {

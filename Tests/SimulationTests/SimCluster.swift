@@ -71,13 +71,35 @@ final class SimCluster: @unchecked Sendable {
         /// An operator's switchover or failover request: a failover naming a member is the
         /// operator's choice of who leads, whatever it lacks (as in Patroni).
         case request
+        /// A commit up to `wal` was acknowledged after a synchronous standby confirmed it.
+        case syncAcknowledged(String, wal: Int64)
     }
+
+    /// The highest synchronously acknowledged commit not yet shown to be on the next leader.
+    var pendingSyncAck: (from: String, wal: Int64)?
 
     var events: [Event] = []
     /// Graceful hand-overs not yet checked: where the old primary's clean stop is in `events`.
     var handovers: [(from: String, at: Int)] = []
 
-    func record(_ event: Event) { events.append(event) }
+    func record(_ event: Event) {
+        events.append(event)
+        switch event {
+        case let .syncAcknowledged(from, wal):
+            pendingSyncAck = (from, wal)
+        case let .promoted(to, wal):
+            // The member promoted next must have every commit acknowledged synchronously before.
+            if let (from, acked) = pendingSyncAck, from != to, wal < acked, violation == nil {
+                violation = "\(to) was promoted at wal \(wal), but \(from) had acknowledged synchronous commits up to \(acked): acknowledged writes lost"
+            }
+            pendingSyncAck = nil
+        case .request:
+            // An operator's failover to a named member is theirs to make, whatever it lacks.
+            pendingSyncAck = nil
+        case .cleanStop, .fault:
+            break
+        }
+    }
 
     var now: Duration { memory.clock.now }
     var servers: [SimServer] { nodes.map(\.server) }
@@ -90,16 +112,27 @@ final class SimCluster: @unchecked Sendable {
         for i in 0..<size {
             let name = "n\(i)"
             let nofailover = size > 2 && i == size - 1 && seed % 5 == 0
-            let setup = Self.setup(Self.configuration(name: name, index: i, nofailover: nofailover))
+            let setup = Self.setup(Self.configuration(name: name, index: i, nofailover: nofailover, sync: Self.syncMode(seed: seed)))
             let server = SimServer(world: self, name: name)
             let (loop, box, connection) = makeAgent(setup: setup, server: server)
             nodes.append(Node(name: name, index: i, server: server, setup: setup, loop: loop, box: box, connection: connection))
         }
     }
 
+    /// Synchronous replication by seed: a quarter of the schedules each run priority, strict
+    /// priority and quorum mode (the dcs lines of bootstrap.dcs), the rest asynchronously.
+    static func syncMode(seed: UInt64) -> String {
+        switch (seed / 2) % 4 {
+        case 1: "synchronous_mode: on"
+        case 2: "synchronous_mode: on\n    synchronous_mode_strict: true"
+        case 3: "synchronous_mode: quorum"
+        default: "# asynchronous"
+        }
+    }
+
     /// Each node's patroni.yml: the timings the old simulation used (ttl 10, loop_wait 2,
     /// retry_timeout 4), addresses that only name the node (nothing listens on them).
-    static func configuration(name: String, index: Int, nofailover: Bool) -> String {
+    static func configuration(name: String, index: Int, nofailover: Bool, sync: String = "off") -> String {
         """
         scope: cluster
         namespace: /sim/
@@ -116,6 +149,7 @@ final class SimCluster: @unchecked Sendable {
             retry_timeout: 4
             maximum_lag_on_failover: 1048576
             primary_start_timeout: 20
+            \(sync)
         postgresql:
           listen: 127.0.0.\(index + 1):5432
           connect_address: 127.0.0.\(index + 1):5432
@@ -234,6 +268,19 @@ final class SimCluster: @unchecked Sendable {
         if primaries.count == 1 { primaries[0].server.wal += Int64.random(in: 1...500, using: &rng) }
     }
 
+    /// Commits whose standbys confirmed them are acknowledged (synchronous commit): up to where
+    /// the standbys the primary's synchronous_standby_names waits for have its WAL.
+    func acknowledgeCommits() {
+        for primary in routablePrimaries() {
+            let server = primary.server
+            guard server.parsedSyncNames.kind != .off, let acked = server.acknowledgedPosition(), acked > server.syncAcknowledged else {
+                continue
+            }
+            server.syncAcknowledged = acked
+            record(.syncAcknowledged(primary.name, wal: acked))
+        }
+    }
+
     // MARK: Invariants
 
     func checkInvariants(step: Int) async {
@@ -296,7 +343,7 @@ final class SimCluster: @unchecked Sendable {
                         violation = "step \(step): the switchover from \(from) to \(to) lost writes (\(to) was promoted at wal \(wal), \(from) stopped at \(stoppedAt))"
                     }
                     return true
-                case .cleanStop:
+                case .cleanStop, .syncAcknowledged:
                     continue
                 }
             }

@@ -40,6 +40,7 @@ enum SimSchedule {
                 await sim.run(node)
             }
             sim.replicate()
+            sim.acknowledgeCommits()
             sim.clientWrites()
             await sim.checkInvariants(step: step)
             if sim.violation != nil { break }

@@ -23,6 +23,58 @@ final class SimServer: PostgresControl, @unchecked Sendable {
     var history: [TimelineDivergence.HistoryEntry] = []
     /// It runs but answers nothing, and ignores every signal but SIGKILL (SIGSTOPped).
     var hungUntil: Duration?
+    /// synchronous_standby_names as the agent set it (kept in the data directory's files).
+    var syncNames: SyncNamesSetting = .configured
+    /// The highest WAL position whose commit was acknowledged after a synchronous standby
+    /// confirmed it (while synchronous_standby_names named one).
+    var syncAcknowledged: Int64 = 0
+
+    /// synchronous_standby_names as PostgreSQL runs it.
+    var parsedSyncNames: SyncStandbyNames.Parsed {
+        if case let .managed(value?) = syncNames { return SyncStandbyNames.parse(value) ?? .off }
+        return .off
+    }
+
+    /// The standbys streaming from this primary now (pg_stat_replication), in connection order.
+    var connectedStandbys: [SimServer] {
+        world.servers.filter { $0.running && $0.upstream == name && $0.streaming && !$0.diverged(from: self) }
+    }
+
+    /// Each connected standby's sync_state as PostgreSQL reports it: in priority mode the first
+    /// `num` listed (by their place in the list) are "sync", the other listed "potential"; in
+    /// quorum mode every listed one is "quorum"; the rest "async".
+    func syncStates() -> [String: String] {
+        let parsed = parsedSyncNames
+        var states: [String: String] = [:]
+        let standbys = connectedStandbys
+        for s in standbys { states[s.name] = "async" }
+        guard parsed.kind != .off else { return states }
+        let listed = standbys.filter { parsed.hasStar || parsed.members.contains($0.name.lowercased()) }
+        if parsed.kind == .quorum {
+            for s in listed { states[s.name] = "quorum" }
+            return states
+        }
+        let ordered = parsed.hasStar ? listed : listed.sorted {
+            (parsed.listed.firstIndex(of: $0.name) ?? .max) < (parsed.listed.firstIndex(of: $1.name) ?? .max)
+        }
+        for (i, s) in ordered.enumerated() { states[s.name] = i < parsed.num ? "sync" : "potential" }
+        return states
+    }
+
+    /// Up to where commits are acknowledged now: everything when no standby is named; else what
+    /// the standbys PostgreSQL waits for have (nil: commits wait, too few of them are connected).
+    func acknowledgedPosition() -> Int64? {
+        let parsed = parsedSyncNames
+        guard parsed.kind != .off, parsed.num > 0 else { return wal }
+        let states = syncStates()
+        let standbys = connectedStandbys
+        if parsed.kind == .quorum {
+            let positions = standbys.filter { states[$0.name] == "quorum" }.map(\.wal).sorted(by: >)
+            return positions.count >= parsed.num ? positions[parsed.num - 1] : nil
+        }
+        let sync = standbys.filter { states[$0.name] == "sync" }
+        return sync.count >= parsed.num ? sync.map(\.wal).min() : nil
+    }
 
     init(world: SimCluster, name: String) {
         self.world = world
@@ -44,22 +96,28 @@ final class SimServer: PostgresControl, @unchecked Sendable {
 
     func observe(timeout: Duration) async -> PostgresStatus {
         guard systemID != nil else { return PostgresStatus(state: .uninitialized) }
-        if crashed { return PostgresStatus(state: .crashed("killed")) }
-        guard running else { return PostgresStatus(state: .stopped) }
+        var managed = PostgresStatus(state: .stopped)
+        if case .managed = syncNames { managed.syncNamesManaged = true }
+        if crashed { managed.state = .crashed("killed"); return managed }
+        guard running else { return managed }
         // A hung server answers nothing: the agent knows only that it runs.
-        if hung(at: world.now) { return PostgresStatus(state: .running) }
+        if hung(at: world.now) { managed.state = .running; return managed }
         var status = PostgresStatus(state: .running, role: role, timeline: timeline, walPosition: wal,
                                     receiveLSN: role == .replica ? wal : nil, replayLSN: role == .replica ? wal : nil,
                                     replicationState: role == .replica ? (streaming ? "streaming" : "in archive recovery") : nil,
                                     systemIdentifier: systemID)
+        status.syncNamesManaged = managed.syncNamesManaged
         if role == .primary {
             // pg_stat_replication: the standbys streaming from it (application_name is the member's name).
-            status.replication = world.servers.filter {
-                $0.running && $0.upstream == name && $0.streaming && !$0.diverged(from: self)
-            }.map {
-                StandbyConnection(applicationName: $0.name, clientAddress: nil, state: "streaming", syncState: "async",
-                                  sentLSN: $0.wal, flushLSN: $0.wal, replayLSN: $0.wal)
+            let states = syncStates()
+            status.replication = connectedStandbys.map {
+                StandbyConnection(applicationName: $0.name, clientAddress: nil, state: "streaming",
+                                  syncState: states[$0.name] ?? "async", sentLSN: $0.wal, flushLSN: $0.wal, replayLSN: $0.wal)
             }
+            if case let .managed(value) = syncNames { status.synchronousStandbyNames = value ?? "" } else {
+                status.synchronousStandbyNames = ""
+            }
+            status.synchronousCommit = "on"
         }
         return status
     }
@@ -87,6 +145,8 @@ final class SimServer: PostgresControl, @unchecked Sendable {
             throw InstanceError(.command, "pg_basebackup: cannot connect to \(primary.host)")
         }
         systemID = source.systemID
+        syncNames = .configured
+        syncAcknowledged = 0
         timeline = source.timeline
         history = source.history
         wal = source.wal
@@ -206,6 +266,11 @@ final class SimServer: PostgresControl, @unchecked Sendable {
 
     func currentTimelineSwitch(timeline: Int64) async -> TimelineDivergence.HistoryEntry? {
         history.last { $0.parentTimeline == timeline - 1 } ?? history.last
+    }
+
+    func setSyncStandbyNames(_ setting: SyncNamesSetting) async throws(InstanceError) {
+        if hung(at: world.now) { throw InstanceError(.timeout, "PostgreSQL did not answer") }
+        syncNames = setting
     }
 
     func applyParameters(_ parameters: [(name: String, value: String)],

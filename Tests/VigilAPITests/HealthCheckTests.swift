@@ -142,8 +142,9 @@ import VigilCore
             ("replica", replica(),           [503, 503, 503, 503, 503, 503, 200, 200, 200, 503, 200, 503, 503]),
             ("leaderless replica", leaderless, [503, 503, 503, 503, 503, 503, 200, 200, 200, 503, 200, 503, 503]),
             ("primary cut off from the store", lapsed, [503, 503, 503, 503, 503, 503, 503, 503, 200, 503, 503, 503, 503]),
+            // The synchronous roles need a fresh view of the store, even the leader's /read-only-sync.
             ("paused primary cut off from the store", pausedWithoutStore,
-                                             [200, 200, 200, 200, 200, 503, 503, 200, 200, 503, 503, 503, 200]),
+                                             [200, 200, 200, 200, 200, 503, 503, 200, 200, 503, 503, 503, 503]),
             ("paused replica", pausedReplica, [503, 503, 503, 503, 503, 503, 200, 200, 200, 503, 200, 503, 503]),
             ("replica with PostgreSQL stopped", stoppedReplica,
                                              [503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503]),

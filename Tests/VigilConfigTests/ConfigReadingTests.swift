@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilCore
 @testable import VigilConfig
 
 /// How a file becomes typed values: overrides, unknown keys, wrong shapes, unreadable files.
@@ -54,15 +55,25 @@ import Testing
         #expect(finding.message.contains("replication.password"))
     }
 
-    @Test func synchronousModeIsRefusedRatherThanRunAsynchronously() throws {
-        let text = Fixtures.minimal.replacingOccurrences(of: "dcs: {ttl: 30, loop_wait: 10, retry_timeout: 10}",
-                                                         with: "dcs: {ttl: 30, loop_wait: 10, retry_timeout: 10, synchronous_mode: true}")
-        let report = Fixtures.check(try Fixtures.file(text))
-        let finding = try #require(report.findings("synchronous-mode").first)
+    /// Synchronous replication is run, not refused: on/true (priority), quorum, off; anything
+    /// else is an error naming the key.
+    @Test func synchronousModesAreAcceptedAndTypoesNamed() throws {
+        for (value, mode) in [("true", SyncSettings.Mode.priority), ("on", .priority), ("quorum", .quorum), ("Quorum", .quorum),
+                              ("off", .off), ("false", .off)] {
+            let text = Fixtures.minimal.replacingOccurrences(of: "dcs: {ttl: 30, loop_wait: 10, retry_timeout: 10}",
+                                                             with: "dcs: {ttl: 30, loop_wait: 10, retry_timeout: 10, synchronous_mode: \(value), synchronous_mode_strict: true, synchronous_node_count: 2}")
+            let report = Fixtures.check(try Fixtures.file(text))
+            #expect(report.diagnostics.allSatisfy { $0.severity != .error }, "\(value): \(report.diagnostics)")
+            let loaded = try ConfigSource.load(path: try Fixtures.file(text), environment: [:])
+            let sync = loaded.configuration.bootstrap.dcs.engineSettings.sync
+            #expect(sync.mode == mode, "\(value)")
+            #expect(sync.strict && sync.nodeCount == 2)
+        }
+        let typo = Fixtures.minimal.replacingOccurrences(of: "dcs: {ttl: 30, loop_wait: 10, retry_timeout: 10}",
+                                                         with: "dcs: {ttl: 30, loop_wait: 10, retry_timeout: 10, synchronous_mode: sometimes}")
+        let finding = try #require(Fixtures.check(try Fixtures.file(typo)).diagnostics.first { $0.message.contains("synchronous_mode") })
         #expect(finding.severity == .error)
-        #expect(finding.message.contains("synchronous_mode on is not supported"))
-        #expect(report.outcome != .valid)
-        #expect(Fixtures.check(try Fixtures.file(Fixtures.minimal)).findings("synchronous-mode").isEmpty)
+        #expect(finding.message.contains("sometimes"))
     }
 
     /// Keys Patroni acts on and Vigil does not yet: a warning each, naming the key, never silence

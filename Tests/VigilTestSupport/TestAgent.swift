@@ -37,7 +37,8 @@ public final class TestAgent: Sendable {
     public init(name: String, scope: String, etcdEndpoints: [String], ttl: Int = 6, loopWait: Int = 1,
                 retryTimeout: Int = 2, maximumLagOnFailover: Int = 1_048_576, tags: [String] = [],
                 host: String? = nil, restAuthentication: (username: String, password: String)? = nil,
-                restapiLines: [String] = [], postgresqlLines: [String] = [], extraConfig: String = "") throws {
+                restapiLines: [String] = [], postgresqlLines: [String] = [], dcsLines: [String] = [],
+                extraConfig: String = "") throws {
         self.name = name
         self.scope = scope
         let user = try ServiceUser.current()
@@ -65,6 +66,7 @@ public final class TestAgent: Sendable {
                 loop_wait: \(loopWait)
                 retry_timeout: \(retryTimeout)
                 maximum_lag_on_failover: \(maximumLagOnFailover)
+            \(dcsLines.map { "    " + $0 }.joined(separator: "\n"))
                 postgresql:
                   use_pg_rewind: true
                   use_slots: true

@@ -45,6 +45,13 @@ public enum Action: Sendable, Equatable {
     case clearFailover(version: Int64?)
     /// Stop for good: the data directory belongs to another cluster.
     case exit(String)
+    /// A running primary keeps synchronous replication in step with its standbys (or turns it
+    /// off): `synchronous_standby_names` and the `sync` key, in the order that never names a
+    /// standby as promotable before it has every acknowledged commit.
+    case manageSync
+    /// Before a promotion: the `sync` key names this member, and PostgreSQL starts waiting for
+    /// the fewest standbys it may. Its failure postpones the promotion.
+    case prepareSync
 
     // The shell's steps (planned by the machine only).
 
@@ -73,6 +80,11 @@ public enum Action: Sendable, Equatable {
     case reinitialize(from: String)
     /// Start the user's script for this callback, without waiting for it.
     case runCallback(Callback)
+    /// Write the `sync` key (nil deletes it), only if it is still at `expectedVersion` (nil:
+    /// unconditionally); answered with `.syncWritten`.
+    case writeSync(SyncState?, expectedVersion: Int64?)
+    /// Set `synchronous_standby_names` and reload PostgreSQL.
+    case setSyncStandbyNames(SyncNamesSetting)
 
     /// Whether the step can take longer than `ttl` (initdb, a clone, a rewind, crash recovery):
     /// the shell keeps the member key alive meanwhile, as Patroni's touch_member does.

@@ -113,4 +113,8 @@ public enum Reason: String, Sendable, Equatable, CaseIterable {
     case demotionFailed = "demotion_failed"
     /// The agent shuts down (SIGTERM).
     case shuttingDown = "shutting_down"
+    /// Before a promotion the `sync` key had changed under this member: the promotion waits a cycle.
+    case promotionPostponed = "promotion_postponed"
+    /// Synchronous mode is active and this member is not one the `sync` key names: it does not race.
+    case notSynchronous = "not_synchronous"
 }

@@ -20,10 +20,11 @@ extension HAEngine {
                                   [.renewLeader])
             }
             return c.decision(.promotingWithLock, "promoted self to leader because I had the session lock",
-                              [.renewLeader, .promote, .updateStatus])
+                              [.renewLeader] + c.beforePromotion + [.promote, .updateStatus])
         }
         var actions: [Action] = [.renewLeader, .updateStatus]
         if let timeline = o.postgres.status.timeline, timeline > c.cluster.timeline { actions.append(.recordHistory) }
+        if c.syncInvolved && !c.paused { actions.append(.manageSync) }
         return c.decision(.leaderWithLock, "no action. I am (\(c.me)), the leader with the lock", actions)
     }
 
@@ -53,6 +54,11 @@ extension HAEngine {
         }
         guard let peers = o.peers else {
             return c.decision(.probingForSwitchover, "checking who can take over before a switchover", [.renewLeader, .probePeers])
+        }
+        if let sync = c.activeSync, let named = wanted.member, wanted.leader != nil, !c.quorumActive, !sync.matches(named) {
+            return c.decision(.switchoverRefused,
+                              "cleared a switchover request: candidate \(named) does not match with sync_standbys (\(sync.voters.joined(separator: ",")))",
+                              [.renewLeader, .clearFailover(version: request.version)])
         }
         let able = ableToTakeOver(c, peers, named: wanted.member)
         let whom = wanted.member.map { "member \($0)" } ?? "any member"

@@ -20,7 +20,7 @@ extension HAEngine {
                     return c.decision(.primaryStillAlive, "not taking over: Primary (\(primary.name)) is still alive")
                 }
                 return c.decision(.promotedByRace, "promoted self to leader by acquiring session lock",
-                                  [.acquireLeader] + clearRequest + [.promote, .updateStatus])
+                                  [.acquireLeader] + clearRequest + c.beforePromotion + [.promote, .updateStatus])
             }
             return c.decision(.pausedNoRace, "no action. I am (\(c.me)), a secondary, and there is no leader")
         }
@@ -47,9 +47,20 @@ extension HAEngine {
         if !o.me.mayRace && candidate != c.me {
             return c.decision(.notAllowedToPromote, "following a different leader because I am not allowed to promote")
         }
+        // In synchronous mode only the standbys the sync key lists have every acknowledged
+        // commit: a switchover never goes elsewhere (an operator's failover may, on purpose), and
+        // in priority mode nobody else races at all.
+        let sync = c.activeSync
+        if let sync, !sync.matches(c.me, includingLeader: true) {
+            let switchover = cluster.failover?.value.leader != nil
+            if switchover || !c.quorumActive && candidate != c.me {
+                return c.decision(.notSynchronous,
+                                  "following a different leader because I am not a synchronous standby (sync_standby: \(sync.voters.joined(separator: ",")))")
+            }
+        }
         if candidate == c.me {
             return c.decision(.promotedByRace, "promoted self to leader by acquiring session lock",
-                              [.acquireLeader] + clearRequest + [.promote, .updateStatus])
+                              [.acquireLeader] + clearRequest + c.beforePromotion + [.promote, .updateStatus])
         }
         let myWAL = o.postgres.walPosition
         if let optime = cluster.status?.optime, WALDistance.behind(optime, myWAL) > o.settings.maximumLagOnFailover {
@@ -78,19 +89,37 @@ extension HAEngine {
                 return c.decision(.askedToStepDown, "following a different leader because I was asked to step down by a switchover")
             }
         }
+        // Quorum mode: the voters that are not ahead vote for this member; enough of them prove
+        // that one of those that confirmed the last acknowledged commit is not ahead of it.
+        var votes = sync?.members.contains { $0.lowercased() == c.me.lowercased() } == true ? 0 : -1
+        var ahead = 0
         for peer in peers where Candidacy.refusal(peer) == nil {
-            if peer.name == formerLeader && peer.inRecovery && peer.walPosition <= myWAL { continue }
             if !peer.inRecovery {
                 return c.decision(.primaryStillAlive, "following a different leader because Primary (\(peer.name)) is still alive")
             }
+            // In synchronous mode only the members the sync key names are compared with.
+            if let sync, !sync.matches(peer.name, includingLeader: true) { continue }
+            if peer.name == formerLeader && peer.walPosition <= myWAL { continue }
             if peer.walPosition > myWAL {
+                ahead += 1
+                // The former leader may be ahead by commits no standby confirmed: never acknowledged.
+                if sync?.leaderMatches(peer.name) == true { continue }
                 return c.decision(.notHealthiest, "following a different leader because i am not the healthiest node (\(peer.name) is ahead)")
             }
-            if peer.walPosition == myWAL, peer.failoverPriority > o.me.failoverPriority {
+            guard peer.walPosition > 0 else { continue }
+            let voter = sync?.members.contains { $0.lowercased() == peer.name.lowercased() } == true
+            if peer.walPosition == myWAL, peer.failoverPriority > o.me.failoverPriority, sync?.leaderMatches(peer.name) != true,
+               !c.quorumActive || voter {
                 return c.decision(.notHealthiest, "following a different leader because \(peer.name) has a higher failover_priority")
             }
+            if c.quorumActive && voter { votes += 1 }
+        }
+        if c.quorumActive, let sync, votes < Int(sync.quorum ?? 0), !(ahead == 0 && sync.leaderMatches(c.me)) {
+            let quorum = sync.quorum ?? 0
+            return c.decision(.notHealthiest,
+                              "following a different leader because i am not the healthiest node (quorum requirement \(quorum) can not be reached)")
         }
         return c.decision(.promotedByRace, "promoted self to leader by acquiring session lock",
-                          [.acquireLeader] + clearRequest + [.promote, .updateStatus])
+                          [.acquireLeader] + clearRequest + c.beforePromotion + [.promote, .updateStatus])
     }
 }

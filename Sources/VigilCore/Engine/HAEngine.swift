@@ -87,6 +87,23 @@ public enum HAEngine {
         var paused: Bool { o.settings.paused }
         var holdsLock: Bool { cluster.leader?.name == me }
 
+        /// The `sync` key, when synchronous mode is on and a leader has put its name in it
+        /// (Patroni's sync_mode_is_active): only then does it restrict who may lead.
+        var activeSync: SyncState? {
+            guard o.settings.sync.enabled, let sync = cluster.sync?.value, !sync.isEmpty else { return nil }
+            return sync
+        }
+        var quorumActive: Bool { o.settings.sync.isQuorum && activeSync != nil }
+
+        /// Whether a leader has synchronous replication to look after: the mode is on, or a
+        /// `sync` key or Vigil's own synchronous_standby_names is left over from when it was.
+        var syncInvolved: Bool {
+            o.settings.sync.enabled || !(cluster.sync?.value.isEmpty ?? true) || o.postgres.status.syncNamesManaged
+        }
+
+        /// `.prepareSync` before a promotion, when synchronous replication is involved.
+        var beforePromotion: [Action] { syncInvolved ? [.prepareSync] : [] }
+
         func decision(_ reason: Reason, _ summary: String, _ actions: [Action] = []) -> Decision {
             Decision(reason, (paused ? "PAUSE: " : "") + summary, actions)
         }
@@ -115,9 +132,11 @@ public enum HAEngine {
             return c.decision(.cloning, "trying to bootstrap from \(role) '\(source)'", [.createReplica(from: source)])
         }
         if cluster.initialize == nil, c.o.me.mayRace, c.o.me.canBootstrap, !c.paused {
+            // In synchronous mode the new primary names itself in the sync key at once (strict:
+            // commits wait for a standby from the first one on).
             return c.decision(.bootstrapping, "trying to bootstrap a new cluster", [
-                .claimInitialization, .bootstrap, .recordSystemID, .writeInitialConfig, .acquireLeader, .updateStatus,
-            ])
+                .claimInitialization, .bootstrap, .recordSystemID, .writeInitialConfig, .acquireLeader,
+            ] + (c.o.settings.sync.enabled ? [.prepareSync] : []) + [.updateStatus])
         }
         return c.decision(.waitingForLeaderToBootstrap, "waiting for leader to bootstrap")
     }
@@ -191,8 +210,19 @@ public enum HAEngine {
     /// The peers that could lead instead of this member: reachable replicas allowed to promote,
     /// no further behind the last known primary position than `maximum_lag_on_failover`, and
     /// the named one only when a request names one (Patroni's is_failover_possible).
+    ///
+    /// In synchronous mode only the standbys the `sync` key lists have every acknowledged commit:
+    /// no one else takes over unless an operator's failover (no leader named) asks for it. In
+    /// quorum mode enough of them must be able to vote for the new leader (Patroni's quorum check).
     static func ableToTakeOver(_ c: Context, _ peers: [PeerStatus], named: String? = nil) -> [PeerStatus] {
         let optime = c.cluster.status?.optime ?? c.o.postgres.walPosition
-        return Candidacy.able(peers, .init(named: named, lag: (optime, c.o.settings.maximumLagOnFailover), replicaOnly: true))
+        var peers = peers
+        let request = c.cluster.failover?.value
+        if let sync = c.activeSync, !(request.map { !$0.isEmpty && $0.leader == nil } ?? false) {
+            peers = peers.filter { sync.matches($0.name) }
+        }
+        let able = Candidacy.able(peers, .init(named: named, lag: (optime, c.o.settings.maximumLagOnFailover), replicaOnly: true))
+        if c.quorumActive, named == nil, let quorum = c.activeSync?.quorum, able.count - 1 < Int(quorum) { return [] }
+        return able
     }
 }

@@ -56,14 +56,18 @@ public struct EngineSettings: Sendable, Equatable {
     public var primaryStartTimeout: Duration
     public var checkTimeline: Bool
     public var paused: Bool
+    /// Synchronous replication (`synchronous_mode` and its companions).
+    public var sync: SyncSettings
 
     public init(timings: HATimings = .defaults, maximumLagOnFailover: Int64 = 1_048_576,
-                primaryStartTimeout: Duration = .seconds(300), checkTimeline: Bool = false, paused: Bool = false) {
+                primaryStartTimeout: Duration = .seconds(300), checkTimeline: Bool = false, paused: Bool = false,
+                sync: SyncSettings = .off) {
         self.timings = timings
         self.maximumLagOnFailover = maximumLagOnFailover
         self.primaryStartTimeout = primaryStartTimeout
         self.checkTimeline = checkTimeline
         self.paused = paused
+        self.sync = sync
     }
 
     public var ttl: Duration { .seconds(timings.ttl) }

@@ -14,6 +14,12 @@ extension HAMachine {
             lastState = status.state
             stateSince = s.now
         }
+        // The primary's synchronous standbys are remembered only while it runs as primary.
+        if status.state == .running, status.role == .primary, let names = status.synchronousStandbyNames {
+            sync.saw(names: names, flush: status.walPosition ?? 0)
+        } else if status.state != .running || status.role == .replica {
+            sync.reset()
+        }
         var directory = LocalPostgres.DataDirectory.empty
         var busy = s.busyWith
         if case let .present(fileRole, filesSystemID) = s.dataDirectory {

@@ -36,6 +36,9 @@ public struct HAMachine: Sendable {
     /// A restart an operator scheduled, and when it is due (wall-clock seconds).
     public internal(set) var scheduledRestart: (request: RestartRequest, at: Double)?
 
+    /// What the leader remembers about synchronous replication between cycles.
+    public internal(set) var sync = SyncMemory()
+
     var cycle: Cycle?
 
     public init(useSlots: Bool = true, settings: EngineSettings = EngineSettings(), callbacks: Set<Callback.Event> = []) {
@@ -58,7 +61,10 @@ public struct HAMachine: Sendable {
 
     /// A new look at the world: the first of a cycle, or the one the machine asked for.
     public mutating func observed(_ sighting: Sighting) -> Next {
-        if cycle == nil { cycle = Cycle(began: sighting.began ?? sighting.now) }
+        if cycle == nil {
+            cycle = Cycle(began: sighting.began ?? sighting.now)
+            if case let .reachable(cluster) = sighting.store { cycle!.syncVersion = cluster.sync?.version }
+        }
         // A query that failed at once was a dropped session, not a hung server: look once more.
         if !sighting.answering, sighting.queryFailedAtOnce, !cycle!.retriedQuery {
             cycle!.retriedQuery = true
@@ -145,6 +151,14 @@ public struct HAMachine: Sendable {
             cycle!.plan = []
             cycle!.queue = [.optional(.cancelInitialization), .essential(.exit("failed to bootstrap the cluster: \(why)"))]
             return Next(advance(at: now).step, decided: Decision(.bootstrapFailed, "failed to bootstrap the cluster: \(why)"))
+        case let (.writeSync, .syncWritten(version)):
+            cycle!.syncVersion = version
+        case (.writeSync, .refused) where cycle!.preparingPromotion:
+            cycle!.plan = []
+            cycle!.queue = []
+            return Next(advance(at: now).step,
+                        decided: Decision(.promotionPostponed,
+                                          "Postponing promotion because synchronous replication state was updated by somebody else"))
         case (.exit, _):
             cycle!.exited = true
             cycle!.plan = []
@@ -180,8 +194,12 @@ public struct HAMachine: Sendable {
                 cycle!.inFlight = .optional(.runCallback(callback))
                 return Next(.perform(.runCallback(callback)))
             }
-            if let step = c.queue.first {
+            if var step = c.queue.first {
                 cycle!.queue.removeFirst()
+                // A sync key write compares against the version last read or written this cycle.
+                if case let .writeSync(state, _) = step.action {
+                    step = Queued(action: .writeSync(state, expectedVersion: c.syncVersion), essential: step.essential)
+                }
                 cycle!.inFlight = step
                 return Next(.perform(step.action))
             }
@@ -217,6 +235,16 @@ public struct HAMachine: Sendable {
         case .recordHistory:
             guard let timeline = o.postgres.status.timeline else { return nil }
             cycle!.queue = [.essential(.readTimelineSwitch(timeline: timeline))]
+        case .manageSync:
+            guard o.postgres.isRunningPrimary, o.postgres.answering, let cluster = o.cluster else { return nil }
+            let facts = SyncReplication.Facts(me: o.me.name, settings: settings.sync, loopWait: .seconds(settings.timings.loopWait),
+                                              cluster: cluster, status: o.postgres.status)
+            queue(SyncReplication.manage(facts, memory: &sync, now: now), status: o.postgres.status)
+        case .prepareSync:
+            cycle!.preparingPromotion = true
+            queue(SyncReplication.beforePromotion(me: o.me.name, settings: settings.sync, key: o.cluster?.sync?.value,
+                                                  managed: o.postgres.status.syncNamesManaged),
+                  status: nil)
         case .promote:
             // The lock must be ours right now: acquired (or renewed) earlier in this decision.
             guard lock.isValid(at: now, ttl: settings.ttl) else {
@@ -255,7 +283,7 @@ public struct HAMachine: Sendable {
         let awaitingStream = observation.map {
             $0.postgres.isRunningReplica && $0.postgres.following != nil && $0.postgres.status.replicationState != "streaming"
         } ?? false
-        if c.changedPostgres || awaitingStream, loopWait > Self.settleDelay {
+        if c.changedPostgres || awaitingStream || c.awaitingSync, loopWait > Self.settleDelay {
             return Next(.finish(nextCycleAt: now + Self.settleDelay))
         }
         return Next(.finish(nextCycleAt: c.began + loopWait))
@@ -263,6 +291,27 @@ public struct HAMachine: Sendable {
 
     /// How soon a cycle that changed PostgreSQL is followed by another.
     static let settleDelay = Duration.seconds(2)
+
+    /// Queues synchronous replication's steps: every change is essential (a write that loses its
+    /// compare-and-swap, or a reload that fails, ends the decision before the next change could
+    /// break the order). A value PostgreSQL already runs with is not set again.
+    mutating func queue(_ steps: [SyncStep], status: PostgresStatus?) {
+        var queued: [Queued] = []
+        for step in steps {
+            switch step {
+            case let .writeKey(state):
+                queued.append(.essential(.writeSync(state, expectedVersion: nil)))
+            case let .setNames(value):
+                if let status, status.syncNamesManaged, (status.synchronousStandbyNames ?? "") == (value ?? "") { continue }
+                queued.append(.essential(.setSyncStandbyNames(.managed(value))))
+            case .restoreConfigured:
+                queued.append(.optional(.setSyncStandbyNames(.configured)))
+            case .awaitConfirmation:
+                cycle!.awaitingSync = true
+            }
+        }
+        cycle!.queue = queued
+    }
 
     mutating func point(at member: String?, _ now: Duration) {
         following = member
@@ -294,6 +343,12 @@ extension HAMachine {
         var finishing = false
         var exited = false
         var shutdown = false
+        /// The `sync` key's version as last read or written this cycle.
+        var syncVersion: Int64?
+        /// Standbys were just listed in synchronous_standby_names: look again soon to confirm them.
+        var awaitingSync = false
+        /// The sync steps under way prepare a promotion (their failure postpones it).
+        var preparingPromotion = false
 
         init(began: Duration) { self.began = began }
     }

@@ -38,10 +38,12 @@ public enum ActionResult: Sendable, Equatable {
     case timelineSwitch(TimelineDivergence.HistoryEntry?)
     /// The answer to `.refreshPostgres`.
     case postgres(PostgresStatus)
+    /// The `sync` key was written: its new version (nil: deleted).
+    case syncWritten(version: Int64?)
 
     public var succeeded: Bool {
         switch self {
-        case .done, .confirmed, .peers, .timelineSwitch, .postgres: true
+        case .done, .confirmed, .peers, .timelineSwitch, .postgres, .syncWritten: true
         case .refused, .noAnswer, .failed: false
         }
     }

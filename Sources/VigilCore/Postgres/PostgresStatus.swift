@@ -35,6 +35,12 @@ public struct PostgresStatus: Sendable, Equatable {
     public var serverVersion: Int64?
     /// Parameters changed in the configuration that take effect only after a restart.
     public var pendingRestart: [String]
+    /// Primary: `synchronous_standby_names` and `synchronous_commit` as the server runs them.
+    public var synchronousStandbyNames: String?
+    public var synchronousCommit: String?
+    /// Whether the configuration carries Vigil's own `synchronous_standby_names` (synchronous
+    /// mode) rather than the node's configured one.
+    public var syncNamesManaged: Bool = false
 
     public init(state: State, role: Role? = nil, timeline: Int64? = nil, walPosition: Int64? = nil,
                 receiveLSN: Int64? = nil, replayLSN: Int64? = nil, replicationState: String? = nil,
@@ -64,9 +70,13 @@ public struct StandbyConnection: Sendable, Equatable {
     public var sentLSN: Int64?
     public var flushLSN: Int64?
     public var replayLSN: Int64?
+    public var writeLSN: Int64?
+    public var syncPriority: Int64?
 
     public init(applicationName: String, clientAddress: String?, state: String, syncState: String,
-                sentLSN: Int64?, flushLSN: Int64?, replayLSN: Int64?) {
+                sentLSN: Int64?, flushLSN: Int64?, replayLSN: Int64?, writeLSN: Int64? = nil, syncPriority: Int64? = nil) {
+        self.writeLSN = writeLSN ?? flushLSN
+        self.syncPriority = syncPriority
         self.applicationName = applicationName
         self.clientAddress = clientAddress
         self.state = state

@@ -1,4 +1,5 @@
 import Foundation
+import VigilCore
 import VigilSystem
 #if canImport(Glibc)
 import Glibc
@@ -39,11 +40,23 @@ enum ManagedFiles {
             .map { "\($0.0)=\(conninfoValue($0.1))" }.joined(separator: " ")
     }
 
-    static func managedConf(parameters: [(name: String, value: String)], upstream: Upstream?) -> String {
+    /// Marks Vigil's own synchronous_standby_names, so an agent that restarts on a running
+    /// primary keeps it (a primary must not start acknowledging commits nobody confirmed).
+    static let syncNamesMarker = "# synchronous_standby_names: managed by Vigil (synchronous_mode)"
+
+    static func managedConf(parameters: [(name: String, value: String)], upstream: Upstream?,
+                            syncNames: SyncNamesSetting = .configured) -> String {
         var lines = ["# Written by Vigil. Do not edit: it is rewritten from the cluster configuration.",
                      "# Change settings with 'vigilctl edit-config' (cluster-wide) or in the node's config file."]
+        var parameters = parameters
+        if case .managed = syncNames { parameters.removeAll { $0.name == "synchronous_standby_names" } }
         for (name, value) in parameters.sorted(by: { $0.name < $1.name }) {
             lines.append("\(name) = \(quote(value))")
+        }
+        if case let .managed(value) = syncNames {
+            lines.append("")
+            lines.append(syncNamesMarker)
+            if let value { lines.append("synchronous_standby_names = \(quote(value))") }
         }
         if let upstream {
             lines.append("")
@@ -53,6 +66,18 @@ enum ManagedFiles {
             lines.append("recovery_target_timeline = 'latest'")
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The synchronous_standby_names a managed file written by `managedConf` carries.
+    static func syncNames(inManagedConf text: String) -> SyncNamesSetting {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard let marker = lines.firstIndex(of: syncNamesMarker) else { return .configured }
+        let prefix = "synchronous_standby_names = "
+        guard marker + 1 < lines.count, lines[marker + 1].hasPrefix(prefix) else { return .managed(nil) }
+        var value = String(lines[marker + 1].dropFirst(prefix.count))
+        guard value.count >= 2, value.hasPrefix("'"), value.hasSuffix("'") else { return .managed(nil) }
+        value = String(value.dropFirst().dropLast())
+        return .managed(value.replacingOccurrences(of: "''", with: "'").replacingOccurrences(of: "\\\\", with: "\\"))
     }
 
     /// Vigil's own access comes first, so the agent can always reach its PostgreSQL over the

@@ -33,6 +33,8 @@ public protocol PostgresControl: Sendable {
     func ensureSlots(for members: [String]) async throws(InstanceError)
     /// Where `timeline` branched off its parent (the last line of its history file).
     func currentTimelineSwitch(timeline: Int64) async -> TimelineDivergence.HistoryEntry?
+    /// synchronous_standby_names: Vigil's value in synchronous mode, or the node's own; reloads.
+    func setSyncStandbyNames(_ setting: SyncNamesSetting) async throws(InstanceError)
     /// Returns the parameters that need a restart.
     @discardableResult
     func applyParameters(_ parameters: [(name: String, value: String)],

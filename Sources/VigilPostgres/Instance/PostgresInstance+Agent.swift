@@ -82,6 +82,22 @@ extension PostgresInstance {
         return (pending + commandLinePending).sorted()
     }
 
+    /// Sets synchronous_standby_names (Vigil's value, or back to the node's own) and reloads a
+    /// running server; nothing when it is already so.
+    public func setSyncStandbyNames(_ setting: SyncNamesSetting) async throws(InstanceError) {
+        guard setting != syncNames else { return }
+        syncNames = setting
+        guard state == .running else { return try writeConfiguration(currentRole) }
+        try await reload()
+        // PostgreSQL reads the file a moment after the signal (Patroni gives it 100 ms).
+        try? await Task.sleep(for: .milliseconds(100))
+    }
+
+    var managedSyncNames: String?? {
+        if case let .managed(value) = syncNames { return .some(value) }
+        return nil
+    }
+
     /// Command-line parameters whose configured value differs from what the postmaster runs with.
     var commandLinePending: [String] {
         guard !startedCommandLine.isEmpty else { return [] }

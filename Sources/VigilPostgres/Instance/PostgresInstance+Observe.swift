@@ -7,6 +7,7 @@ extension PostgresInstance {
     public func observe(timeout: Duration = .seconds(5)) async -> PostgresStatus {
         await settleStart(timeout: min(timeout, .seconds(2)))
         var status = PostgresStatus(state: state)
+        status.syncNamesManaged = managedSyncNames != nil
         guard state == .running else { return status }
         do {
             let facts = try await sql.rows("""
@@ -43,11 +44,18 @@ extension PostgresInstance {
             if !inRecovery {
                 status.replication = try await sql.rows("""
                     SELECT application_name, client_addr::text, state, sync_state, sent_lsn::text, flush_lsn::text,
-                           replay_lsn::text FROM pg_stat_replication ORDER BY application_name
+                           replay_lsn::text, write_lsn::text, sync_priority::text
+                    FROM pg_stat_replication ORDER BY application_name
                     """, timeout: timeout).map { r in
                         StandbyConnection(applicationName: r[0] ?? "", clientAddress: r[1], state: r[2] ?? "",
-                                          syncState: r[3] ?? "", sentLSN: lsn(r[4]), flushLSN: lsn(r[5]), replayLSN: lsn(r[6]))
+                                          syncState: r[3] ?? "", sentLSN: lsn(r[4]), flushLSN: lsn(r[5]), replayLSN: lsn(r[6]),
+                                          writeLSN: lsn(r[7]), syncPriority: r[8].flatMap { Int64($0) })
                     }
+                let sync = try await sql.rows(
+                    "SELECT current_setting('synchronous_standby_names'), current_setting('synchronous_commit')",
+                    timeout: timeout)
+                status.synchronousStandbyNames = sync.first?[0] ?? ""
+                status.synchronousCommit = sync.first?[1] ?? "on"
             }
         } catch {
             // Running but not answering: the state says running, the facts stay unknown.

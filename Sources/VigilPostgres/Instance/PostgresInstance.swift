@@ -52,6 +52,9 @@ public actor PostgresInstance {
     /// dynamic configuration changed them to (`applyParameters`).
     var parameters: [(name: String, value: String)]
     var commandLineParameters: [(name: String, value: String)]
+    /// synchronous_standby_names: the node's own, or Vigil's in synchronous mode (kept in the
+    /// managed file, so it survives an agent restart).
+    var syncNames: SyncNamesSetting = .configured
     /// The command-line parameters the running postmaster was started with.
     var startedCommandLine: [(name: String, value: String)] = []
     let sql: SQLSession
@@ -68,6 +71,8 @@ public actor PostgresInstance {
         commandLineParameters = settings.commandLineParameters
         sql = SQLSession(host: settings.localHost, port: settings.port, credentials: settings.superuser,
                          database: settings.database)
+        let managed = (settings.dataDirectory as NSString).appendingPathComponent(ManagedFiles.managedConfName)
+        if let text = try? String(contentsOfFile: managed, encoding: .utf8) { syncNames = ManagedFiles.syncNames(inManagedConf: text) }
         let versionFile = (settings.dataDirectory as NSString).appendingPathComponent("PG_VERSION")
         state = FileManager.default.fileExists(atPath: versionFile) ? .stopped : .uninitialized
     }
@@ -248,7 +253,7 @@ public actor PostgresInstance {
                                   passfile: settings.pgpassPath, applicationName: settings.memberName,
                                   slot: settings.useSlots ? SlotName.forMember(settings.memberName) : nil)
         }
-        try ManagedFiles.write(ManagedFiles.managedConf(parameters: parameters, upstream: upstreamSettings),
+        try ManagedFiles.write(ManagedFiles.managedConf(parameters: parameters, upstream: upstreamSettings, syncNames: syncNames),
                                to: path(ManagedFiles.managedConfName), mode: 0o600, owner: owner)
         let confPath = path("postgresql.conf")
         let conf = (try? String(contentsOfFile: confPath, encoding: .utf8)) ?? ""

@@ -1,0 +1,107 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import PostgresNIO
+import Testing
+import VigilTestSupport
+
+/// Synchronous replication on real PostgreSQL and etcd: the standby named in the sync key,
+/// commits that wait for it, and what each mode does when it is gone.
+@Suite(.serialized) struct SyncReplicationTests {
+    /// Strict mode on two nodes: with the only standby gone a commit waits (it is not
+    /// acknowledged), and completes, kept on both nodes, once the standby is back.
+    @Test func strictModeHoldsCommitsUntilTheStandbyReturns() async throws {
+        try await AgentCluster.with { cluster in
+            let sync = ["synchronous_mode: on", "synchronous_mode_strict: true"]
+            let first = try cluster.add("node1", dcsLines: sync)
+            let second = try cluster.add("node2", dcsLines: sync)
+            try await cluster.form(leader: first, replicas: second)
+            try await cluster.require("the sync key names node2", within: .seconds(30)) {
+                (try? await cluster.get("sync"))?.contains("\"sync_standby\":\"node2\"") == true
+            }
+            #expect(try await cluster.get("sync") == #"{"leader":"node1","quorum":0,"sync_standby":"node2"}"#)
+            try await cluster.require("node2 answers /sync", within: .seconds(10)) { await second.get("/sync").status == 200 }
+            #expect(await second.get("/async").status == 503)
+            #expect(await first.get("/sync").status == 503)
+            #expect(await second.get("/patroni").json?["sync_standby"] as? Bool == true)
+            let names = try await first.withSQL { try await $0.text("SHOW synchronous_standby_names") }
+            #expect(names == "node2")
+            try await first.withSQL { try await $0.run("CREATE TABLE acknowledged (i int)") }
+
+            // The standby goes away: strict mode waits for any standby rather than for none.
+            _ = await second.terminate()
+            try await cluster.require("node1 waits for any standby", within: .seconds(30)) {
+                (try? await first.withSQL { try await $0.text("SHOW synchronous_standby_names") }) == "*"
+            }
+            #expect(try await cluster.get("sync") == #"{"leader":"node1","quorum":0,"sync_standby":null}"#)
+            let write = Task { try await first.withSQL { try await $0.run("INSERT INTO acknowledged VALUES (1)") } }
+            try await Task.sleep(for: .seconds(3))
+            let visible = try await first.withSQL { try await $0.count("acknowledged") }
+            #expect(visible == 0, "a commit was acknowledged with no standby to confirm it")
+
+            try await second.start()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await write.value }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(60))
+                    throw AgentTestError("the waiting commit did not complete within 60 s of the standby's return")
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+            try await cluster.require("the commit is on the standby too", within: .seconds(10)) {
+                (try? await second.withSQL { try await $0.count("acknowledged") }) == 1
+            }
+            #expect(first.fullLog().contains("No standbys available!"))
+        }
+    }
+
+    /// Non-strict mode degrades visibly when the standby goes (commits no longer wait, the
+    /// sync key names nobody, /sync answers 503, a warning, the metric at 0) and recovers by
+    /// itself when it comes back.
+    @Test func nonStrictModeDegradesVisiblyAndRecovers() async throws {
+        try await AgentCluster.with { cluster in
+            let first = try cluster.add("node1", dcsLines: ["synchronous_mode: true"])
+            let second = try cluster.add("node2", dcsLines: ["synchronous_mode: true"])
+            try await cluster.form(leader: first, replicas: second)
+            try await cluster.require("the sync key names node2", within: .seconds(30)) {
+                await second.get("/sync").status == 200
+            }
+            try await cluster.require("node1's metric counts one synchronous standby", within: .seconds(10)) {
+                (try? await metric(first, "vigil_synchronous_standbys")) == "1"
+            }
+            _ = await second.terminate()
+            try await cluster.require("node1 stops waiting for node2", within: .seconds(30)) {
+                (try? await first.withSQL { try await $0.text("SHOW synchronous_standby_names") }) == ""
+            }
+            #expect(try await cluster.get("sync") == #"{"leader":"node1","quorum":0,"sync_standby":null}"#)
+            try await first.withSQL { try await $0.run("CREATE TABLE degraded AS SELECT 1 AS i") }
+            #expect(first.fullLog().contains("no synchronous standby available"))
+            try await cluster.require("node1's metric counts no synchronous standby", within: .seconds(10)) {
+                (try? await metric(first, "vigil_synchronous_standbys")) == "0"
+            }
+
+            try await second.start()
+            try await cluster.require("node2 is a synchronous standby again", within: .seconds(60)) {
+                await second.get("/sync").status == 200
+            }
+            #expect(try await cluster.get("sync") == #"{"leader":"node1","quorum":0,"sync_standby":"node2"}"#)
+        }
+    }
+
+    func metric(_ agent: TestAgent, _ name: String) async throws -> String? {
+        var request = HTTPClientRequest(url: agent.restURL + "/metrics")
+        request.method = .GET
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        return body.split(separator: "\n").first { $0.hasPrefix(name + "{") }?.split(separator: " ").last.map(String.init)
+    }
+}
+
+extension PostgresConnection {
+    func text(_ sql: String) async throws -> String {
+        let rows = try await query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        for try await (value) in rows.decode(String.self) { return value }
+        return ""
+    }
+}
