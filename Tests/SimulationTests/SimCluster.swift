@@ -77,6 +77,9 @@ final class SimCluster: @unchecked Sendable {
 
     /// The highest synchronously acknowledged commit not yet shown to be on the next leader.
     var pendingSyncAck: (from: String, wal: Int64)?
+    /// The member an operator's failover last named: promoting it is their choice, even when it
+    /// lacks commits (Patroni allows a failover to an asynchronous member, after asking).
+    var requestedTarget: String?
 
     var events: [Event] = []
     /// Graceful hand-overs not yet checked: where the old primary's clean stop is in `events`.
@@ -89,13 +92,12 @@ final class SimCluster: @unchecked Sendable {
             pendingSyncAck = (from, wal)
         case let .promoted(to, wal):
             // The member promoted next must have every commit acknowledged synchronously before.
-            if let (from, acked) = pendingSyncAck, from != to, wal < acked, violation == nil {
+            if let (from, acked) = pendingSyncAck, from != to, wal < acked, to != requestedTarget, violation == nil {
                 violation = "\(to) was promoted at wal \(wal), but \(from) had acknowledged synchronous commits up to \(acked): acknowledged writes lost"
             }
             pendingSyncAck = nil
         case .request:
-            // An operator's failover to a named member is theirs to make, whatever it lacks.
-            pendingSyncAck = nil
+            break
         case .cleanStop, .fault:
             break
         }

@@ -99,7 +99,12 @@ enum SimSchedule {
             node.connection.faults = StoreFaults(loseResponsesAfterCommit: true)
             node.storeCutUntil = now + .seconds(Int64.random(in: 2...8, using: &sim.rng))
         default:
-            let target = sim.nodes[Int.random(in: 0..<sim.nodes.count, using: &sim.rng)].name
+            // As an operator asks through the REST API or vigilctl, which refuse a member that
+            // may not be promoted (nofailover): one made leader by hand can leave a synchronous
+            // cluster with nobody allowed to take over after it.
+            let allowed = sim.nodes.filter { $0.setup.identity.mayRace }
+            let target = allowed[Int.random(in: 0..<allowed.count, using: &sim.rng)].name
+            sim.requestedTarget = target
             sim.note("REQUEST: switchover to \(target)")
             _ = try? await sim.observer.setFailover(FailoverRequest(member: target), expectedVersion: nil)
         }

@@ -7,7 +7,8 @@ extension HAMachine {
                 // Someone else holds the key: this member is not the leader, whatever it last renewed.
                 lock = LockState()
             }
-            if let leader = cluster.leaderMember { lastLeader = leader }
+            // As Patroni keeps the state of the cluster when it was healthy.
+            if cluster.leader != nil, !cluster.members.isEmpty { lastLockedMembers = cluster.members }
         }
         var status = s.postgres
         if status.state != lastState {

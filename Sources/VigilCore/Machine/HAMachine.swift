@@ -22,9 +22,10 @@ public struct HAMachine: Sendable {
     var lastRole: PostgresStatus.Role?
     /// The system identifier the server last reported (pg_controldata is not run on a silent one).
     var lastSystemID: String?
-    /// The leader's member entry from the last view that had one: probed in a race even after its
-    /// member key lapsed, since a primary that is still alive must stop the race.
-    var lastLeader: Member?
+    /// The members of the last view that had a leader (Patroni's old_cluster): probed in a race
+    /// even after their member keys lapsed (an outage of the store for everyone), since a primary
+    /// that is still alive, or a standby with commits the race must not lose, must stop it.
+    var lastLockedMembers: [Member] = []
     /// The local configuration's `postgresql.use_slots`.
     public var useSlots: Bool
     /// The callbacks the local configuration names a script for (`postgresql.callbacks`).
@@ -221,7 +222,7 @@ public struct HAMachine: Sendable {
         switch action {
         case .probePeers:
             var members = o.clusterMembers
-            if let lastLeader, !members.contains(where: { $0.name == lastLeader.name }) { members.append(lastLeader) }
+            for known in lastLockedMembers where !members.contains(where: { $0.name == known.name }) { members.append(known) }
             cycle!.queue = [.essential(.askPeers(members.filter { $0.name != o.me.name }))]
         case let .demote(mode):
             startDemotion(mode)
