@@ -55,7 +55,8 @@ public struct AgentSetup: Sendable {
         let tags = configuration.tags
         identity = MemberIdentity(name: name, nofailover: tags.nofailover,
                                   failoverPriority: Int64(tags.failoverPriority ?? (tags.nofailover ? 0 : 1)),
-                                  canBootstrap: configuration.hasBootstrapSection)
+                                  canBootstrap: configuration.hasBootstrapSection,
+                                  allowsSync: SyncTags(Self.publishedTags(tags)).allowsSync)
         do {
             instance = try InstanceSettings.resolve(configuration)
         } catch {

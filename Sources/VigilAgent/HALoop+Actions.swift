@@ -80,6 +80,8 @@ extension HALoop {
                 }
                 logger.notice("\(Self.describe(state))")
                 return .syncWritten(version: state == nil ? nil : version)
+            case let .releaseSync(within):
+                await releaseSync(within: within)
             case let .setSyncStandbyNames(setting):
                 try await instance.setSyncStandbyNames(setting)
                 logSyncNames(setting)
@@ -97,6 +99,29 @@ extension HALoop {
         } catch {
             logger.error("\(action): \(error)")
             return .failed("\(error)")
+        }
+    }
+
+    /// Publishes nosync and waits (polling every 2 s, at most `within`) until the primary no
+    /// longer lists this member as synchronous. Only a hint: a store that does not answer ends the wait.
+    func releaseSync(within: Duration) async {
+        releasingSync = true
+        await publishMember(extendingLease: true)
+        let deadline = now + within
+        while true {
+            guard let cluster = try? await store.readCluster() else {
+                logger.warning("Could not get cluster state, skipping synchronous standby disable")
+                return
+            }
+            let listed = cluster.leader.map { cluster.sync?.value.leaderMatches($0.name) == true } == true
+                && cluster.sync?.value.matches(me) == true
+            if !listed { return }
+            if now >= deadline {
+                logger.warning("the primary did not release this member from synchronous standby within \(within); going ahead")
+                return
+            }
+            logger.info("Waiting for primary to release us from synchronous standby")
+            try? await Task.sleep(for: .seconds(2))
         }
     }
 

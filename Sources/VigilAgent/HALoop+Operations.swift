@@ -77,6 +77,8 @@ extension HALoop {
             return (status, message)
         case let .perform(action, answerFirst):
             if let answerFirst { reply?.resume(returning: answerFirst) }
+            for step in machine.stepsBefore(action, me: setup.identity, cluster: lastCluster) { _ = await perform(step) }
+            defer { releasingSync = false }
             let result = action.mayOutlastTTL ? await keepingMemberAlive { await perform(action) } : await perform(action)
             if let callback = machine.callback(after: action, result) { _ = await perform(.runCallback(callback)) }
             let answer = machine.requestCompleted(action, result, at: now)

@@ -12,7 +12,7 @@ extension HALoop {
         let pg = snapshot.postgres
         var record = MemberRecord(connURL: setup.connURL, apiURL: setup.apiURL, state: snapshot.stateText,
                                   role: snapshot.role, version: VigilVersion.string)
-        if case let .object(entries) = setup.tags, !entries.isEmpty { record.tags = setup.tags }
+        if case let .object(entries) = effectiveTags, !entries.isEmpty { record.tags = effectiveTags }
         if snapshot.isRunning {
             record.xlogLocation = pg.walPosition
             if pg.role == .replica {
@@ -36,6 +36,16 @@ extension HALoop {
         }
     }
 
+    /// The tags as published: the configured ones, with nosync and sync_priority 0 while this
+    /// member asks to be released from synchronous standby (as Patroni's effective tags).
+    var effectiveTags: JSONValue {
+        guard releasingSync else { return setup.tags }
+        var entries = setup.tags.objectValue ?? []
+        entries.removeAll { $0.key == "nosync" || $0.key == "sync_priority" }
+        entries += [("nosync", true), ("sync_priority", .int(0))]
+        return .object(entries)
+    }
+
     /// Replaces the REST API's snapshot with this cycle's view.
     func refreshSnapshot(_ status: PostgresStatus) {
         let current = self.settings
@@ -46,6 +56,7 @@ extension HALoop {
         let readAt = lastClusterReadAt.map { clock.instant($0) }
         let seen = storeDownSince == nil && readAt != nil ? Int64(clock.wallClock) : nil
         let answering = postgresAnswering
+        let tags = effectiveTags
         box.update { s in
             s.postgres = status
             s.postgresAnswering = answering
@@ -56,6 +67,7 @@ extension HALoop {
             s.leaderUntil = leaderUntil
             s.paused = current.paused
             s.syncMode = current.sync.mode
+            s.tags = tags
             s.ttl = current.timings.ttl
             s.maximumLagOnFailover = current.maximumLagOnFailover
         }

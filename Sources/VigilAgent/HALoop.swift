@@ -47,6 +47,8 @@ public actor HALoop {
     /// When the machine wants the next cycle.
     public internal(set) var nextCycleAt: Duration = .zero
 
+    /// Set by a `releaseSync` step: the member key says nosync until the step after it is done.
+    var releasingSync = false
     var stopRequested = false
     var reloadRequested = false
     var pending: [PendingOperation] = []

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Testing
 import VigilSystem
@@ -107,5 +108,64 @@ import VigilTestSupport
             let noStore = try await Self.vigilctl(["-c", "/nonexistent.yml", "list"])
             #expect(noStore.exitCode == 1 && noStore.stderr.contains("does not exist"))
         }
+    }
+
+    /// A Patroni 4.1.5 node joins a Vigil cluster in synchronous mode: Vigil's leader makes it
+    /// its synchronous standby and Patroni reads Vigil's sync key as its own (its REST API says
+    /// so); patronictl and vigilctl show the same roles; after a switchover to it, Patroni's
+    /// leader makes the Vigil node its synchronous standby, and Vigil reads Patroni's key.
+    @Test func aPatroniNodeJoinsAVigilSyncClusterAndTheRolesAgree() async throws {
+        try await AgentCluster.with { cluster in
+            let first = try cluster.add("node1", timings: (20, 2, 5), dcsLines: ["synchronous_mode: on"])
+            try await first.start()
+            try await cluster.require("node1 bootstraps and leads", within: .seconds(60)) { await first.isPrimary() }
+            let patroni = try await TestPatroni(name: "patroni2", scope: cluster.scope, etcdEndpoints: [cluster.etcd.endpoint],
+                                                superuserPassword: TestAgent.superuserPassword,
+                                                replicationPassword: TestAgent.replicationPassword)
+            do {
+                try await cluster.require("Vigil's leader lists the Patroni node as its synchronous standby", within: .seconds(120)) {
+                    (try? await cluster.get("sync")) == #"{"leader":"node1","quorum":0,"sync_standby":"patroni2"}"#
+                }
+                let names = try await first.withSQL { try await $0.text("SHOW synchronous_standby_names") }
+                #expect(names == "patroni2")
+                try await cluster.require("Patroni says it is the synchronous standby", within: .seconds(20)) {
+                    await Self.status(patroni.restURL + "/sync") == 200
+                }
+                let config = first.configPath
+                var same = false
+                var last = ("", "")
+                for _ in 0..<10 where !same {
+                    let theirs = try await Self.patronictl(["-c", config, "list"])
+                    let ours = try await Self.vigilctl(["-c", config, "list"])
+                    last = (theirs.stdout, ours.stdout)
+                    same = theirs.stdout == ours.stdout && theirs.stdout.contains("| Sync Standby |")
+                    if !same { try await Task.sleep(for: .milliseconds(500)) }
+                }
+                #expect(same, "patronictl:\n\(last.0)\nvigilctl:\n\(last.1)")
+
+                // A switchover to the Patroni node: it promotes, takes the sync key, and makes the Vigil node its standby.
+                let moved = try await Self.vigilctl(["-c", config, "switchover", "--candidate", "patroni2", "--force"])
+                #expect(moved.exitCode == 0 && moved.stdout.contains("Successfully switched over to \"patroni2\""),
+                        "\(moved.stdout)\(moved.stderr)\n\(patroni.logTail())")
+                try await cluster.require("Patroni's leader lists the Vigil node as its synchronous standby", within: .seconds(90)) {
+                    (try? await cluster.get("sync")) == #"{"leader":"patroni2","quorum":0,"sync_standby":"node1"}"#
+                }
+                try await cluster.require("the Vigil node says it is the synchronous standby", within: .seconds(20)) {
+                    await first.get("/sync").status == 200
+                }
+                let listed = try await Self.vigilctl(["-c", config, "list"])
+                #expect(listed.stdout.contains("| node1    |") && listed.stdout.contains("| Sync Standby |"), "\(listed.stdout)")
+            } catch {
+                print(patroni.logTail())
+                await patroni.stop()
+                throw error
+            }
+            await patroni.stop()
+        }
+    }
+
+    static func status(_ url: String) async -> Int {
+        guard let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(5)) else { return 0 }
+        return Int(response.status.code)
     }
 }

@@ -23,6 +23,7 @@ public final class TestAgent: Sendable {
     public let directory: TestDirectory
     public let dataDirectory: String
     public static let superuserPassword = "agent-test-super"
+    public static let replicationPassword = "agent-test-repl"
     private let process = Mutex<ChildProcess?>(nil)
     private let starts = Mutex(0)
 
@@ -82,7 +83,7 @@ public final class TestAgent: Sendable {
             \(postgresqlLines.map { "  " + $0 }.joined(separator: "\n"))
               authentication:
                 superuser: {username: postgres, password: \(Self.superuserPassword)}
-                replication: {username: replicator, password: agent-test-repl}
+                replication: {username: replicator, password: \(Self.replicationPassword)}
               parameters:
                 unix_socket_directories: \(work)
             \(tagLines)

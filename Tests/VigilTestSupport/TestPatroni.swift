@@ -38,8 +38,12 @@ public final class TestPatroni: Sendable {
         ["PYTHONPATH": try installDirectory(), "PYTHONDONTWRITEBYTECODE": "1"]
     }
 
+    /// - Parameters:
+    ///   - superuserPassword, replicationPassword: those of the cluster it joins (a Vigil
+    ///     cluster's, when it joins one as a replica).
     public init(name: String, scope: String, namespace: String = "/db/", etcdEndpoints: [String],
-                ttl: Int = 20, loopWait: Int = 2, retryTimeout: Int = 5) async throws {
+                ttl: Int = 20, loopWait: Int = 2, retryTimeout: Int = 5,
+                superuserPassword: String = "patroni-test-super", replicationPassword: String = "patroni-test-repl") async throws {
         self.name = name
         self.scope = scope
         self.namespace = namespace
@@ -78,8 +82,8 @@ public final class TestPatroni: Sendable {
               bin_dir: \(bin)
               pgpass: \(work)/pgpass
               authentication:
-                superuser: {username: postgres, password: patroni-test-super}
-                replication: {username: replicator, password: patroni-test-repl}
+                superuser: {username: postgres, password: \(superuserPassword)}
+                replication: {username: replicator, password: \(replicationPassword)}
               parameters:
                 unix_socket_directories: \(work)
             tags: {nofailover: false, noloadbalance: false, clonefrom: false, nosync: false}

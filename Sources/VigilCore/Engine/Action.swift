@@ -85,6 +85,10 @@ public enum Action: Sendable, Equatable {
     case writeSync(SyncState?, expectedVersion: Int64?)
     /// Set `synchronous_standby_names` and reload PostgreSQL.
     case setSyncStandbyNames(SyncNamesSetting)
+    /// A synchronous standby about to stop or restart asks the primary to release it: it
+    /// publishes `nosync` (until the agent's next step is done) and waits, up to `within`, until
+    /// the `sync` key no longer lists it (Patroni's while_not_sync_standby).
+    case releaseSync(within: Duration)
 
     /// Whether the step can take longer than `ttl` (initdb, a clone, a rewind, crash recovery):
     /// the shell keeps the member key alive meanwhile, as Patroni's touch_member does.

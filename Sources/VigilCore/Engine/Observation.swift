@@ -35,12 +35,16 @@ public struct MemberIdentity: Sendable, Equatable {
     public var failoverPriority: Int64
     /// Whether the local configuration has a `bootstrap` section (only then may it initialize a cluster).
     public var canBootstrap: Bool
+    /// Whether it may be a synchronous standby (no `nosync`, `sync_priority` above 0).
+    public var allowsSync: Bool
 
-    public init(name: String, nofailover: Bool = false, failoverPriority: Int64 = 1, canBootstrap: Bool = true) {
+    public init(name: String, nofailover: Bool = false, failoverPriority: Int64 = 1, canBootstrap: Bool = true,
+                allowsSync: Bool = true) {
         self.name = name
         self.nofailover = nofailover
         self.failoverPriority = failoverPriority
         self.canBootstrap = canBootstrap
+        self.allowsSync = allowsSync
     }
 
     /// Whether this member may ever become primary on its own.

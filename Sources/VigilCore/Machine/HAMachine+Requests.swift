@@ -69,6 +69,21 @@ extension HAMachine {
         }
     }
 
+    /// The steps before an operator's request's own: a synchronous standby asks to be released
+    /// before it restarts, so commits need not wait for it meanwhile.
+    public func stepsBefore(_ action: Action, me: MemberIdentity, cluster: ClusterState?) -> [Action] {
+        guard action == .restartPostgres, let release = syncRelease(me: me, cluster: cluster) else { return [] }
+        return [release]
+    }
+
+    /// Asking to be released from synchronous standby: only in synchronous mode, for a member that
+    /// may be one and does not lead, and only while the `sync` key of the current leader lists it.
+    func syncRelease(me: MemberIdentity, cluster: ClusterState?) -> Action? {
+        guard settings.sync.enabled, me.allowsSync, lock.lastConfirmed == nil, let cluster, let leader = cluster.leader?.name,
+              let sync = cluster.sync?.value, sync.leaderMatches(leader), sync.matches(me.name) else { return nil }
+        return .releaseSync(within: .seconds(2 * settings.timings.loopWait))
+    }
+
     /// A scheduled restart whose time has come (it is then no longer scheduled).
     public mutating func dueRestart(wallClock: Double) -> RestartRequest? {
         guard let (request, at) = scheduledRestart, wallClock >= at else { return nil }

@@ -13,12 +13,18 @@ extension HAMachine {
                         decided: Decision(.shuttingDown, "shutting down in pause: PostgreSQL keeps running and the leader key stays"))
         }
         c.queue = [.essential(.stopPostgres(.fast, timeout: primaryStopTimeout))]
+        // A synchronous standby first asks the primary to release it (commits would wait for it).
+        if let me = observation?.me, let release = syncRelease(me: me, cluster: observation?.cluster) {
+            c.queue.insert(.optional(release), at: 0)
+        }
         cycle = c
         return Next(advance(at: now).step, decided: Decision(.shuttingDown, "shutting down: stopping PostgreSQL"))
     }
 
     mutating func shutdownStep(_ action: Action, _ result: ActionResult, at now: Duration) -> Next {
         switch (action, result.succeeded) {
+        case (.releaseSync, _):
+            break
         case (.stopPostgres(.fast, _), false):
             cycle!.queue = [.optional(.stopPostgres(.immediate, timeout: .seconds(10)))]
         case (.stopPostgres(.immediate, _), false):
