@@ -35,14 +35,16 @@ test: build
 # The lab's state lives in .lab/ unless the unprivileged user that runs PostgreSQL cannot
 # reach this checkout (e.g. under /root); then in /var/lib/vigil/lab.
 LAB_PROFILE ?= guide
+# off (asynchronous, as the guide), on, strict or quorum (synchronous_mode).
+LAB_SYNC ?= off
 lab: build
 	@bin=$$($(SWIFT) build $(SWIFT_FLAGS) --show-bin-path); \
 	dir=$${LAB_DIR:-.lab}; \
 	if [ -z "$$LAB_DIR" ] && [ "$$(id -u)" = 0 ] && ! runuser -u $${VIGIL_PG_USER:-vigil} -- test -x "$$PWD"; then \
 	  dir=/var/lib/vigil/lab; echo "==> $$PWD is closed to the $${VIGIL_PG_USER:-vigil} user: the lab lives in $$dir"; \
 	fi; \
-	echo "==> bringing the guide's cluster up (vigilctl lab up --dir $$dir --profile $(LAB_PROFILE))"; \
-	$$bin/vigilctl lab up --dir "$$dir" --profile $(LAB_PROFILE) --pg-bin "$$(cat .tools/pg18-bin)"
+	echo "==> bringing the guide's cluster up (vigilctl lab up --dir $$dir --profile $(LAB_PROFILE) --sync $(LAB_SYNC))"; \
+	$$bin/vigilctl lab up --dir "$$dir" --profile $(LAB_PROFILE) --sync $(LAB_SYNC) --pg-bin "$$(cat .tools/pg18-bin)"
 
 clean:
 	rm -rf .build

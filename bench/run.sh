@@ -11,6 +11,12 @@
 #   ROUNDS=1 bench/run.sh        # each drill once (default 3)
 #   DRILLS="switchover kill-primary" bench/run.sh
 #   CONFIG=release bench/run.sh  # measure a release build (builds it first)
+#   SYNC=on bench/run.sh         # synchronous replication: on, strict or quorum (default off, as the guide)
+#   NODES=3 SYNC=quorum bench/run.sh
+#   AGENTS=vigil bench/run.sh    # one system only (default: vigil patroni)
+#
+# In synchronous mode it also measures commit latency: pgbench (simple-update, 4 clients, 20 s)
+# through HAProxy's write port, the same settings for both systems.
 #
 # Installs what it needs first (scripts/install-deps.sh: etcd, HAProxy, PostgreSQL 18, Patroni, wrk).
 set -euo pipefail
@@ -19,6 +25,13 @@ profile=${PROFILE:-fast}
 rounds=${ROUNDS:-3}
 drills=${DRILLS:-"switchover stop-primary crash-postgres kill-primary freeze-primary etcd-down"}
 config=${CONFIG:-debug}
+sync=${SYNC:-off}
+nodes=${NODES:-2}
+agents=${AGENTS:-"vigil patroni"}
+# Results are named by profile, and by synchronous mode and node count when not the guide's.
+tag=$profile
+[ "$sync" = off ] || tag="$tag-sync-$sync"
+[ "$nodes" = 2 ] || tag="$tag-$nodes-nodes"
 VIGIL_BENCH_TOOLS=1 scripts/install-deps.sh >/dev/null
 swift build -c "$config" --product vigil >/dev/null
 swift build -c "$config" --product vigilctl >/dev/null
@@ -39,12 +52,12 @@ cpu_percent() {
   awk -v a="$after" -v b="$before" -v s="$seconds" -v hz="$hz" 'BEGIN {printf "%.2f", (a - b) / hz / s * 100}'
 }
 
-for agent in vigil patroni; do
+for agent in $agents; do
   dir="$work/$agent"
   subnet=${subnets[$agent]}
-  echo "==> $agent: lab up from an empty directory ($profile timings)"
+  echo "==> $agent: lab up from an empty directory ($profile timings, $nodes nodes, synchronous replication $sync)"
   began=$(date +%s.%N)
-  "$bin/vigilctl" lab up --dir "$dir" --subnet "$subnet" --profile "$profile" --agent "$agent" \
+  "$bin/vigilctl" lab up --dir "$dir" --subnet "$subnet" --profile "$profile" --agent "$agent" --sync "$sync" --nodes "$nodes" \
     --pg-bin "$(cat .tools/pg18-bin)" | tail -n 3
   ended=$(date +%s.%N)
   echo "$agent bootstrap $(awk -v a="$ended" -v b="$began" 'BEGIN {printf "%.2f", a - b}')" >>"$work/figures.txt"
@@ -64,7 +77,7 @@ for agent in vigil patroni; do
   echo "==> $agent: GET /primary under wrk (10 connections, 10 s)"
   # The primary is the node whose GET /primary answers 200.
   host=
-  for n in 21 22; do
+  for n in $(seq 21 $((20 + nodes))); do
     [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$subnet.$n:8008/primary")" = 200 ] && host="$subnet.$n"
   done
   [ -n "$host" ] || { echo "no node answers GET /primary with 200; the lab is not healthy" >&2; exit 1; }
@@ -72,6 +85,18 @@ for agent in vigil patroni; do
   echo "$agent primary_rps $(awk '/Requests\/sec/ {print $2}' "$work/wrk-$agent.txt")" >>"$work/figures.txt"
   echo "$agent primary_p99 $(awk '$1 == "99%" {print $2}' "$work/wrk-$agent.txt")" >>"$work/figures.txt"
   sleep 3
+
+  if [ "$sync" != off ]; then
+    echo "==> $agent: commit latency (pgbench simple-update through HAProxy, 4 clients, 20 s)"
+    pgbin=$(cat .tools/pg18-bin)
+    export PGPASSFILE="$dir/pgpass"
+    "$pgbin/pgbench" -h "$subnet.1" -p 5432 -U postgres -i -s 4 -q postgres >/dev/null 2>&1 || true
+    "$pgbin/pgbench" -h "$subnet.1" -p 5432 -U postgres -N -c 4 -j 2 -T 20 postgres >"$work/pgbench-$agent.txt" 2>&1 || true
+    unset PGPASSFILE
+    echo "$agent commit_latency_ms $(awk '/^latency average/ {print $4}' "$work/pgbench-$agent.txt")" >>"$work/figures.txt"
+    echo "$agent commit_tps $(awk '/^tps/ {print $3; exit}' "$work/pgbench-$agent.txt")" >>"$work/figures.txt"
+    sleep 2
+  fi
 
   for round in $(seq 1 "$rounds"); do
     for drill in $drills; do
@@ -84,20 +109,20 @@ for agent in vigil patroni; do
   "$bin/vigilctl" lab down --dir "$dir" --subnet "$subnet" | tail -n 1
 done
 
-out="bench/results/$stamp-$profile.md"
+out="bench/results/$stamp-$tag.md"
 # Every drill's JSON report and SVG timeline, kept (outside git) whatever the summary does.
-mkdir -p "bench/results/tmp/$stamp-$profile"
-for agent in vigil patroni; do cp -r "$work/$agent/reports" "bench/results/tmp/$stamp-$profile/$agent" 2>/dev/null || true; done
+mkdir -p "bench/results/tmp/$stamp-$tag"
+for agent in $agents; do cp -r "$work/$agent/reports" "bench/results/tmp/$stamp-$tag/$agent" 2>/dev/null || true; done
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r)"
-python3 - "$work" "$profile" "$out" "$machine" "$config" "$rounds" <<'PY'
+python3 - "$work" "$profile" "$out" "$machine" "$config" "$rounds" "$sync" "$nodes" "$tag" <<'PY'
 import json, glob, os, sys, statistics, datetime
-work, profile, out, machine, config, rounds = sys.argv[1:7]
+work, profile, out, machine, config, rounds, sync, nodes, tag = sys.argv[1:10]
 runs = {}
 for path in sorted(glob.glob(os.path.join(work, "*", "reports", "*.json"))):
     r = json.load(open(path))
     runs.setdefault((r["drill"], r["agent"]), []).append(r)
 figures = {}
-for line in open(os.path.join(work, "figures.txt")):
+for line in (open(os.path.join(work, "figures.txt")) if os.path.exists(os.path.join(work, "figures.txt")) else []):
     # A figure a tool could not measure (wrk failed, no agent found) is left blank.
     agent, key, *value = line.split(None, 2)
     figures[(agent, key)] = value[0].strip() if value else ""
@@ -114,7 +139,11 @@ def ratio(v, p):
     return f"{v / p:.2f}" if v is not None and p not in (None, 0) else "–"
 
 ttl, loop, retry = timings
-lines = [f"# Vigil and Patroni 4.1.5 side by side ({profile} timings)", "",
+mode = "asynchronous replication, as the guide" if sync == "off" else {
+    "on": "synchronous replication (synchronous_mode: on)",
+    "strict": "synchronous replication (synchronous_mode: on, synchronous_mode_strict: true)",
+    "quorum": "quorum commit (synchronous_mode: quorum)"}.get(sync, sync)
+lines = [f"# Vigil and Patroni 4.1.5 side by side ({profile} timings, {mode}, {nodes} nodes)", "",
          f"Measured {datetime.date.today().isoformat()} on {machine}; Vigil {config} build; "
          f"{rounds} round(s) of each drill.", "",
          f"Configured: ttl {ttl}, loop_wait {loop}, retry_timeout {retry}. Effective: Vigil uses them as written; "
@@ -126,8 +155,8 @@ lines = [f"# Vigil and Patroni 4.1.5 side by side ({profile} timings)", "",
          "the fault. Lost: acknowledged rows missing from the primary afterwards. Rejoin: until every node streams again.",
          "Cells are min / median / max.", "",
          "## Drills", "",
-         "| drill | agent | write downtime (s) | new primary serving (s) | lost writes | rejoin (s) |",
-         "|---|---|---|---|---|---|"]
+         "| drill | agent | rounds | write downtime (s) | new primary serving (s) | acknowledged writes | lost writes | rejoin (s) |",
+         "|---|---|---|---|---|---|---|---|"]
 ratios = []
 known = ["switchover", "stop-primary", "crash-postgres", "kill-primary", "freeze-primary", "etcd-down"]
 for drill in [d for d in known if any(k[0] == d for k in runs)] + sorted({d for d, _ in runs} - set(known)):
@@ -139,7 +168,8 @@ for drill in [d for d in known if any(k[0] == d for k in runs)] + sorted({d for 
         primary, _ = span([r.get("primary_after_seconds") for r in rs])
         rejoin, _ = span([r.get("rejoin_seconds") for r in rs])
         lost = sum(r["lost_writes"] for r in rs)
-        lines.append(f"| {drill} | {agent} | {down} | {primary} | {lost} | {rejoin} |")
+        acked = sum(r["acknowledged_writes"] for r in rs)
+        lines.append(f"| {drill} | {agent} | {len(rs)} | {down} | {primary} | {acked} | {lost} | {rejoin} |")
     if meds:
         ratios.append((f"{drill}: write downtime", meds.get("vigil"), meds.get("patroni"), "s"))
 
@@ -156,7 +186,10 @@ for key, label in [("bootstrap", "lab up from nothing to Leader + streaming Repl
                    ("idle_rss_mib", "idle agent RSS (MiB, mean of the two nodes)"),
                    ("idle_cpu_percent", "idle agent CPU (% of a core over 30 s)"),
                    ("primary_rps", "GET /primary requests/s (wrk, 10 connections)"),
-                   ("primary_p99", "GET /primary p99 latency (ms)")]:
+                   ("primary_p99", "GET /primary p99 latency (ms)"),
+                   ("commit_latency_ms", "commit latency through HAProxy (pgbench -N, 4 clients, ms)"),
+                   ("commit_tps", "commits/s through HAProxy (pgbench -N, 4 clients)")]:
+    if key.startswith("commit") and sync == "off": continue
     v, p = fig("vigil", key), fig("patroni", key)
     lines.append(f"| {label} | {v if v is not None else '–'} | {p if p is not None else '–'} | {ratio(v, p)} |")
     ratios.append((label, v, p, ""))
@@ -168,11 +201,12 @@ lines.append("")
 text = "\n".join(lines)
 open(out, "w").write(text)
 results = os.path.dirname(out)
-# latest-<profile>.md per profile; latest.md holds the latest of each, fast first.
-open(os.path.join(results, f"latest-{profile}.md"), "w").write(text)
-parts = [open(os.path.join(results, f"latest-{p}.md")).read() for p in ["fast", "guide"]
+# latest-<tag>.md per profile and mode; latest.md holds the latest of each, fast first.
+open(os.path.join(results, f"latest-{tag}.md"), "w").write(text)
+tags = ["fast", "guide"] + sorted(os.path.basename(p)[len("latest-"):-3] for p in glob.glob(os.path.join(results, "latest-*-*.md")))
+parts = [open(os.path.join(results, f"latest-{p}.md")).read() for p in tags
          if os.path.exists(os.path.join(results, f"latest-{p}.md"))]
 open(os.path.join(results, "latest.md"), "w").write("\n".join(parts))
 print(text)
-print(f"written to {out}, bench/results/latest-{profile}.md and bench/results/latest.md")
+print(f"written to {out}, bench/results/latest-{tag}.md and bench/results/latest.md")
 PY

@@ -223,7 +223,7 @@ extension Lab {
         }
         // Where the same node serves again, the primary is back when the writes are.
         if primaryAfter == nil, let resumedAt { primaryAfter = max(0, (resumedAt - fault).inSeconds) }
-        let report = DrillReport(kind: kind, agent: agent, profile: profile, oldLeader: leaderName, newLeader: newLeader,
+        let report = DrillReport(kind: kind, agent: agent, profile: profile, sync: sync, oldLeader: leaderName, newLeader: newLeader,
                                  primaryAfter: primaryAfter, writeDowntime: longest.inSeconds, acknowledged: acked.count,
                                  lost: lost, failedAttempts: probe.failedAttempts, rejoin: rejoin,
                                  timeline: DrillTimeline(acks: acked, start: started, fault: fault, restored: restoredAt,

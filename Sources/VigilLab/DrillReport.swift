@@ -6,6 +6,7 @@ public struct DrillReport: Sendable {
     public var kind: DrillKind
     public var agent: LabAgent
     public var profile: LabProfile
+    public var sync: LabSync = .off
     public var oldLeader: String
     public var newLeader: String
     /// From the fault to a primary serving writes again: the promoted node for a failover, the
@@ -22,17 +23,20 @@ public struct DrillReport: Sendable {
     var timeline: DrillTimeline
 
     /// Pass: no acknowledged write lost where the configuration promises none (and the cluster
-    /// converged, or the drill would not have returned).
-    public var passed: Bool { lost == 0 || !kind.promisesNoLoss }
+    /// converged, or the drill would not have returned). Synchronous replication promises it for
+    /// every drill: a commit is acknowledged only once a standby that may take over has it.
+    public var passed: Bool { lost == 0 || (sync == .off && !kind.promisesNoLoss) }
 
-    var title: String { "\(kind.rawValue) under \(agent.rawValue) (\(profile.rawValue) timings)" }
+    var title: String {
+        "\(kind.rawValue) under \(agent.rawValue) (\(profile.rawValue) timings\(sync == .off ? "" : ", synchronous replication \(sync.rawValue)"))"
+    }
 
     var json: JSONValue {
         func seconds(_ value: Double) -> JSONValue { .double((value * 1000).rounded() / 1000) }
         var o: [(key: String, value: JSONValue)] = [
             ("drill", .string(kind.rawValue)), ("agent", .string(agent.rawValue)), ("profile", .string(profile.rawValue)),
             ("ttl", .int(Int64(profile.timings.ttl))), ("loop_wait", .int(Int64(profile.timings.loopWait))),
-            ("retry_timeout", .int(Int64(profile.timings.retryTimeout))),
+            ("retry_timeout", .int(Int64(profile.timings.retryTimeout))), ("synchronous_mode", .string(sync.rawValue)),
             ("old_leader", .string(oldLeader)), ("new_leader", .string(newLeader)),
         ]
         if let primaryAfter { o.append(("primary_after_seconds", seconds(primaryAfter))) }

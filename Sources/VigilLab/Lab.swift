@@ -9,13 +9,15 @@ public struct Lab: Sendable {
     public var layout: LabLayout
     public var profile: LabProfile
     public var agent: LabAgent
+    public var sync: LabSync
     /// Where Patroni is installed (PYTHONPATH), for `agent == .patroni`.
     public var patroniPath: String?
     let say: @Sendable (String) -> Void
 
     public init(directory: String, subnet: String = LabLayout.defaultSubnet, nodes: Int = 2, etcdMembers: Int = 1,
-                profile: LabProfile = .guide, agent: LabAgent = .vigil,
+                profile: LabProfile = .guide, agent: LabAgent = .vigil, sync: LabSync = .off,
                 patroniPath: String? = nil, say: @escaping @Sendable (String) -> Void) {
+        self.sync = sync
         layout = LabLayout(directory: directory, subnet: subnet, nodes: nodes, etcdMembers: etcdMembers)
         self.profile = profile
         self.agent = agent
@@ -69,12 +71,12 @@ public struct Lab: Sendable {
         try prepareDirectories(user: user)
         if agent == .vigil { try install(vigilBinary, user: user) }
         for node in layout.nodes {
-            try LabFiles.write(LabFiles.nodeConfig(node, layout: layout, pgBin: pgBin, profile: profile),
+            try LabFiles.write(LabFiles.nodeConfig(node, layout: layout, pgBin: pgBin, profile: profile, sync: sync),
                                to: layout.config(node), mode: 0o600, owner: user)
         }
         try LabFiles.write(LabFiles.haproxy(layout, profile: profile), to: layout.haproxyConfig, mode: 0o644, owner: nil)
         try LabFiles.write(LabFiles.pgpass(layout), to: layout.pgpass, mode: 0o600, owner: nil)
-        try LabFiles.write("\(agent.rawValue) \(profile.rawValue) \(layout.nodes.count) \(layout.etcdMembers.count) \(layout.subnet)\n",
+        try LabFiles.write("\(agent.rawValue) \(profile.rawValue) \(layout.nodes.count) \(layout.etcdMembers.count) \(layout.subnet) \(sync.rawValue)\n",
                            to: layout.path("lab.conf"), mode: 0o644, owner: nil)
 
         try await startEtcd(etcd)
@@ -223,6 +225,10 @@ public struct Lab: Sendable {
                 return (leader, "\(node.name) is not streaming from \(leaderName) (state \(record.replicationState ?? record.state ?? "?"))")
             }
         }
+        // In synchronous mode the cluster is whole once the leader names a synchronous standby.
+        if sync != .off, !(cluster.sync?.value.leaderMatches(leaderName) == true && !(cluster.sync?.value.voters.isEmpty ?? true)) {
+            return (leader, "\(leaderName) has no synchronous standby yet (sync key: \(cluster.sync.map { $0.value.jsonValue.compactText } ?? "none"))")
+        }
         return (leader, nil)
     }
 
@@ -315,7 +321,7 @@ public struct Lab: Sendable {
         if layout.subnet != LabLayout.defaultSubnet { dirOption += " --subnet \(layout.subnet)" }
         say("""
 
-            The guide's cluster is up (\(profile.rawValue) timings; state in \(layout.directory)).
+            The guide's cluster is up (\(profile.rawValue) timings\(sync == .off ? "" : ", synchronous replication: \(sync.rawValue)"); state in \(layout.directory)).
               leader: \(leader)\(routed.isEmpty ? "" : "; HAProxy :\(layout.writePort) reaches \(routed.replacingOccurrences(of: " false", with: " (primary)").replacingOccurrences(of: " true", with: " (replica!)"))")
               writes: PGPASSFILE=\(layout.pgpass) psql -h \(layout.haproxyHost) -p \(layout.writePort) -U \(LabFiles.applicationUser) -d \(LabFiles.database)
               reads:  PGPASSFILE=\(layout.pgpass) psql -h \(layout.haproxyHost) -p \(layout.readPort) -U \(LabFiles.applicationUser) -d \(LabFiles.database)

@@ -23,6 +23,8 @@ public struct LabCommand: AsyncParsableCommand {
         var nodes: Int?
         @Option(name: .customLong("etcd-members"), help: "etcd members (1 to 5): on .1, .2, .3…")
         var etcdMembers: Int?
+        @Option(help: "Replication: off (asynchronous, as the guide), on (synchronous_mode), strict (and synchronous_mode_strict) or quorum.")
+        var sync: String?
 
         /// Without --agent/--profile/--subnet/…, what the lab was started with (recorded by `lab up`),
         /// else vigil, guide, 127.0.50, two nodes, one etcd member.
@@ -39,10 +41,13 @@ public struct LabCommand: AsyncParsableCommand {
             guard let profile = LabProfile(rawValue: profile ?? recorded.profile ?? "guide") else {
                 throw ValidationError("--profile must be one of: \(LabProfile.allCases.map(\.rawValue).joined(separator: ", "))")
             }
+            guard let sync = LabSync(rawValue: sync ?? recorded.sync ?? "off") else {
+                throw ValidationError("--sync must be one of: \(LabSync.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
             let patroni = (try? String(contentsOfFile: ".tools/patroni-path", encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             return Lab(directory: directory, subnet: subnet ?? recorded.subnet ?? LabLayout.defaultSubnet,
-                       nodes: nodes ?? recorded.nodes ?? 2, etcdMembers: members, profile: profile, agent: agent,
+                       nodes: nodes ?? recorded.nodes ?? 2, etcdMembers: members, profile: profile, agent: agent, sync: sync,
                        patroniPath: ProcessInfo.processInfo.environment["VIGIL_PATRONI_PATH"] ?? patroni, say: { print($0) })
         }
 

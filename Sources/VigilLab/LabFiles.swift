@@ -14,9 +14,11 @@ enum LabFiles {
     static let applicationPassword = "Qwe1234!"
     static let database = "sqluser_db"
 
-    static func nodeConfig(_ node: LabLayout.Node, layout: LabLayout, pgBin: String, profile: LabProfile) -> String {
+    static func nodeConfig(_ node: LabLayout.Node, layout: LabLayout, pgBin: String, profile: LabProfile,
+                           sync: LabSync = .off) -> String {
         let dir = layout.nodeDirectory(node)
         let t = profile.timings
+        let syncLines = sync.dcsLines.map { "\n    " + $0 }.joined()
         return """
             # The guide's patroni.yml for \(node.name), on loopback (written by vigilctl lab up).
             scope: \(layout.scope)
@@ -35,7 +37,7 @@ enum LabFiles {
                 ttl: \(t.ttl)
                 loop_wait: \(t.loopWait)
                 retry_timeout: \(t.retryTimeout)
-                maximum_lag_on_failover: 1048576
+                maximum_lag_on_failover: 1048576\(syncLines)
                 postgresql:
                   use_pg_rewind: true
                   use_slots: true

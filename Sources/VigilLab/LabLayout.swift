@@ -55,12 +55,12 @@ public struct LabLayout: Sendable {
 
     func path(_ parts: String...) -> String { ([directory] + parts).joined(separator: "/") }
 
-    /// What `lab up` last used here (the file `lab.conf`: `agent profile nodes etcd-members subnet`).
-    var recorded: (agent: String?, profile: String?, nodes: Int?, etcdMembers: Int?, subnet: String?) {
+    /// What `lab up` last used here (the file `lab.conf`: `agent profile nodes etcd-members subnet sync`).
+    var recorded: (agent: String?, profile: String?, nodes: Int?, etcdMembers: Int?, subnet: String?, sync: String?) {
         let words = ((try? String(contentsOfFile: path("lab.conf"), encoding: .utf8)) ?? "").split(whereSeparator: \.isWhitespace)
             .map(String.init)
         func word(_ i: Int) -> String? { words.count > i ? words[i] : nil }
-        return (word(0), word(1), word(2).flatMap { Int($0) }, word(3).flatMap { Int($0) }, word(4))
+        return (word(0), word(1), word(2).flatMap { Int($0) }, word(3).flatMap { Int($0) }, word(4), word(5))
     }
 
     var etcdEndpoint: String { "\(etcdHost):\(etcdClientPort)" }
@@ -80,6 +80,29 @@ public struct LabLayout: Sendable {
 public enum LabAgent: String, Sendable, CaseIterable {
     case vigil
     case patroni
+}
+
+/// How the lab's cluster replicates: asynchronously as the guide does, or in one of
+/// Patroni's synchronous modes (`bootstrap.dcs.synchronous_mode`).
+public enum LabSync: String, Sendable, CaseIterable {
+    /// Asynchronous, as the guide runs it.
+    case off
+    /// `synchronous_mode: on`: commits wait for the synchronous standby while there is one.
+    case on
+    /// `synchronous_mode: on` and `synchronous_mode_strict: true`: commits always wait for one.
+    case strict
+    /// `synchronous_mode: quorum`: commits wait for any one of the standbys.
+    case quorum
+
+    /// The lines of bootstrap.dcs.
+    var dcsLines: [String] {
+        switch self {
+        case .off: []
+        case .on: ["synchronous_mode: on"]
+        case .strict: ["synchronous_mode: on", "synchronous_mode_strict: true"]
+        case .quorum: ["synchronous_mode: quorum"]
+        }
+    }
 }
 
 /// How fast the lab's cluster reacts: the guide's own timings, or a profile that fails over

@@ -39,6 +39,24 @@ import VigilCore
         #expect(await store.probed.isEmpty, "a missing candidate is refused before any peer is asked")
     }
 
+    /// In priority synchronous mode a switchover goes only to a member the sync key lists
+    /// (Patroni's 412s); a failover may name any member, and quorum mode restricts neither.
+    @Test func inSynchronousModeASwitchoverGoesOnlyToASynchronousStandby() async {
+        var cluster = Sample.threeNodes(config: Versioned(["synchronous_mode": true], version: 1))
+        cluster.sync = Versioned(SyncState(leader: "n1", syncStandby: ["n2"]), version: 4)
+        let store = FakeClusterControl(cluster, peers: [Sample.replica("n2"), Sample.replica("n3")])
+        #expect(await post(store, ["leader": "n1", "candidate": "n3"]) == (412, "candidate name does not match with sync_standby"))
+        #expect(await store.failoverWrites.isEmpty)
+        cluster.sync = Versioned(SyncState(leader: "n1", syncStandby: []), version: 5)
+        let none = FakeClusterControl(cluster, peers: [Sample.replica("n2"), Sample.replica("n3")])
+        #expect(await post(none, ["leader": "n1"]) == (412, "switchover is not possible: can not find sync_standby"))
+        cluster.config = Versioned(["synchronous_mode": "quorum"], version: 2)
+        let quorum = FakeClusterControl(cluster, peers: [Sample.replica("n2"), Sample.replica("n3")])
+        let refusal = await SwitchoverHandler(control: quorum, paused: false).precheck(cluster, leader: "n1", candidate: "n3",
+                                                                                        action: "switchover")
+        #expect(refusal == nil)
+    }
+
     @Test func aClusterOfTheLeaderAloneCannotSwitchOver() async {
         let alone = ClusterState(leader: LeaderLock(name: "n1"), members: [Sample.member("n1", role: "primary")])
         let store = FakeClusterControl(alone)

@@ -225,3 +225,68 @@ import Testing
         #expect(HAEngine.decide(o).actions == [.renewLeader, .updateStatus])
     }
 }
+
+/// The machine's side: the order of the shell's steps and the sync key's versions.
+@Suite struct SyncMachineTests {
+    /// A leader in priority mode with a streaming standby not yet listed: the key is enabled
+    /// (compare-and-swap on the version read), PostgreSQL lists the standby, then the cycle ends
+    /// early to confirm it; the next cycle, once the standby reports sync and has caught up,
+    /// writes it into the key on the version the first write left.
+    @Test func aLeaderListsAStandbyInOrderAndComparesVersions() {
+        var settings = HAMachineTests.settings
+        settings.sync = SyncSettings(mode: .priority)
+        var machine = HAMachine(useSlots: false, settings: settings)
+        var cluster = HAEngineTests.cluster(optime: 5000)
+        cluster.leader = LeaderLock(name: "n1", version: 3)
+        var status = HAMachineTests.streamingPrimary
+        status.synchronousStandbyNames = ""
+        let renew: (Action) -> ActionResult = {
+            switch $0 {
+            case .renewLeader: .confirmed(sentAt: HAMachineTests.t0)
+            case .writeSync: .syncWritten(version: 42)
+            default: .done
+            }
+        }
+        let first = HAMachineTests.run(&machine, from: machine.observed(HAMachineTests.sighting(cluster, status, settings: settings)),
+                                       answer: renew)
+        let syncSteps = first.steps.filter { if case .writeSync = $0 { true } else if case .setSyncStandbyNames = $0 { true } else { false } }
+        #expect(syncSteps == [.writeSync(SyncState(leader: "n1", syncStandby: []), expectedVersion: nil),
+                              .setSyncStandbyNames(.managed("n2"))])
+        #expect(first.next == HAMachineTests.t0 + .seconds(2), "the standby is confirmed on a look 2 s later, not a loop_wait later")
+
+        // The next look: PostgreSQL runs with the list, the standby reports sync and has the WAL.
+        cluster.sync = Versioned(SyncState(leader: "n1", syncStandby: []), version: 42)
+        status.synchronousStandbyNames = "n2"
+        status.syncNamesManaged = true
+        status.walPosition = 5100
+        status.replication[0].syncState = "sync"
+        status.replication[0].flushLSN = 5100
+        let at = HAMachineTests.t0 + .seconds(2)
+        let second = HAMachineTests.run(&machine, from: machine.observed(HAMachineTests.sighting(cluster, status, at: at, settings: settings)),
+                                        at: at, answer: renew)
+        #expect(second.steps.contains(.writeSync(SyncState(leader: "n1", syncStandby: ["n2"]), expectedVersion: 42)))
+        #expect(!second.steps.contains { if case .setSyncStandbyNames = $0 { true } else { false } },
+                "a value PostgreSQL already runs with is not set again")
+    }
+
+    /// A key written by someone else meanwhile postpones a promotion.
+    @Test func aLostCompareAndSwapPostponesThePromotion() {
+        var settings = HAMachineTests.settings
+        settings.sync = SyncSettings(mode: .priority)
+        var machine = HAMachine(useSlots: false, settings: settings)
+        var cluster = HAEngineTests.cluster(leader: "n2", optime: 5000)
+        cluster.sync = Versioned(SyncState(leader: "n1", syncStandby: ["n2"]), version: 7)
+        let result = HAMachineTests.run(&machine, from: machine.observed(HAMachineTests.sighting(cluster, HAMachineTests.runningReplica,
+                                                                                               me: "n2", settings: settings)),
+                                        answer: {
+                                            switch $0 {
+                                            case .renewLeader: .confirmed(sentAt: HAMachineTests.t0)
+                                            case .writeSync: .refused("the sync key changed meanwhile")
+                                            default: .done
+                                            }
+                                        })
+        #expect(result.steps.contains(.writeSync(SyncState(leader: "n2", quorum: 0, syncStandby: []), expectedVersion: 7)))
+        #expect(!result.steps.contains(.promote))
+        #expect(result.decisions.contains { $0.reason == .promotionPostponed })
+    }
+}
