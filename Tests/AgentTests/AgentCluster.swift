@@ -21,12 +21,13 @@ struct AgentCluster {
                       timings: (ttl: Int, loopWait: Int, retryTimeout: Int) = (6, 1, 2),
                       host: String? = nil, restAuthentication: (username: String, password: String)? = nil,
                       restapiLines: [String] = [], postgresqlLines: [String] = [], dcsLines: [String] = [],
-                      extraConfig: String = "") throws -> TestAgent {
+                      parameterLines: [String] = [], extraConfig: String = "") throws -> TestAgent {
         let agent = try TestAgent(name: name, scope: scope, etcdEndpoints: [etcd.endpoint], ttl: timings.ttl,
                                   loopWait: timings.loopWait, retryTimeout: timings.retryTimeout,
                                   maximumLagOnFailover: maximumLagOnFailover, tags: tags, host: host,
                                   restAuthentication: restAuthentication, restapiLines: restapiLines,
-                                  postgresqlLines: postgresqlLines, dcsLines: dcsLines, extraConfig: extraConfig)
+                                  postgresqlLines: postgresqlLines, dcsLines: dcsLines,
+                                  parameterLines: parameterLines, extraConfig: extraConfig)
         agents.append(agent)
         return agent
     }

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import PostgresNIO
 import Testing
+import VigilSystem
 import VigilTestSupport
 
 /// Synchronous replication on real PostgreSQL and etcd: the standby named in the sync key,
@@ -97,6 +98,67 @@ import VigilTestSupport
                 await second.get("/sync").status == 200
             }
             #expect(try await cluster.get("sync") == #"{"leader":"node1","quorum":0,"sync_standby":"node2"}"#)
+        }
+    }
+
+    /// Quorum mode on three nodes: a commit waits for any one of the two standbys, so losing one
+    /// does not stop writes; the key then names the one left (quorum 0), and when the primary is
+    /// lost too, that standby is promoted with every acknowledged row.
+    @Test func quorumModeKeepsWritingWhenAReplicaIsLost() async throws {
+        try await AgentCluster.with { cluster in
+            let quorum = ["synchronous_mode: quorum"]
+            let first = try cluster.add("node1", dcsLines: quorum)
+            let second = try cluster.add("node2", dcsLines: quorum)
+            let third = try cluster.add("node3", dcsLines: quorum)
+            try await cluster.form(leader: first, replicas: second, third)
+            try await cluster.require("the sync key names both standbys with quorum 1", within: .seconds(60)) {
+                (try? await cluster.get("sync")) == #"{"leader":"node1","quorum":1,"sync_standby":"node2,node3"}"#
+            }
+            #expect(try await first.withSQL { try await $0.text("SHOW synchronous_standby_names") } == "ANY 1 (node2,node3)")
+            try await cluster.require("node2 answers /quorum", within: .seconds(10)) { await second.get("/quorum").status == 200 }
+            #expect(await second.get("/sync").status == 503)
+            #expect(await second.get("/patroni").json?["quorum_standby"] as? Bool == true)
+            try await first.withSQL { try await $0.run("CREATE TABLE acknowledged (i int)") }
+
+            await third.killHard()
+            // Commits wait for any one standby: node2 confirms them at once.
+            let started = ContinuousClock.now
+            for i in 1...50 { try await first.withSQL { try await $0.run("INSERT INTO acknowledged VALUES (\(i))") } }
+            #expect(ContinuousClock.now - started < .seconds(10), "writes stalled after losing one of two quorum standbys")
+            try await cluster.require("the sync key names node2 alone", within: .seconds(30)) {
+                (try? await cluster.get("sync")) == #"{"leader":"node1","quorum":0,"sync_standby":"node2"}"#
+            }
+            for i in 51...100 { try await first.withSQL { try await $0.run("INSERT INTO acknowledged VALUES (\(i))") } }
+
+            await first.killHard()
+            try await cluster.require("node2 is promoted", within: .seconds(40)) { await second.isPrimary() }
+            #expect(try await second.withSQL { try await $0.count("acknowledged") } == 100)
+        }
+    }
+
+    /// Synchronous mode turned on and off at run time through the config key: on, the leader
+    /// manages synchronous_standby_names; off, the sync key goes and the node's own value is back.
+    @Test func synchronousModeIsTurnedOnAndOffAtRunTime() async throws {
+        try await AgentCluster.with { cluster in
+            let own = ["synchronous_standby_names: 'FIRST 1 (node2)'"]
+            let first = try cluster.add("node1", parameterLines: own)
+            let second = try cluster.add("node2", parameterLines: own)
+            try await cluster.form(leader: first, replicas: second)
+            #expect(try await first.withSQL { try await $0.text("SHOW synchronous_standby_names") } == "FIRST 1 (node2)")
+            #expect(try await cluster.get("sync") == nil)
+            let ctl = try CommandRun.product("vigilctl")
+            let on = try await CommandRun.run(ctl, ["-c", first.configPath, "edit-config", "-s", "synchronous_mode=on", "--force"])
+            #expect(on.exitCode == 0, "\(on.stdout)\(on.stderr)")
+            try await cluster.require("the sync key names node2", within: .seconds(30)) {
+                (try? await cluster.get("sync")) == #"{"leader":"node1","quorum":0,"sync_standby":"node2"}"#
+            }
+            #expect(try await first.withSQL { try await $0.text("SHOW synchronous_standby_names") } == "node2")
+            let off = try await CommandRun.run(ctl, ["-c", first.configPath, "edit-config", "-s", "synchronous_mode=off", "--force"])
+            #expect(off.exitCode == 0, "\(off.stdout)\(off.stderr)")
+            try await cluster.require("the sync key is deleted", within: .seconds(30)) { (try? await cluster.get("sync")) == nil }
+            try await cluster.require("the node's own synchronous_standby_names is back", within: .seconds(10)) {
+                (try? await first.withSQL { try await $0.text("SHOW synchronous_standby_names") }) == "FIRST 1 (node2)"
+            }
         }
     }
 

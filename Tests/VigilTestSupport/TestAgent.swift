@@ -39,7 +39,7 @@ public final class TestAgent: Sendable {
                 retryTimeout: Int = 2, maximumLagOnFailover: Int = 1_048_576, tags: [String] = [],
                 host: String? = nil, restAuthentication: (username: String, password: String)? = nil,
                 restapiLines: [String] = [], postgresqlLines: [String] = [], dcsLines: [String] = [],
-                extraConfig: String = "") throws {
+                parameterLines: [String] = [], extraConfig: String = "") throws {
         self.name = name
         self.scope = scope
         let user = try ServiceUser.current()
@@ -86,6 +86,7 @@ public final class TestAgent: Sendable {
                 replication: {username: replicator, password: \(Self.replicationPassword)}
               parameters:
                 unix_socket_directories: \(work)
+            \(parameterLines.map { "    " + $0 }.joined(separator: "\n"))
             \(tagLines)
             \(extraConfig)
             """

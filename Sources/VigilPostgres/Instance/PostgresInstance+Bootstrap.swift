@@ -86,8 +86,12 @@ extension PostgresInstance {
 
     /// Statements that carry passwords must never reach PostgreSQL's log, even when they fail.
     func quietSession() async throws(InstanceError) {
+        // synchronous_commit local, as Patroni bootstraps: the node's own synchronous_standby_names
+        // may name standbys that cannot exist before the cluster does, and the roles' commits
+        // would wait for them forever.
         for statement in ["SET log_statement TO 'none'", "SET log_min_duration_statement TO -1",
-                          "SET log_min_error_statement TO 'panic'"] {
+                          "SET log_min_error_statement TO 'panic'", "SET synchronous_commit TO 'local'",
+                          "SET statement_timeout TO 0"] {
             try await sql.execute(statement)
         }
     }
