@@ -1,4 +1,5 @@
 import Foundation
+import VigilConfig
 import VigilCore
 
 /// `POST /switchover`, `POST /failover` and `DELETE /switchover`, with Patroni's checks,
@@ -57,7 +58,7 @@ struct SwitchoverHandler: Sendable {
         if let leader, cluster.leader?.name != leader { return (412, "leader name does not match") }
         // In priority synchronous mode only a member the sync key names has every acknowledged
         // commit: a switchover goes to one of them (a failover may go anywhere, on purpose).
-        let mode = SyncSettings.Mode(configValue: cluster.config?.value["synchronous_mode"])
+        let mode = cluster.syncMode
         let sync = cluster.sync?.value
         let candidates: [Member]
         if let candidate {

@@ -79,7 +79,7 @@ extension HALoop {
                     return .refused("the sync key changed meanwhile")
                 }
                 logger.notice("\(Self.describe(state))")
-                return .syncWritten(version: state == nil ? nil : version)
+                return .syncWritten(version: version)
             case let .releaseSync(within):
                 await releaseSync(within: within)
             case let .setSyncStandbyNames(setting):
@@ -113,9 +113,7 @@ extension HALoop {
                 logger.warning("Could not get cluster state, skipping synchronous standby disable")
                 return
             }
-            let listed = cluster.leader.map { cluster.sync?.value.leaderMatches($0.name) == true } == true
-                && cluster.sync?.value.matches(me) == true
-            if !listed { return }
+            if !cluster.listsAsSynchronousStandby(me) { return }
             if now >= deadline {
                 logger.warning("the primary did not release this member from synchronous standby within \(within); going ahead")
                 return

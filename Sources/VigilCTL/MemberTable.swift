@@ -1,4 +1,5 @@
 import Foundation
+import VigilConfig
 import VigilCore
 
 /// `patronictl list`'s rows, computed as Patroni's `cluster_as_json` and `output_members` do
@@ -30,7 +31,7 @@ struct MemberTable {
     var rows: [Row] {
         let leader = cluster.leader?.name
         // A replica the sync key lists is a Sync (or Quorum) Standby while the mode is on, as patronictl says.
-        let syncMode = SyncSettings.Mode(configValue: cluster.config?.value["synchronous_mode"])
+        let syncMode = cluster.syncMode
         var rows = MemberSummary.all(in: cluster).map { member -> Row in
             let r = member.record
             let role = member.isLeader ? "Leader"

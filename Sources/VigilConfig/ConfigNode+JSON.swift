@@ -75,7 +75,7 @@ extension DynamicConfig {
 
     /// Synchronous replication as configured (a standby cluster never runs it, as in Patroni).
     public var syncSettings: SyncSettings {
-        let mode = standbyCluster == nil ? SyncSettings.Mode(rawValue: synchronousMode ?? "off") ?? .off : .off
+        let mode = standbyCluster == nil ? synchronousMode ?? .off : .off
         return SyncSettings(mode: mode, strict: synchronousModeStrict ?? false, nodeCount: synchronousNodeCount ?? 1,
                             maximumLagOnSyncnode: Int64(maximumLagOnSyncnode ?? -1))
     }

@@ -13,7 +13,7 @@ public struct DynamicConfig: Sendable {
     public var primaryStartTimeout: Int?
     public var primaryStopTimeout: Int?
     /// on | off | quorum (true/false read as on/off)
-    public var synchronousMode: String?
+    public var synchronousMode: SyncSettings.Mode?
     public var synchronousModeStrict: Bool?
     public var synchronousNodeCount: Int?
     public var failsafeMode: Bool?
@@ -62,23 +62,7 @@ public struct DynamicConfig: Sendable {
             ?? s.int("master_start_timeout", in: Self.seconds)
         primaryStopTimeout = kept("primary_stop_timeout", s.int("primary_stop_timeout", in: Self.seconds), \.primaryStopTimeout)
             ?? s.int("master_stop_timeout", in: Self.seconds)
-        // true/on/yes → "on"; false/off/no → "off"; "quorum" in any case. Anything else is an
-        // error naming the key, and the mode in force is kept (a typo must not turn it off).
-        if let text = s.string("synchronous_mode") {
-            if let flag = ConfigScalar.bool(text) {
-                synchronousMode = flag ? "on" : "off"
-            } else if text.lowercased() == "quorum" {
-                synchronousMode = "quorum"
-            } else {
-                s.reader.report(Diagnostic(
-                    .error, code: "wrong-type", path: s.childPath("synchronous_mode"), location: s.location(of: "synchronous_mode"),
-                    message: "synchronous_mode is \(text), which is none of on, off or quorum.",
-                    fix: "set synchronous_mode to on (priority), quorum, or off."))
-                synchronousMode = lastGood?.synchronousMode
-            }
-        } else {
-            synchronousMode = s.isSet("synchronous_mode") ? lastGood?.synchronousMode : nil
-        }
+        synchronousMode = kept("synchronous_mode", Self.syncMode(s), \.synchronousMode)
         synchronousModeStrict = kept("synchronous_mode_strict", s.bool("synchronous_mode_strict"), \.synchronousModeStrict)
         synchronousNodeCount = kept("synchronous_node_count", s.int("synchronous_node_count", in: 1...10_000),
                                     \.synchronousNodeCount)
@@ -90,6 +74,19 @@ public struct DynamicConfig: Sendable {
         ignoreSlots = s.whole("ignore_slots")
         standbyCluster = s.whole("standby_cluster")
         postgresql = DynamicPostgresConfig(s.section("postgresql"), lastGood: lastGood?.postgresql)
+    }
+
+    /// true/on/yes → on; false/off/no → off; "quorum" in any case. Anything else is an error
+    /// naming the key (nil: the mode in force is kept, a typo must not turn it off).
+    static func syncMode(_ s: ConfigSection) -> SyncSettings.Mode? {
+        guard let text = s.string("synchronous_mode") else { return nil }
+        if let flag = ConfigScalar.bool(text) { return flag ? .priority : .off }
+        if text.lowercased() == "quorum" { return .quorum }
+        s.reader.report(Diagnostic(
+            .error, code: "wrong-type", path: s.childPath("synchronous_mode"), location: s.location(of: "synchronous_mode"),
+            message: "synchronous_mode is \(text), which is none of on, off or quorum.",
+            fix: "set synchronous_mode to on (priority), quorum, or off."))
+        return nil
     }
 }
 

@@ -39,7 +39,7 @@ public protocol DistributedStore: Sendable {
     func setConfig(_ value: JSONValue, expectedVersion: Int64?) async throws(StoreError) -> Bool
     func setFailover(_ request: FailoverRequest, expectedVersion: Int64?) async throws(StoreError) -> Bool
     /// nil deletes the key (synchronous mode turned off). Returns the key's new version (0 once
-    /// deleted), or nil when the comparison failed.
+    /// deleted: a compare-and-swap on 0 expects it absent), or nil when the comparison failed.
     func setSync(_ sync: SyncState?, expectedVersion: Int64?) async throws(StoreError) -> Int64?
     func setHistory(_ history: [TimelineEvent]) async throws(StoreError)
     func setStatus(_ status: StatusRecord) async throws(StoreError)

@@ -226,7 +226,7 @@ public struct Lab: Sendable {
             }
         }
         // In synchronous mode the cluster is whole once the leader names a synchronous standby.
-        if sync != .off, !(cluster.sync?.value.leaderMatches(leaderName) == true && !(cluster.sync?.value.voters.isEmpty ?? true)) {
+        if sync != .off, !layout.nodes.contains(where: { cluster.listsAsSynchronousStandby($0.name) }) {
             return (leader, "\(leaderName) has no synchronous standby yet (sync key: \(cluster.sync.map { $0.value.jsonValue.compactText } ?? "none"))")
         }
         return (leader, nil)

@@ -15,14 +15,17 @@ public struct FailoverTags: Sendable, Equatable {
     }
 
     public init(_ tags: JSONValue?) {
-        let priority = tags?["failover_priority"].flatMap(Self.integer)
-        let nofailover: Bool
-        if let value = tags?["nofailover"] {
-            nofailover = Self.truthy(value)
-        } else {
-            nofailover = (priority ?? 1) <= 0
-        }
-        self.init(nofailover: nofailover, priority: priority ?? 1)
+        let (nofailover, priority) = Self.pair(tags, flag: "nofailover", priority: "failover_priority")
+        self.init(nofailover: nofailover, priority: priority)
+    }
+
+    /// A flag tag and its priority tag as Patroni's tags.py reads them (`_bool_tag`,
+    /// `_priority_tag`): the flag set means its truthiness; not set, it follows priority ≤ 0.
+    /// The priority is 0 with the flag, else the number given, 1 by default.
+    static func pair(_ tags: JSONValue?, flag: String, priority key: String) -> (flag: Bool, priority: Int64) {
+        let priority = tags?[key].flatMap(integer)
+        let set = tags?[flag].map(truthy) ?? ((priority ?? 1) <= 0)
+        return (set, set ? 0 : priority ?? 1)
     }
 
     /// Whether it may ever become primary on its own.

@@ -91,7 +91,7 @@ extension HAEngine {
         }
         // Quorum mode: the voters that are not ahead vote for this member; enough of them prove
         // that one of those that confirmed the last acknowledged commit is not ahead of it.
-        var votes = sync?.members.contains { $0.lowercased() == c.me.lowercased() } == true ? 0 : -1
+        var votes = sync?.matches(c.me, includingLeader: true) == true ? 0 : -1
         var ahead = 0
         for peer in peers where Candidacy.refusal(peer) == nil {
             if !peer.inRecovery {
@@ -107,7 +107,7 @@ extension HAEngine {
                 return c.decision(.notHealthiest, "following a different leader because i am not the healthiest node (\(peer.name) is ahead)")
             }
             guard peer.walPosition > 0 else { continue }
-            let voter = sync?.members.contains { $0.lowercased() == peer.name.lowercased() } == true
+            let voter = sync?.matches(peer.name, includingLeader: true) == true
             if peer.walPosition == myWAL, peer.failoverPriority > o.me.failoverPriority, sync?.leaderMatches(peer.name) != true,
                !c.quorumActive || voter {
                 return c.decision(.notHealthiest, "following a different leader because \(peer.name) has a higher failover_priority")

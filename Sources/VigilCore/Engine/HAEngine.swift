@@ -136,7 +136,7 @@ public enum HAEngine {
             // commits wait for a standby from the first one on).
             return c.decision(.bootstrapping, "trying to bootstrap a new cluster", [
                 .claimInitialization, .bootstrap, .recordSystemID, .writeInitialConfig, .acquireLeader,
-            ] + (c.o.settings.sync.enabled ? [.prepareSync] : []) + [.updateStatus])
+            ] + c.beforePromotion + [.updateStatus])
         }
         return c.decision(.waitingForLeaderToBootstrap, "waiting for leader to bootstrap")
     }

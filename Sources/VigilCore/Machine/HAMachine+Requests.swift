@@ -79,8 +79,8 @@ extension HAMachine {
     /// Asking to be released from synchronous standby: only in synchronous mode, for a member that
     /// may be one and does not lead, and only while the `sync` key of the current leader lists it.
     func syncRelease(me: MemberIdentity, cluster: ClusterState?) -> Action? {
-        guard settings.sync.enabled, me.allowsSync, lock.lastConfirmed == nil, let cluster, let leader = cluster.leader?.name,
-              let sync = cluster.sync?.value, sync.leaderMatches(leader), sync.matches(me.name) else { return nil }
+        guard settings.sync.enabled, me.allowsSync, lock.lastConfirmed == nil,
+              cluster?.listsAsSynchronousStandby(me.name) == true else { return nil }
         return .releaseSync(within: .seconds(2 * settings.timings.loopWait))
     }
 

@@ -38,8 +38,8 @@ public enum ActionResult: Sendable, Equatable {
     case timelineSwitch(TimelineDivergence.HistoryEntry?)
     /// The answer to `.refreshPostgres`.
     case postgres(PostgresStatus)
-    /// The `sync` key was written: its new version (nil: deleted).
-    case syncWritten(version: Int64?)
+    /// The `sync` key was written: its new version (0: deleted, a write after it expects it absent).
+    case syncWritten(version: Int64)
 
     public var succeeded: Bool {
         switch self {

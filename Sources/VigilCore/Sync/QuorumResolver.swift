@@ -43,7 +43,6 @@ struct QuorumResolver {
     /// The transitions, two in a row of the same kind merged into the last (nobody saw the first).
     mutating func transitions() -> [Transition] {
         out = []
-        failure = nil
         generate()
         var merged: [Transition] = []
         for (i, t) in out.enumerated() {
@@ -115,9 +114,6 @@ struct QuorumResolver {
         out.append(.sync(numsync: numsync, names: sync.sorted))
     }
 
-    /// Why the last `transitions()` gave none although the state is not the goal, if it did.
-    private(set) var failure: String?
-
     /// As Patroni computes the whole list before applying any: a state its rules cannot mend
     /// gives no transition at all (the next cycle starts again from what is).
     mutating func generate() {
@@ -136,7 +132,7 @@ struct QuorumResolver {
                     try checkInvariants()
                 }
             } catch {
-                failure = error.message
+                // Broken invariants: mended from what synchronous_standby_names says.
                 try quorumUpdate(sync.count - numsync, sync)
             }
             guard leader == leaderWanted else { throw Broken(message: "the sync key's leader is \(leader), not \(leaderWanted)") }
@@ -148,7 +144,6 @@ struct QuorumResolver {
             try addNewNodes()
             try handleReplicationFactorChange()
         } catch {
-            failure = error.message
             out = []
         }
     }

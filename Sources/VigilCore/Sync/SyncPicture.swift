@@ -156,23 +156,14 @@ struct SyncCandidate: Equatable {
     }
 }
 
-/// `nosync` and `sync_priority` as every member reads them (Patroni's tags.py, the same rule as
-/// nofailover and failover_priority): nosync set means its truthiness; not set, it follows
-/// sync_priority ≤ 0. The priority is 0 with nosync, else the number given, 1 by default.
+/// `nosync` and `sync_priority` as every member reads them: the same rule as nofailover and
+/// failover_priority (`FailoverTags.pair`).
 public struct SyncTags: Sendable, Equatable {
     public var nosync: Bool
     public var priority: Int64
 
     public init(_ tags: JSONValue?) {
-        let priority = tags?["sync_priority"].flatMap(FailoverTags.integer)
-        let nosync: Bool
-        if let value = tags?["nosync"] {
-            nosync = FailoverTags.truthy(value)
-        } else {
-            nosync = (priority ?? 1) <= 0
-        }
-        self.nosync = nosync
-        self.priority = nosync ? 0 : (priority ?? 1)
+        (nosync, priority) = FailoverTags.pair(tags, flag: "nosync", priority: "sync_priority")
     }
 
     public var allowsSync: Bool { !nosync && priority > 0 }

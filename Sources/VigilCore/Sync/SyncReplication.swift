@@ -3,25 +3,17 @@
 /// Pure: the machine turns the steps into the shell's.
 public enum SyncReplication {
     /// What the leader sees: its PostgreSQL and the store.
-    public struct Facts: Sendable {
-        public var me: String
-        public var settings: SyncSettings
-        public var loopWait: Duration
-        public var cluster: ClusterState
-        public var status: PostgresStatus
-
-        public init(me: String, settings: SyncSettings, loopWait: Duration, cluster: ClusterState, status: PostgresStatus) {
-            self.me = me
-            self.settings = settings
-            self.loopWait = loopWait
-            self.cluster = cluster
-            self.status = status
-        }
+    struct Facts: Sendable {
+        var me: String
+        var settings: SyncSettings
+        var loopWait: Duration
+        var cluster: ClusterState
+        var status: PostgresStatus
     }
 
     /// The running primary's cycle: keep `synchronous_standby_names` and the `sync` key in step
     /// with the standbys that stream, or turn synchronous replication off.
-    public static func manage(_ f: Facts, memory: inout SyncMemory, now: Duration) -> [SyncStep] {
+    static func manage(_ f: Facts, memory: inout SyncMemory, now: Duration) -> [SyncStep] {
         let key = f.cluster.sync?.value
         guard f.settings.enabled else { return disable(key: key, managed: f.status.syncNamesManaged) }
         let picture = memory.picture(me: f.me, replication: f.status.replication, members: f.cluster.members, syncKey: key,

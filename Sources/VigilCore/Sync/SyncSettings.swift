@@ -1,5 +1,3 @@
-import Foundation
-
 /// How the cluster replicates, from the `config` key's `synchronous_mode`,
 /// `synchronous_mode_strict`, `synchronous_node_count` and `maximum_lag_on_syncnode`.
 public struct SyncSettings: Sendable, Equatable {
@@ -40,20 +38,3 @@ public struct SyncSettings: Sendable, Equatable {
     public var wantedNodes: Int { max(nodeCount, minimumNodes) }
 }
 
-extension SyncSettings.Mode {
-    /// `synchronous_mode` as Patroni reads it from the `config` key: "quorum" (any case), or a
-    /// truthy value (true, on, yes, 1) for priority; anything else is off.
-    public init(configValue value: JSONValue?) {
-        switch value {
-        case let .string(s)?:
-            let text = s.trimmingCharacters(in: .whitespaces).lowercased()
-            if text == "quorum" { self = .quorum } else { self = ["true", "on", "yes", "1", "y", "t"].contains(text) ? .priority : .off }
-        case let .bool(b)?:
-            self = b ? .priority : .off
-        case let .int(i)?:
-            self = i != 0 ? .priority : .off
-        default:
-            self = .off
-        }
-    }
-}

@@ -23,3 +23,12 @@ extension SyncState {
         return name.lowercased() == leader.lowercased()
     }
 }
+
+extension ClusterState {
+    /// Whether the current leader's `sync` key lists `name` as a synchronous standby (Patroni's
+    /// is_sync_standby): what a standby about to stop waits to be released from.
+    public func listsAsSynchronousStandby(_ name: String) -> Bool {
+        guard let leader = leader?.name, let sync = sync?.value else { return false }
+        return sync.leaderMatches(leader) && sync.matches(name)
+    }
+}

@@ -18,11 +18,9 @@ public enum PrioritySync {
     public static func plan(me: String, picture: SyncPicture, key: SyncState?, settings: SyncSettings) -> [SyncStep] {
         var steps: [SyncStep] = []
         var voters = key?.voters ?? []
-        if key?.isEmpty ?? true {
-            // Enabled explicitly, so the mode is in force even with no standby to pick yet.
-            steps.append(.writeKey(SyncState(leader: me, syncStandby: [])))
-            voters = []
-        } else if key?.leaderMatches(me) != true {
+        // No key (the mode enabled explicitly, in force even with no standby to pick yet), or one
+        // naming another leader: this leader names itself, with no standby.
+        if key?.leaderMatches(me) != true {
             steps.append(.writeKey(SyncState(leader: me, syncStandby: [])))
             voters = []
         }

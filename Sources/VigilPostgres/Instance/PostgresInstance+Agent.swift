@@ -93,11 +93,6 @@ extension PostgresInstance {
         try? await Task.sleep(for: .milliseconds(100))
     }
 
-    var managedSyncNames: String?? {
-        if case let .managed(value) = syncNames { return .some(value) }
-        return nil
-    }
-
     /// Command-line parameters whose configured value differs from what the postmaster runs with.
     var commandLinePending: [String] {
         guard !startedCommandLine.isEmpty else { return [] }

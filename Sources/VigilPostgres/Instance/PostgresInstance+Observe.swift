@@ -7,7 +7,7 @@ extension PostgresInstance {
     public func observe(timeout: Duration = .seconds(5)) async -> PostgresStatus {
         await settleStart(timeout: min(timeout, .seconds(2)))
         var status = PostgresStatus(state: state)
-        status.syncNamesManaged = managedSyncNames != nil
+        status.syncNamesManaged = syncNames != .configured
         guard state == .running else { return status }
         do {
             let facts = try await sql.rows("""
