@@ -62,8 +62,7 @@ extension HALoop {
     func shutdown() async {
         for request in pending { request.reply.resume(returning: (503, "the agent is shutting down")) }
         pending.removeAll()
-        let timeout = Duration.seconds(Int64(dynamic.primaryStopTimeout ?? 60))
-        await drive(machine.shutdown(primaryStopTimeout: timeout, at: now))
+        await drive(machine.shutdown(at: now))
     }
 
     /// Wakes the loop on the changes it must react to at once. Member and status keys are

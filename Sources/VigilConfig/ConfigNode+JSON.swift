@@ -63,14 +63,15 @@ extension DynamicConfig {
     }
 
     /// The settings the HA engine runs with: effective timings (the rule applied), lag limit,
-    /// primary start timeout, timeline check and pause.
+    /// primary start and stop timeouts, timeline check, pause and synchronous replication.
     public var engineSettings: EngineSettings {
         EngineSettings(timings: timings.effective().timings,
                        maximumLagOnFailover: Int64(maximumLagOnFailover ?? 1_048_576),
                        primaryStartTimeout: .seconds(primaryStartTimeout ?? 300),
                        checkTimeline: checkTimeline ?? false,
                        paused: pause ?? false,
-                       sync: syncSettings)
+                       sync: syncSettings,
+                       primaryStopTimeout: primaryStopTimeout.map { .seconds($0) })
     }
 
     /// Synchronous replication as configured (a standby cluster never runs it, as in Patroni).

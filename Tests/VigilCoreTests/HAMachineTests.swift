@@ -315,10 +315,44 @@ import VigilCore
         cluster.leader = LeaderLock(name: "n1", version: 3)
         _ = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary)),
                      answer: { $0 == .renewLeader ? .confirmed(sentAt: Self.t0) : .done })
-        let (steps, _, _) = Self.run(&machine, from: machine.shutdown(primaryStopTimeout: .seconds(60), at: Self.t0),
+        let (steps, _, _) = Self.run(&machine, from: machine.shutdown(at: Self.t0),
                                      answer: { $0 == .stopPostgres(.fast, timeout: .seconds(60)) ? .failed("timed out") : .done })
         #expect(steps == [.stopPostgres(.fast, timeout: .seconds(60)), .stopPostgres(.immediate, timeout: .seconds(10)),
                           .releaseLeader, .refreshPostgres, .publishMember(extendingLease: false)])
+    }
+
+    /// Patroni applies `primary_stop_timeout` only in synchronous mode and reads 0 as unset.
+    @Test(arguments: [(SyncSettings.Mode.priority, 5, 5), (.quorum, 5, 5), (.off, 5, 60), (.priority, 0, 60), (.priority, 90, 90)])
+    func primaryStopTimeoutBoundsTheShutdownOnlyInSynchronousMode(mode: SyncSettings.Mode, configured: Int, expected: Int) {
+        var machine = HAMachine(useSlots: false)
+        var settings = Self.settings
+        settings.sync = SyncSettings(mode: mode)
+        settings = EngineSettings(timings: settings.timings, sync: settings.sync, primaryStopTimeout: .seconds(configured))
+        var cluster = HAEngineTests.cluster()
+        cluster.leader = LeaderLock(name: "n1", version: 3)
+        _ = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary, settings: settings)),
+                     answer: { $0 == .renewLeader ? .confirmed(sentAt: Self.t0) : .done })
+        let (steps, _, _) = Self.run(&machine, from: machine.shutdown(at: Self.t0), answer: { _ in .done })
+        #expect(steps.first == .stopPostgres(.fast, timeout: .seconds(expected)))
+    }
+
+    /// A demotion's fast stop is bounded by the lease, and by `primary_stop_timeout` when that
+    /// applies (synchronous mode), whichever is shorter.
+    @Test(arguments: [(SyncSettings.Mode.priority, 5, 5), (.off, 5, 30), (.priority, 90, 30)])
+    func primaryStopTimeoutShortensADemotionInSynchronousMode(mode: SyncSettings.Mode, configured: Int, expected: Int) {
+        var machine = HAMachine(useSlots: false)
+        let settings = EngineSettings(timings: Self.settings.timings, sync: SyncSettings(mode: mode),
+                                      primaryStopTimeout: .seconds(configured))
+        var cluster = HAEngineTests.cluster()
+        cluster.leader = LeaderLock(name: "n1", version: 3)
+        _ = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary, settings: settings)),
+                     answer: { $0 == .renewLeader ? .confirmed(sentAt: Self.t0) : .done })
+        let later = Self.t0 + .seconds(31)
+        let (steps, decisions, _) = Self.run(&machine, from: machine.observed(Self.sighting(nil, Self.runningPrimary, at: later,
+                                                                                          settings: settings)),
+                                             at: later, answer: { _ in .done })
+        #expect(decisions.map(\.reason).contains(.demotedStoreUnreachable))
+        #expect(steps.first == .stopPostgres(.fast, timeout: .seconds(expected)))
     }
 
     @Test func shutdownInPauseLeavesEverything() {
@@ -326,7 +360,7 @@ import VigilCore
         var paused = Self.settings
         paused.paused = true
         _ = machine.observed(Self.sighting(HAEngineTests.cluster(), Self.runningPrimary, settings: paused))
-        let (steps, decisions, _) = Self.run(&machine, from: machine.shutdown(primaryStopTimeout: .seconds(60), at: Self.t0))
+        let (steps, decisions, _) = Self.run(&machine, from: machine.shutdown(at: Self.t0))
         #expect(steps.isEmpty && decisions.map(\.reason) == [.shuttingDown])
     }
 
@@ -410,7 +444,7 @@ extension HAMachineTests {
         _ = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary)),
                      answer: { $0 == .renewLeader ? .confirmed(sentAt: Self.t0) : .done })
         var routable = false
-        let (steps, _, _) = Self.run(&machine, from: machine.shutdown(primaryStopTimeout: .seconds(60), at: Self.t0),
+        let (steps, _, _) = Self.run(&machine, from: machine.shutdown(at: Self.t0),
                                      answer: { action in
                                          switch action {
                                          case .stopPostgres, .killPostmaster: .failed("still there")

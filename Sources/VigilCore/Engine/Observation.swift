@@ -62,19 +62,30 @@ public struct EngineSettings: Sendable, Equatable {
     public var paused: Bool
     /// Synchronous replication (`synchronous_mode` and its companions).
     public var sync: SyncSettings
+    /// `primary_stop_timeout` as configured (nil: unset, or 0 and below, which Patroni reads as
+    /// unset). It bounds a primary's stop only in synchronous mode: see `primaryStopBudget`.
+    public var primaryStopTimeout: Duration?
 
     public init(timings: HATimings = .defaults, maximumLagOnFailover: Int64 = 1_048_576,
                 primaryStartTimeout: Duration = .seconds(300), checkTimeline: Bool = false, paused: Bool = false,
-                sync: SyncSettings = .off) {
+                sync: SyncSettings = .off, primaryStopTimeout: Duration? = nil) {
         self.timings = timings
         self.maximumLagOnFailover = maximumLagOnFailover
         self.primaryStartTimeout = primaryStartTimeout
         self.checkTimeline = checkTimeline
         self.paused = paused
         self.sync = sync
+        self.primaryStopTimeout = primaryStopTimeout.flatMap { $0 > .zero ? $0 : nil }
     }
 
     public var ttl: Duration { .seconds(timings.ttl) }
+
+    /// How long a primary's fast stop may take before it is made immediate, when the user set
+    /// it: Patroni applies `primary_stop_timeout` only in synchronous mode, where a fast stop
+    /// waits for the synchronous standbys and the setting trades durability for availability.
+    public var primaryStopBudget: Duration? {
+        sync.mode == .off ? nil : primaryStopTimeout
+    }
 }
 
 /// The store as seen this cycle: its contents, or the fact that it could not be read.

@@ -6,8 +6,12 @@ extension HAMachine {
         let mode: DemoteMode
     }
 
-    /// How long a fast stop may take before the immediate one.
-    func fastStopBudget() -> Duration { .seconds(max(5, settings.timings.ttl)) }
+    /// How long a fast stop may take before the immediate one: about a lease, or less when
+    /// `primary_stop_timeout` applies (synchronous mode), as in Patroni's demote.
+    func fastStopBudget() -> Duration {
+        let lease = Duration.seconds(max(5, settings.timings.ttl))
+        return settings.primaryStopBudget.map { min($0, lease) } ?? lease
+    }
     /// How long an immediate stop may take after a fast one failed.
     static let immediateAfterFastBudget = Duration.seconds(5)
 

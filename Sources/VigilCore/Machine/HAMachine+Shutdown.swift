@@ -3,7 +3,12 @@
 /// the lease, and write the member key a last time without extending its lease. In pause
 /// PostgreSQL and the key are left as they are.
 extension HAMachine {
-    public mutating func shutdown(primaryStopTimeout: Duration, at now: Duration) -> Next {
+    /// How long the fast stop may take when `primary_stop_timeout` does not apply. Patroni then
+    /// waits without a bound; the agent bounds it so that its own stop ends well inside
+    /// systemd's default stop timeout (90 s) instead of being killed with PostgreSQL running.
+    static let shutdownStopBudget = Duration.seconds(60)
+
+    public mutating func shutdown(at now: Duration) -> Next {
         var c = Cycle(began: now)
         c.shutdown = true
         c.finishing = true
@@ -12,7 +17,7 @@ extension HAMachine {
             return Next(.finish(nextCycleAt: now),
                         decided: Decision(.shuttingDown, "shutting down in pause: PostgreSQL keeps running and the leader key stays"))
         }
-        c.queue = [.essential(.stopPostgres(.fast, timeout: primaryStopTimeout))]
+        c.queue = [.essential(.stopPostgres(.fast, timeout: settings.primaryStopBudget ?? Self.shutdownStopBudget))]
         // A synchronous standby first asks the primary to release it (commits would wait for it).
         if let me = observation?.me, let release = syncRelease(me: me, cluster: observation?.cluster) {
             c.queue.insert(.optional(release), at: 0)
