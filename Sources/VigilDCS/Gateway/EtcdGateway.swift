@@ -136,7 +136,9 @@ public actor EtcdGateway: EtcdKV {
                     }
                 case .notAGateway:
                     // Another endpoint may serve the call; when none of them does, that is the
-                    // answer (a wrong address), not an outage to wait out.
+                    // answer (a wrong address), not an outage to wait out. The prefix is asked
+                    // for again: it may have been read from a server being replaced.
+                    apiPrefix = nil
                     notGateways += 1
                     if notGateways >= endpoints.count { throw error }
                     current = (current + 1) % endpoints.count
@@ -226,14 +228,25 @@ public actor EtcdGateway: EtcdKV {
         guard let response = try? await client.execute(request, deadline: Self.nioDeadline(deadline)),
               let body = try? await response.body.collect(upTo: 1 << 16),
               let json = try? JSONValue.parse(String(buffer: body)),
-              let version = json["etcdcluster"]?.stringValue ?? json["etcdserver"]?.stringValue else {
+              let prefix = Self.apiPrefix(versionDocument: json) else {
             return "/v3"
         }
-        let parts = version.split(separator: ".").compactMap { Int($0) }
-        let prefix = parts.count >= 2 && (parts[0], parts[1]) < (3, 3) ? "/v3alpha"
-            : parts.count >= 2 && (parts[0], parts[1]) == (3, 3) ? "/v3beta" : "/v3"
         apiPrefix = prefix
         return prefix
+    }
+
+    /// The JSON gateway's path prefix for an answer of `GET /version`, nil when it names no
+    /// usable version. The server's own version decides it: the gateway is part of the server.
+    /// The cluster version is only a fallback, because a forming cluster reports 3.0.0 (then
+    /// "not_decided") before its members agree, which would select a prefix no 3.4+ server serves.
+    public static func apiPrefix(versionDocument json: JSONValue) -> String? {
+        for field in ["etcdserver", "etcdcluster"] {
+            let parts = (json[field]?.stringValue ?? "").split(separator: ".").compactMap { Int($0) }
+            guard parts.count >= 2 else { continue }
+            if (parts[0], parts[1]) < (3, 3) { return "/v3alpha" }
+            return (parts[0], parts[1]) == (3, 3) ? "/v3beta" : "/v3"
+        }
+        return nil
     }
 
     private func authenticateIfNeeded(_ endpoint: String, deadline: ContinuousClock.Instant) async throws(StoreError) {
