@@ -28,10 +28,12 @@ config=${CONFIG:-debug}
 sync=${SYNC:-off}
 nodes=${NODES:-2}
 agents=${AGENTS:-"vigil patroni"}
-# Results are named by profile, and by synchronous mode and node count when not the guide's.
+# Results are named by profile, by synchronous mode and node count when not the guide's, and
+# by the one system measured when only one is (a one-system run never replaces a comparison).
 tag=$profile
 [ "$sync" = off ] || tag="$tag-sync-$sync"
 [ "$nodes" = 2 ] || tag="$tag-$nodes-nodes"
+[ "$(echo $agents)" = "vigil patroni" ] || tag="$tag-$(echo $agents | tr ' ' -)"
 VIGIL_BENCH_TOOLS=1 scripts/install-deps.sh >/dev/null
 swift build -c "$config" --product vigil >/dev/null
 swift build -c "$config" --product vigilctl >/dev/null
