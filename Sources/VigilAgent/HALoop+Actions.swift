@@ -89,15 +89,15 @@ extension HALoop {
                 fatal = reason
             case .probePeers, .demote, .updateStatus, .recordHistory, .manageSync, .prepareSync:
                 // The machine hands out the steps these stand for, never these.
-                logger.error("\(action) is not a step the shell carries out")
+                logger.error("\(action.phrase) is not a step the shell carries out")
                 return .failed("not a step")
             }
             return .done
         } catch let error as StoreError {
-            logger.error("\(action): \(error)")
+            logger.error("\(action.phrase) failed: \(error)")
             return .noAnswer("\(error)")
         } catch {
-            logger.error("\(action): \(error)")
+            logger.error("\(action.phrase) failed: \(error)")
             return .failed("\(error)")
         }
     }

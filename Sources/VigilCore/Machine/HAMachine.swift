@@ -240,10 +240,10 @@ public struct HAMachine: Sendable {
             guard o.postgres.isRunningPrimary, o.postgres.answering, let cluster = o.cluster else { return nil }
             let facts = SyncReplication.Facts(me: o.me.name, settings: settings.sync, loopWait: .seconds(settings.timings.loopWait),
                                               cluster: cluster, status: o.postgres.status)
-            queue(SyncReplication.manage(facts, memory: &sync, now: now), status: o.postgres.status)
+            queueSyncSteps(SyncReplication.manage(facts, memory: &sync, now: now), status: o.postgres.status)
         case .prepareSync:
             cycle!.preparingPromotion = true
-            queue(SyncReplication.beforePromotion(me: o.me.name, settings: settings.sync, key: o.cluster?.sync?.value,
+            queueSyncSteps(SyncReplication.beforePromotion(me: o.me.name, settings: settings.sync, key: o.cluster?.sync?.value,
                                                   managed: o.postgres.status.syncNamesManaged),
                   status: nil)
         case .promote:
@@ -296,7 +296,7 @@ public struct HAMachine: Sendable {
     /// Queues synchronous replication's steps: every change is essential (a write that loses its
     /// compare-and-swap, or a reload that fails, ends the decision before the next change could
     /// break the order). A value PostgreSQL already runs with is not set again.
-    mutating func queue(_ steps: [SyncStep], status: PostgresStatus?) {
+    mutating func queueSyncSteps(_ steps: [SyncStep], status: PostgresStatus?) {
         var queued: [Queued] = []
         for step in steps {
             switch step {

@@ -1,0 +1,45 @@
+/// A step in words, for the log line that says it failed ("writing the sync key failed: …"):
+/// an operator reads what the agent was doing, not a Swift value.
+extension Action {
+    public var phrase: String {
+        switch self {
+        case .probePeers: "asking the other members for their state"
+        case .claimInitialization: "claiming the initialize key"
+        case .bootstrap: "initializing a new cluster"
+        case .recordSystemID: "recording the system identifier in the initialize key"
+        case .cancelInitialization: "giving up the initialize key"
+        case .writeInitialConfig: "writing bootstrap.dcs into the config key"
+        case .acquireLeader: "taking the leader key"
+        case .renewLeader: "renewing the leader key"
+        case .releaseLeader: "releasing the leader key"
+        case let .createReplica(from): "copying the data directory from \(from)"
+        case .startPostgres(.primary): "starting PostgreSQL as primary"
+        case let .startPostgres(.replica(following)): "starting PostgreSQL as a replica\(following.map { " of \($0)" } ?? "")"
+        case let .follow(leader): "re-pointing at \(leader)"
+        case let .rejoin(leader): "rejoining \(leader)"
+        case .promote: "promoting PostgreSQL"
+        case let .demote(mode): "demoting (\(mode.rawValue))"
+        case .updateStatus: "updating the status key"
+        case .recordHistory: "recording the promotion in the history key"
+        case .clearFailover: "clearing the failover key"
+        case let .exit(reason): "stopping the agent (\(reason))"
+        case .manageSync: "managing synchronous replication"
+        case .prepareSync: "preparing synchronous replication for a promotion"
+        case let .askPeers(members): "asking \(members.map(\.name).joined(separator: ", ")) for their state"
+        case let .stopPostgres(mode, _): "stopping PostgreSQL (\(mode.rawValue))"
+        case .killPostmaster: "killing the postmaster"
+        case let .ensureSlots(members): "creating replication slots for \(members.joined(separator: ", "))"
+        case .writeStatus: "writing the status key"
+        case let .readTimelineSwitch(timeline): "reading the history file of timeline \(timeline)"
+        case .writeHistory: "writing the history key"
+        case .publishMember: "writing this member's key"
+        case .refreshPostgres: "asking PostgreSQL for its state"
+        case .restartPostgres: "restarting PostgreSQL"
+        case let .reinitialize(from): "reinitializing from \(from)"
+        case let .runCallback(callback): "running the \(callback.event.rawValue) callback"
+        case .writeSync: "writing the sync key"
+        case .setSyncStandbyNames: "setting synchronous_standby_names"
+        case .releaseSync: "asking the primary to release this synchronous standby"
+        }
+    }
+}
