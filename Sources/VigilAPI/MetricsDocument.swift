@@ -71,6 +71,13 @@ public enum MetricsDocument {
         let left = s.leaderUntil.map { max(0, ($0 - now).inSeconds) } ?? 0
         metric("vigil_leader_lease_seconds_left", "gauge", "Seconds this node may still act as leader without renewing the lock (0 if not the leader).",
                String(format: "%.3f", left))
+        let fenceState = switch s.fence { case .disarmed: "0"; case .armed: "1"; case .failing: "-1" }
+        metric("vigil_fence_armed", "gauge",
+               "1 while the fence outside the agent would stop PostgreSQL if the lease is not renewed in time, 0 when disarmed (not a primary), -1 when it cannot be told.",
+               fenceState)
+        let fenceLeft = if case let .armed(until) = s.fence { max(0, (until - now).inSeconds) } else { 0.0 }
+        metric("vigil_fence_seconds_left", "gauge", "Seconds until the fence stops PostgreSQL unless the lease is renewed (0 when not armed).",
+               String(format: "%.3f", fenceLeft))
         out.append("# HELP vigil_ha_cycle_seconds Duration of the HA loop's cycles (observe, decide, act).")
         out.append("# TYPE vigil_ha_cycle_seconds histogram")
         let base = "scope=\"\(escape(s.scope))\",name=\"\(escape(s.name))\""

@@ -37,6 +37,8 @@ public struct NodeSnapshot: Sendable {
     public var storeCalls: [String: CycleHistogram] = [:]
     /// Promotions and demotions, by the engine's reason code.
     public var roleChanges: [String: Int64] = [:]
+    /// The fence outside the agent, as it last answered.
+    public var fence = FenceReport.disarmed
 
     public init(scope: String, name: String, postgres: PostgresStatus = PostgresStatus(state: .stopped),
                 busyWith: String? = nil, internalRole: String = "uninitialized", cluster: ClusterState? = nil,
@@ -91,4 +93,22 @@ public struct NodeSnapshot: Sendable {
 
     /// The role from PostgreSQL while it runs, the agent's own otherwise.
     public var role: String { isRunning ? (postgres.role?.rawValue ?? internalRole) : internalRole }
+}
+
+/// The fence as the agent last heard from it: what `/patroni` and `/metrics` say of it.
+public enum FenceReport: Sendable, Equatable {
+    /// Nothing to guard (a replica, a stopped server, pause).
+    case disarmed
+    /// PostgreSQL is stopped at `until` unless a renewal of the leader key moves it.
+    case armed(until: ContinuousClock.Instant)
+    /// The fence could not be told (not started, not answering): a primary without its fence.
+    case failing(String)
+
+    public var name: String {
+        switch self {
+        case .disarmed: "disarmed"
+        case .armed: "armed"
+        case .failing: "failing"
+        }
+    }
 }

@@ -45,6 +45,13 @@ public enum StatusDocument {
         if let tags = s.tags, case let .object(entries) = tags, !entries.isEmpty { o.append(("tags", tags)) }
         if let sysid = pg.systemIdentifier { o.append(("database_system_identifier", .string(sysid))) }
         if !pg.pendingRestart.isEmpty { o.append(("pending_restart", true)) }
+        // Vigil's own: the fence that stops this node's PostgreSQL when its lease is not renewed.
+        var fence: [(String, JSONValue)] = [("state", .string(s.fence.name))]
+        if case let .armed(until) = s.fence {
+            fence.append(("seconds_left", .double(((until - now).inSeconds * 1000).rounded() / 1000)))
+        }
+        if case let .failing(reason) = s.fence { fence.append(("error", .string(reason))) }
+        o.append(("fence", .object(fence)))
         o.append(("patroni", .object([("version", .string(s.version)), ("scope", .string(s.scope)),
                                       ("name", .string(s.name))])))
         return .object(o)

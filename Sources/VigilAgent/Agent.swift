@@ -73,7 +73,7 @@ public enum Agent {
                                        logger: logger)
         let loop = HALoop(configPath: configPath, setup: setup, store: store, instance: instance, probe: probe, box: box,
                           wakeup: wakeup, logger: logger, callbacks: callbacks, callbackEvents: callbacks.events,
-                          onStatus: { notifier.status($0) })
+                          fence: FenceClient(dataDirectory: setup.instance.dataDirectory), onStatus: { notifier.status($0) })
         let ready = ReadyGate()
         let haService = HALoopService(loop: loop, instance: instance, box: box, wakeup: wakeup, ready: ready, notifier: notifier,
                                       logger: logger)

@@ -9,12 +9,16 @@ import Glibc
 /// Starts the user's callback scripts: the agent's `CallbackRunner`, nothing in the simulation.
 public protocol CallbackRunning: Sendable {
     func run(_ callback: Callback) async
+    /// Takes `postgresql.callbacks` as written again (a reload); returns the events that now
+    /// have a script.
+    func configure(_ scripts: [String: String]) async -> Set<Callback.Event>
 }
 
 /// No callbacks (the simulation, and an agent whose configuration names none).
 public struct NoCallbacks: CallbackRunning {
     public init() {}
     public func run(_ callback: Callback) async {}
+    public func configure(_ scripts: [String: String]) async -> Set<Callback.Event> { [] }
 }
 
 /// `postgresql.callbacks` as Patroni runs them: the command's words (split as a shell would,
@@ -22,17 +26,30 @@ public struct NoCallbacks: CallbackRunning {
 /// a time: a callback still running when the next is due is killed with what it started
 /// (`on_reload` has a slot of its own), so a late `on_role_change` never undoes a newer one.
 public actor CallbackRunner: CallbackRunning {
-    private let commands: [Callback.Event: [String]]
+    private var commands: [Callback.Event: [String]]
     private let scope: String
     private let logger: Logger
     private var running: ChildProcess?
     private var reloading: ChildProcess?
 
-    /// The events a script is configured for.
+    /// The events a script is configured for at start.
     public nonisolated let events: Set<Callback.Event>
 
     /// - Parameter scripts: `postgresql.callbacks` as written (event name to command line).
     public init(scripts: [String: String], scope: String, logger: Logger) {
+        commands = Self.commands(scripts, logger: logger)
+        self.scope = scope
+        self.logger = logger
+        events = Set(commands.keys)
+    }
+
+    public func configure(_ scripts: [String: String]) -> Set<Callback.Event> {
+        commands = Self.commands(scripts, logger: logger)
+        return Set(commands.keys)
+    }
+
+    /// Each script's words by event; what cannot run is said once and left out.
+    static func commands(_ scripts: [String: String], logger: Logger) -> [Callback.Event: [String]] {
         var commands: [Callback.Event: [String]] = [:]
         for (name, command) in scripts {
             guard let event = Callback.Event(rawValue: name) else {
@@ -45,10 +62,7 @@ public actor CallbackRunner: CallbackRunning {
             }
             commands[event] = words
         }
-        self.commands = commands
-        self.scope = scope
-        self.logger = logger
-        events = Set(commands.keys)
+        return commands
     }
 
     public func run(_ callback: Callback) async {

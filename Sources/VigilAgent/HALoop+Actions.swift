@@ -85,6 +85,8 @@ extension HALoop {
             case let .setSyncStandbyNames(setting):
                 try await instance.setSyncStandbyNames(setting)
                 logSyncNames(setting)
+            case let .fence(order):
+                try await applyFence(order)
             case let .exit(reason):
                 fatal = reason
             case .probePeers, .demote, .updateStatus, .recordHistory, .manageSync, .prepareSync:
@@ -120,6 +122,29 @@ extension HALoop {
             }
             logger.info("Waiting for primary to release us from synchronous standby")
             try? await Task.sleep(for: .seconds(2))
+        }
+    }
+
+    /// Arms the fence with the machine's deadline (its time turned into the host's monotonic
+    /// clock), or disarms it; says when it fired since it was last told anything.
+    func applyFence(_ order: FenceOrder) async throws(FenceError) {
+        let previous: FenceWire.State
+        do {
+            switch order {
+            case let .arm(until):
+                previous = try await fence.arm(remaining: until - now)
+                let deadline = clock.instant(until)
+                box.update { $0.fence = .armed(until: deadline) }
+            case .disarm:
+                previous = try await fence.disarm()
+                box.update { $0.fence = .disarmed }
+            }
+        } catch {
+            box.update { $0.fence = .failing(error.description) }
+            throw error
+        }
+        if case let .fenced(pid, _) = previous {
+            logger.error("the fence stopped PostgreSQL (pid \(pid)): the leader key was not renewed in time")
         }
     }
 

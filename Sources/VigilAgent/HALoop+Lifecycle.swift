@@ -45,6 +45,7 @@ extension HALoop {
             if let pid = await instance.stopLeftoverPostmaster(timeout: .seconds(60)) {
                 logger.notice("stopped PostgreSQL (pid \(pid)) left running by a previous agent; this agent starts it again")
             }
+            await noticeLeftoverFence()
             return .ready
         } catch {
             // A postmaster the previous agent left may be a primary whose lease nobody renews now:
@@ -55,6 +56,14 @@ extension HALoop {
             }
             return .storeUnavailable("\(error)")
         }
+    }
+
+    /// A fence a previous agent left armed: the machine hears of it, and the first cycle that
+    /// has no lock to back it disarms it (a cycle that renews the lock moves its deadline).
+    func noticeLeftoverFence() async {
+        guard case .armed? = await fence.status() else { return }
+        logger.notice("the fence of a previous agent is armed; this agent takes it over")
+        machine.fenceFoundArmed()
     }
 
     /// SIGTERM: the machine's shutdown (PostgreSQL stopped, the key given up, the member key
@@ -84,7 +93,7 @@ extension HALoop {
 }
 
 extension HALoop {
-    /// SIGHUP (or POST /reload): re-read the file; tags and failover settings apply from the
+    /// SIGHUP (or POST /reload): re-read the file; tags, failover settings and callbacks apply from the
     /// next cycle, and `postgresql.parameters` are written and reloaded (those that need a
     /// restart reported as pending_restart). Addresses, directories and credentials need a
     /// restart of the agent.
@@ -106,6 +115,10 @@ extension HALoop {
                 $0.noloadbalance = noloadbalance
             }
             setup.configuration.postgresql.parameters = fresh.configuration.postgresql.parameters
+            // Callbacks as Patroni reloads them: the new scripts run from the next event on
+            // (on_reload below included).
+            setup.configuration.postgresql.callbacks = fresh.configuration.postgresql.callbacks
+            machine.callbacks = await callbacks.configure(fresh.configuration.postgresql.callbacks)
             await applyParameters(dynamic)
             logger.notice("reloaded \(path)")
             if let callback = machine.reloadCallback { _ = await perform(.runCallback(callback)) }

@@ -57,11 +57,14 @@ public actor HALoop {
     public internal(set) var fatal: String?
     let onStatus: @Sendable (String) -> Void
     let callbacks: any CallbackRunning
+    /// The fence outside this process that stops a primary's PostgreSQL when the lease is not
+    /// renewed in time (none in the simulation).
+    let fence: any Fencing
 
     public init(configPath: String, setup: AgentSetup, store: EtcdStore, instance: any PostgresControl,
                 probe: any PeerProbing, box: SnapshotBox, wakeup: Wakeup, clock: StoreClock = .system(), logger: Logger,
                 callbacks: any CallbackRunning = NoCallbacks(), callbackEvents: Set<Callback.Event> = [],
-                onStatus: @escaping @Sendable (String) -> Void = { _ in }) {
+                fence: any Fencing = NoFence(), onStatus: @escaping @Sendable (String) -> Void = { _ in }) {
         self.configPath = configPath
         self.setup = setup
         self.store = store
@@ -73,6 +76,7 @@ public actor HALoop {
         self.logger = logger
         self.onStatus = onStatus
         self.callbacks = callbacks
+        self.fence = fence
         dynamic = setup.configuration.bootstrap.dcs
         settings = dynamic.engineSettings
         machine = HAMachine(useSlots: setup.instance.useSlots, settings: settings, callbacks: callbackEvents)

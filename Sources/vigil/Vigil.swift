@@ -23,7 +23,12 @@ struct Vigil: AsyncParsableCommand {
     @Argument(help: "The configuration file (patroni.yml) or a directory of *.yml files.")
     var configFile: String?
 
+    /// The fence the agent starts for its data directory (FenceServer); not for people to run.
+    @Option(name: .customLong("fence"), help: .hidden)
+    var fenceDataDirectory: String?
+
     func run() async throws {
+        if let fenceDataDirectory { throw ExitCode(FenceServer.run(dataDirectory: fenceDataDirectory)) }
         if validateConfig {
             guard let configFile else { throw ValidationError("--validate-config needs the configuration file to check.") }
             let report = ConfigCheck.run(path: configFile)

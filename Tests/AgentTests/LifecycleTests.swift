@@ -8,11 +8,12 @@ import Glibc
 /// How the agent starts and stops as a service: under systemd (`Type=notify`), and after an
 /// agent died on its own.
 @Suite(.serialized) struct LifecycleTests {
-    /// kill -9 of the agent alone leaves PostgreSQL running; the next agent stops that
-    /// postmaster cleanly and runs it again as its own child.
+    /// kill -9 of the agent alone leaves PostgreSQL running (until the fence's deadline: a
+    /// lease of 20 s leaves the next agent the time to come first); the next agent stops that
+    /// postmaster cleanly, runs it again as its own child, and takes the fence over.
     @Test func anAgentKilledAloneTakesItsPostgreSQLBack() async throws {
         try await AgentCluster.with { cluster in
-            let node = try cluster.add("node1")
+            let node = try cluster.add("node1", timings: (20, 1, 2))
             try await node.start()
             try await cluster.require("node1 leads", within: .seconds(60)) { await node.isPrimary() }
             await node.killAgentOnly()
@@ -20,23 +21,30 @@ import Glibc
             try await node.start()
             try await cluster.require("node1 leads again", within: .seconds(30)) { await node.isPrimary() }
             #expect(node.fullLog().contains("left running by a previous agent"))
+            #expect(node.fullLog().contains("the fence of a previous agent is armed; this agent takes it over"))
+            #expect(!node.fullLog().contains("deadline passed"))
             #expect(try await cluster.get("leader") == "node1")
         }
     }
 
-    /// SIGHUP (systemctl reload): the file is read again; a tag and a PostgreSQL parameter
-    /// changed there are in force without a restart, and a name change is refused.
+    /// SIGHUP (systemctl reload): the file is read again; a tag, a PostgreSQL parameter and a
+    /// callback added there are in force without a restart, and a name change is refused.
     @Test func sighupAppliesTheEditedFile() async throws {
         try await AgentCluster.with { cluster in
             let node = try cluster.add("node1")
             try await node.start()
             try await cluster.require("node1 leads", within: .seconds(60)) { await node.isPrimary() }
+            let records = try FailoverTests.callbackRecorder()
             try node.editConfig { text in
                 text.replacingOccurrences(of: "tags: {}", with: "tags:\n  noloadbalance: true")
                     .replacingOccurrences(of: "  parameters:\n    unix_socket_directories:",
-                                          with: "  parameters:\n    work_mem: 12MB\n    unix_socket_directories:")
+                                          with: "  callbacks: {on_reload: '\(records.script) \(records.directory)/node1.log'}\n"
+                                              + "  parameters:\n    work_mem: 12MB\n    unix_socket_directories:")
             }
             node.current?.signal(SIGHUP)
+            try await cluster.require("the callback added to the file runs on this reload", within: .seconds(10)) {
+                records.lines("node1").contains("on_reload primary \(cluster.scope)")
+            }
             try await cluster.require("the tag is published", within: .seconds(10)) {
                 let tags = await node.get("/patroni").json?["tags"] as? [String: Any]
                 return tags?["noloadbalance"] as? Bool == true

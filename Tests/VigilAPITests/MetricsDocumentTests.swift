@@ -10,6 +10,7 @@ import VigilCore
             postmasterStartTime: "2026-11-27 10:00:00.5+00"))
         s.postgres.serverVersion = 180006
         s.leaderUntil = .now + .seconds(20)
+        s.fence = .armed(until: .now + .seconds(18))
         s.cycles.record(0.004)
         s.cycles.record(0.3)
         s.roleChanges["promoted_by_race"] = 1
@@ -30,6 +31,9 @@ import VigilCore
         #expect(lines.contains(#"vigil_ha_cycle_seconds_bucket{scope="demo",name="n1",le="+Inf"} 2"#))
         #expect(lines.contains(#"vigil_role_changes_total{scope="demo",name="n1",reason="promoted_by_race"} 1"#))
         #expect(text.contains("vigil_leader_lease_seconds_left"))
+        #expect(lines.contains(#"vigil_fence_armed{scope="demo",name="n1"} 1"#))
+        let left = lines.first { $0.hasPrefix("vigil_fence_seconds_left{") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        #expect(left.map { $0 > 17 && $0 <= 18 } == true, "\(String(describing: left))")
         #expect(lines.contains(#"vigil_store_call_seconds_bucket{scope="demo",name="n1",call="kv/range",le="0.005"} 1"#))
         #expect(lines.contains(#"vigil_store_call_seconds_bucket{scope="demo",name="n1",call="kv/range",le="0.05"} 2"#))
         #expect(lines.contains(#"vigil_store_call_seconds_count{scope="demo",name="n1",call="kv/range"} 2"#))

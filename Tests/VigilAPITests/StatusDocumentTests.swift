@@ -4,6 +4,17 @@ import VigilCore
 
 /// `GET /patroni` has Patroni's fields, order and types (spec §1.3).
 @Suite struct StatusDocumentTests {
+    /// Vigil's own field: the fence's state, the seconds left while armed, the error when it
+    /// cannot be told.
+    @Test func theFenceIsReported() throws {
+        let now = ContinuousClock.now
+        var s = NodeSnapshot(scope: "demo", name: "n1", postgres: PostgresStatus(state: .running, role: .primary, timeline: 1))
+        s.fence = .armed(until: now + .milliseconds(7250))
+        #expect(StatusDocument.json(s, now: now)["fence"]?.compactText == #"{"state":"armed","seconds_left":7.25}"#)
+        s.fence = .failing("no fence answers for /data")
+        #expect(StatusDocument.json(s, now: now)["fence"]?.compactText == #"{"state":"failing","error":"no fence answers for /data"}"#)
+    }
+
     @Test func aReplicaReportsIntegerLocationsAndItsReplicationState() throws {
         var s = NodeSnapshot(scope: "demo", name: "n2", postgres: PostgresStatus(
             state: .running, role: .replica, timeline: 3, walPosition: 900, receiveLSN: 900, replayLSN: 800,
@@ -13,7 +24,7 @@ import VigilCore
         s.cluster = ClusterState(leader: LeaderLock(name: "n1"))
         s.dcsLastSeen = 1_795_000_000
         let json = StatusDocument.json(s)
-        #expect(json.compactText == #"{"state":"running","postmaster_start_time":"2026-11-27 10:00:00.5+00:00","role":"replica","server_version":180006,"xlog":{"received_location":900,"replayed_location":800,"replayed_timestamp":null,"paused":false},"timeline":3,"replication_state":"streaming","dcs_last_seen":1795000000,"database_system_identifier":"7268616322854375442","patroni":{"version":"\#(VigilVersion.string)","scope":"demo","name":"n2"}}"#)
+        #expect(json.compactText == #"{"state":"running","postmaster_start_time":"2026-11-27 10:00:00.5+00:00","role":"replica","server_version":180006,"xlog":{"received_location":900,"replayed_location":800,"replayed_timestamp":null,"paused":false},"timeline":3,"replication_state":"streaming","dcs_last_seen":1795000000,"database_system_identifier":"7268616322854375442","fence":{"state":"disarmed"},"patroni":{"version":"\#(VigilVersion.string)","scope":"demo","name":"n2"}}"#)
     }
 
     @Test func aStoppedNodeReportsOnlyStateAndItsOwnRole() {

@@ -59,7 +59,8 @@ import VigilCore
         let (steps, decisions, next) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary)),
                                                 answer: { $0 == .renewLeader ? .confirmed(sentAt: Self.t0) : .done })
         #expect(decisions.map(\.reason) == [.leaderWithLock])
-        #expect(steps == [.renewLeader, .ensureSlots(for: ["n1", "n2", "n3"]), .writeStatus(optime: 5000),
+        #expect(steps == [.renewLeader, .fence(.arm(until: Self.t0 + .seconds(28))), .ensureSlots(for: ["n1", "n2", "n3"]),
+                          .writeStatus(optime: 5000),
                           .publishMember(extendingLease: true)])
         #expect(next == Self.t0 + .seconds(10), "the next cycle a loop_wait after this one began")
         #expect(machine.lock.lastConfirmed == Self.t0 && machine.leaderUntil == Self.t0 + .seconds(30))
@@ -138,10 +139,11 @@ import VigilCore
                                                  if case .stopPostgres = action, machine.leaderUntil != nil { routableWhileStopping = true }
                                              })
         #expect(decisions.map(\.reason) == [.probingForSwitchover, .switchoverDemoting])
-        #expect(steps == [.renewLeader, .askPeers([HAEngineTests.member("n2"), HAEngineTests.member("n3")]), .renewLeader,
-                          .stopPostgres(.fast, timeout: .seconds(30)), .stopPostgres(.immediate, timeout: .seconds(5)),
-                          .killPostmaster, .releaseLeader, .startPostgres(.replica(following: nil)), .refreshPostgres,
-                          .publishMember(extendingLease: false)])
+        let armed = Action.fence(.arm(until: Self.t0 + .seconds(28)))
+        #expect(steps == [.renewLeader, armed, .askPeers([HAEngineTests.member("n2"), HAEngineTests.member("n3")]), .renewLeader,
+                          armed, .stopPostgres(.fast, timeout: .seconds(30)), .stopPostgres(.immediate, timeout: .seconds(5)),
+                          .killPostmaster, .releaseLeader, .startPostgres(.replica(following: nil)), .fence(.disarm),
+                          .refreshPostgres, .publishMember(extendingLease: false)])
         #expect(!routableWhileStopping, "not routable while it stops")
         #expect(machine.lock == LockState() && machine.following == nil)
     }
@@ -188,7 +190,8 @@ import VigilCore
                                                  }
                                              })
         // The view still names this member leader and the lock is gone: the write extends nothing.
-        #expect(steps == [.renewLeader, .startPostgres(.primary), .releaseLeader, .publishMember(extendingLease: false)])
+        #expect(steps == [.renewLeader, .fence(.arm(until: Self.t0 + .seconds(28))), .startPostgres(.primary), .releaseLeader,
+                          .fence(.disarm), .publishMember(extendingLease: false)])
         #expect(decisions.map(\.reason) == [.restartingPrimary, .primaryStartFailed])
         #expect(machine.lock == LockState())
     }
@@ -318,7 +321,7 @@ import VigilCore
         let (steps, _, _) = Self.run(&machine, from: machine.shutdown(at: Self.t0),
                                      answer: { $0 == .stopPostgres(.fast, timeout: .seconds(60)) ? .failed("timed out") : .done })
         #expect(steps == [.stopPostgres(.fast, timeout: .seconds(60)), .stopPostgres(.immediate, timeout: .seconds(10)),
-                          .releaseLeader, .refreshPostgres, .publishMember(extendingLease: false)])
+                          .fence(.disarm), .releaseLeader, .refreshPostgres, .publishMember(extendingLease: false)])
     }
 
     /// Patroni applies `primary_stop_timeout` only in synchronous mode and reads 0 as unset.

@@ -40,6 +40,8 @@ extension Action {
         case .writeSync: "writing the sync key"
         case .setSyncStandbyNames: "setting synchronous_standby_names"
         case .releaseSync: "asking the primary to release this synchronous standby"
+        case .fence(.arm): "arming the fence"
+        case .fence(.disarm): "disarming the fence"
         }
     }
 }

@@ -89,6 +89,9 @@ public enum Action: Sendable, Equatable {
     /// publishes `nosync` (until the agent's next step is done) and waits, up to `within`, until
     /// the `sync` key no longer lists it (Patroni's while_not_sync_standby).
     case releaseSync(within: Duration)
+    /// Tell the fence outside the agent: stop PostgreSQL at a deadline unless moved, or guard
+    /// nothing (`FenceOrder`).
+    case fence(FenceOrder)
 
     /// Whether the step can take longer than `ttl` (initdb, a clone, a rewind, crash recovery):
     /// the shell keeps the member key alive meanwhile, as Patroni's touch_member does.

@@ -56,6 +56,7 @@ extension HAMachine {
         case (.startPostgres, _):
             // Demoted whether or not the replica started: the next cycle starts it.
             cycle!.demotion = nil
+            cycle!.demoted = true
             cycle!.changedPostgres = true
             return advance(at: now)
         default:

@@ -38,6 +38,9 @@ extension HAMachine {
             // The key goes only once PostgreSQL is gone: a replica must not be promoted beside
             // a primary that still takes writes (then the key is left to lapse).
             let held = lock.lastConfirmed != nil && !lock.lost
+            // Nothing is left for the fence to guard once PostgreSQL is gone; while it may still
+            // run, the fence keeps its deadline.
+            if result.succeeded, fence != .disarm { cycle!.queue.append(.optional(.fence(.disarm))) }
             if held, result.succeeded { cycle!.queue.append(.optional(.releaseLeader)) }
             cycle!.queue.append(.optional(.refreshPostgres))
             cycle!.queue.append(.optional(.publishMember(extendingLease: false)))

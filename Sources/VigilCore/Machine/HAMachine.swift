@@ -39,6 +39,8 @@ public struct HAMachine: Sendable {
 
     /// What the leader remembers about synchronous replication between cycles.
     public internal(set) var sync = SyncMemory()
+    /// What the fence was last told and acknowledged.
+    public internal(set) var fence = FenceOrder.disarm
 
     var cycle: Cycle?
 
@@ -100,6 +102,7 @@ public struct HAMachine: Sendable {
         c.inFlight = nil
         cycle = c
         if result.succeeded, action.changesPostgres { cycle!.changedPostgres = true }
+        if case let .fence(order) = action, result.succeeded { fence = order }
         if let callback = callback(after: action, result) { cycle!.callbacks.append(callback) }
         if cycle!.demotion != nil, let next = demotionStep(action, result, at: now) { return next }
         if cycle!.shutdown { return shutdownStep(action, result, at: now) }
@@ -109,6 +112,9 @@ public struct HAMachine: Sendable {
             return Next(.observe)
         case let (.acquireLeader, .confirmed(sent)), let (.renewLeader, .confirmed(sent)):
             lock = LockState(lastConfirmed: sent, leaseTTL: settings.ttl)
+            // The fence's deadline follows every confirmation at once, before anything the
+            // lock allows (a promotion, a start as primary) can run.
+            if let order = fenceAfterConfirmation() { cycle!.queue.insert(.optional(.fence(order)), at: 0) }
         case (.renewLeader, _):
             // No answer is no proof: a leader that cannot renew steps down (as Patroni does).
             lock.lost = true
@@ -265,6 +271,7 @@ public struct HAMachine: Sendable {
     func finishingSteps() -> [Queued] {
         guard let c = cycle, !c.exited, let o = observation else { return [] }
         var steps: [Queued] = []
+        if let order = fenceAtCycleEnd() { steps.append(.optional(.fence(order))) }
         if c.changedPostgres { steps.append(.optional(.refreshPostgres)) }
         if o.cluster != nil {
             // Written even when unchanged: the write is what keeps a replica's lease alive.
@@ -331,6 +338,8 @@ extension HAMachine {
         var changedPostgres = false
         var retriedQuery = false
         var promoted = false
+        /// A demotion ended this cycle (PostgreSQL was stopped and started again as a replica).
+        var demoted = false
         /// The promotion's new timeline was asked for, to be recorded in the history at once.
         var recordedPromotion = false
         /// The engine's actions not yet started.
