@@ -42,28 +42,41 @@ extension HALoop {
             lastCluster = cluster
             lastClusterReadAt = now
             await apply(cluster)
-            if let pid = await instance.stopLeftoverPostmaster(timeout: .seconds(60)) {
-                logger.notice("stopped PostgreSQL (pid \(pid)) left running by a previous agent; this agent starts it again")
-            }
-            await noticeLeftoverFence()
+            await takeOverLeftovers(storeReachable: true)
             return .ready
         } catch {
-            // A postmaster the previous agent left may be a primary whose lease nobody renews now:
-            // it is stopped without waiting for the store (the first cycle starts it again). A
-            // second agent on this node was refused before this (its REST port is taken).
-            if let pid = await instance.stopLeftoverPostmaster(timeout: .seconds(60)) {
-                logger.notice("stopped PostgreSQL (pid \(pid)) left running by a previous agent: the store does not answer, and it may have been a primary nobody renews the lease of")
-            }
+            // Without the store, pause is not known: an unguarded primary is stopped without
+            // waiting (the first cycle starts it again). A second agent on this node was refused
+            // before this (its REST port is taken).
+            await takeOverLeftovers(storeReachable: false)
             return .storeUnavailable("\(error)")
         }
     }
 
-    /// A fence a previous agent left armed: the machine hears of it, and the first cycle that
-    /// has no lock to back it disarms it (a cycle that renews the lock moves its deadline).
-    func noticeLeftoverFence() async {
-        guard case .armed? = await fence.status() else { return }
-        logger.notice("the fence of a previous agent is armed; this agent takes it over")
-        machine.fenceFoundArmed()
+    /// What a previous agent left on this node: its fence, and a PostgreSQL still running,
+    /// kept or stopped as `LeftoverServer` rules. The machine hears of an armed fence; the
+    /// first cycle that renews the lock moves its deadline, one without a lock disarms it.
+    func takeOverLeftovers(storeReachable: Bool) async {
+        let fenceArmed = if case .armed? = await fence.status() { true } else { false }
+        if fenceArmed {
+            logger.notice("the fence of a previous agent is armed; this agent takes it over")
+            machine.fenceFoundArmed()
+        }
+        guard let leftover = await instance.leftoverPostmaster() else { return }
+        let verdict = LeftoverServer.verdict(runsAsReplica: leftover.runsAsReplica, fenceArmed: fenceArmed,
+                                             paused: storeReachable && settings.paused)
+        switch verdict {
+        case .keep:
+            if let pid = await instance.adoptLeftoverPostmaster() {
+                let why = leftover.runsAsReplica ? "a replica" : fenceArmed ? "a primary its fence guards" : "the cluster is paused"
+                logger.notice("kept PostgreSQL (pid \(pid)) that a previous agent left running (\(why)); this agent goes on from there")
+            }
+        case .stop:
+            if let pid = await instance.stopLeftoverPostmaster(timeout: .seconds(60)) {
+                let why = storeReachable ? "a primary no fence guards" : "the store does not answer, and it may be a primary nobody renews the lease of"
+                logger.notice("stopped PostgreSQL (pid \(pid)) left running by a previous agent (\(why)); this agent starts it again")
+            }
+        }
     }
 
     /// SIGTERM: the machine's shutdown (PostgreSQL stopped, the key given up, the member key
@@ -72,6 +85,9 @@ extension HALoop {
         for request in pending { request.reply.resume(returning: (503, "the agent is shutting down")) }
         pending.removeAll()
         await drive(machine.shutdown(at: now))
+        // In pause PostgreSQL keeps running: the agent's session to it is closed before the
+        // process ends (PostgresNIO traps on a connection released while open).
+        await instance.closeSession()
     }
 
     /// Wakes the loop on the changes it must react to at once. Member and status keys are

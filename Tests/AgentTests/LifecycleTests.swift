@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilSystem
 import VigilTestSupport
 #if canImport(Glibc)
 import Glibc
@@ -8,22 +9,69 @@ import Glibc
 /// How the agent starts and stops as a service: under systemd (`Type=notify`), and after an
 /// agent died on its own.
 @Suite(.serialized) struct LifecycleTests {
-    /// kill -9 of the agent alone leaves PostgreSQL running (until the fence's deadline: a
-    /// lease of 20 s leaves the next agent the time to come first); the next agent stops that
-    /// postmaster cleanly, runs it again as its own child, and takes the fence over.
-    @Test func anAgentKilledAloneTakesItsPostgreSQLBack() async throws {
+    /// kill -9 of the agent alone leaves its primary running under the fence; the next agent
+    /// (started well inside the lease of 20 s) takes both over without restarting PostgreSQL,
+    /// which is how the agent is upgraded. With the fence killed too, nothing guards a primary
+    /// left running, and the next agent stops it and starts it again as its own child.
+    @Test func anAgentKilledAloneKeepsItsPostgreSQLRunningUnderTheFence() async throws {
         try await AgentCluster.with { cluster in
             let node = try cluster.add("node1", timings: (20, 1, 2))
             try await node.start()
             try await cluster.require("node1 leads", within: .seconds(60)) { await node.isPrimary() }
+            try await node.withSQL { try await $0.run("CREATE TABLE kept AS SELECT 1 AS i") }
+            let postmaster = try #require(node.postgresProcesses().first)
             await node.killAgentOnly()
             #expect(node.postgresRunning)
             try await node.start()
             try await cluster.require("node1 leads again", within: .seconds(30)) { await node.isPrimary() }
-            #expect(node.fullLog().contains("left running by a previous agent"))
+            #expect(node.postgresProcesses().first == postmaster, "the same postmaster, never restarted")
+            #expect(node.fullLog().contains("kept PostgreSQL (pid \(postmaster)) that a previous agent left running (a primary its fence guards)"))
             #expect(node.fullLog().contains("the fence of a previous agent is armed; this agent takes it over"))
-            #expect(!node.fullLog().contains("deadline passed"))
             #expect(try await cluster.get("leader") == "node1")
+            #expect(try await node.withSQL { try await $0.count("kept") } == 1)
+
+            await node.killAgentOnly()
+            let fences = Self.fences(of: node)
+            #expect(fences.count == 1, "one fence for the data directory: \(fences)")
+            for pid in fences { kill(pid, SIGKILL) }
+            try await node.start()
+            try await cluster.require("node1 leads a third time", within: .seconds(60)) { await node.isPrimary() }
+            #expect(node.fullLog().contains("stopped PostgreSQL (pid \(postmaster)) left running by a previous agent (a primary no fence guards)"))
+            #expect(node.postgresProcesses().first != postmaster)
+        }
+    }
+
+    /// An upgrade as with Patroni: pause, restart the agent (SIGTERM in pause leaves
+    /// PostgreSQL running and the key held), resume. The new agent keeps the same postmaster.
+    @Test func anAgentRestartedInPauseKeepsPostgreSQLRunning() async throws {
+        try await AgentCluster.with { cluster in
+            let node = try cluster.add("node1")
+            try await node.start()
+            try await cluster.require("node1 leads", within: .seconds(60)) { await node.isPrimary() }
+            let postmaster = try #require(node.postgresProcesses().first)
+            #expect(await node.request("PATCH", "/config", body: #"{"pause":true}"#).status == 200)
+            try await cluster.require("the pause is in force", within: .seconds(10)) {
+                await node.get("/patroni").json?["pause"] as? Bool == true
+            }
+            let code = await node.terminate()
+            #expect(code == 0, "exit status \(String(describing: code)):\n\(node.logTail(lines: 120))")
+            #expect(node.postgresProcesses().first == postmaster, "left running in pause")
+            try await node.start()
+            try await cluster.require("node1 answers as the leader again", within: .seconds(30)) { await node.isPrimary() }
+            #expect(node.fullLog().contains("kept PostgreSQL (pid \(postmaster)) that a previous agent left running (the cluster is paused)"))
+            #expect(await node.request("PATCH", "/config", body: #"{"pause":null}"#).status == 200)
+            try await cluster.require("resumed", within: .seconds(10)) { await node.get("/patroni").json?["pause"] == nil }
+            #expect(await node.isPrimary())
+            #expect(node.postgresProcesses().first == postmaster, "never restarted")
+        }
+    }
+
+    /// The fence processes guarding `node`'s data directory.
+    static func fences(of node: TestAgent) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { pid_t($0) }.filter { pid in
+            let arguments = ProcessTable.arguments(of: pid)
+            return arguments.contains("--fence") && arguments.contains(node.dataDirectory)
         }
     }
 

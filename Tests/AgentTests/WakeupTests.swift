@@ -36,7 +36,13 @@ import Glibc
                     == 20 * 1024
             }
 
-            // The failover and leader keys: a switchover completes within seconds.
+            // The failover and leader keys: a switchover completes within seconds. It goes ahead
+            // only to a member the leader sees streaming (a clone may still be catching up when
+            // it already calls itself streaming): waited for first, and not counted.
+            try await cluster.require("the leader sees node2 streaming", within: .seconds(45)) {
+                let replication = await first.get("/patroni").json?["replication"] as? [[String: Any]] ?? []
+                return replication.contains { $0["application_name"] as? String == "node2" && $0["state"] as? String == "streaming" }
+            }
             let put = try await cluster.etcdctl(["put", cluster.key("failover"), #"{"leader":"node1","member":"node2"}"#])
             #expect(put.exitCode == 0)
             try await cluster.require("the switchover runs on the watch's wake-ups", within: Self.reaction) {

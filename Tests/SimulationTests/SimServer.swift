@@ -215,6 +215,16 @@ final class SimServer: PostgresControl, @unchecked Sendable {
         return true
     }
 
+    func leftoverPostmaster() async -> (pid: Int32, runsAsReplica: Bool)? {
+        running ? (4242, role == .replica) : nil
+    }
+
+    func adoptLeftoverPostmaster() async -> Int32? {
+        running ? 4242 : nil
+    }
+
+    func closeSession() async {}
+
     func stopLeftoverPostmaster(timeout: Duration) async -> Int32? {
         guard running else { return nil }
         do {

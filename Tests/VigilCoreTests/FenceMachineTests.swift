@@ -115,3 +115,16 @@ import VigilCore
                           .publishMember(extendingLease: false)])
     }
 }
+
+/// What a new agent does with a PostgreSQL its predecessor left running.
+@Suite struct LeftoverServerTests {
+    @Test(arguments: [
+        (true, false, false, LeftoverServer.Verdict.keep),   // a replica cannot take writes
+        (false, true, false, .keep),                          // a primary its fence guards
+        (false, false, true, .keep),                          // pause: the operator's
+        (false, false, false, .stop),                         // a primary nothing guards
+    ])
+    func keptOnlyWhenItCannotBecomeASecondPrimary(replica: Bool, fenceArmed: Bool, paused: Bool, verdict: LeftoverServer.Verdict) {
+        #expect(LeftoverServer.verdict(runsAsReplica: replica, fenceArmed: fenceArmed, paused: paused) == verdict)
+    }
+}

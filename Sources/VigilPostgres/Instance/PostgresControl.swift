@@ -22,6 +22,12 @@ public protocol PostgresControl: Sendable {
     func restart(mode: PostgresInstance.StopMode) async throws(InstanceError)
     /// SIGSTOP, then SIGKILL of the postmaster and every process it started; true once all are gone.
     func killPostmaster() async -> Bool
+    /// A postmaster a previous agent left running on the data directory, and whether it runs as a replica.
+    func leftoverPostmaster() async -> (pid: Int32, runsAsReplica: Bool)?
+    /// Takes that postmaster over as it runs; its pid, if there was one.
+    func adoptLeftoverPostmaster() async -> Int32?
+    /// Closes the agent's session to PostgreSQL (the agent is leaving; PostgreSQL may stay).
+    func closeSession() async
     /// Stops a postmaster a previous agent left running; its pid, if there was one.
     func stopLeftoverPostmaster(timeout: Duration) async -> Int32?
     func follow(_ upstream: HostPort) async throws(InstanceError)

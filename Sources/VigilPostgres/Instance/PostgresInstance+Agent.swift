@@ -106,6 +106,35 @@ extension PostgresInstance {
     /// A postmaster left running on this data directory by an agent that died on its own
     /// (kill -9 of the agent alone) is stopped (fast: a clean shutdown checkpoint), so the new
     /// agent starts it again as its own child and sees its exits. Returns its pid, if there was one.
+    /// The postmaster a previous agent left running on this data directory (only a postgres
+    /// running on this very directory: the pid may have been reused), and whether it runs as a
+    /// replica; nil when there is none.
+    public func leftoverPostmaster() -> (pid: Int32, runsAsReplica: Bool)? {
+        guard postmaster == nil, let pid = livePostmasterFilePID() else { return nil }
+        let arguments = ProcessTable.arguments(of: pid)
+        guard arguments.first?.hasSuffix("postgres") == true, arguments.contains(dataPath) else { return nil }
+        return (pid, dataDirectoryRole == .replica)
+    }
+
+    /// Takes the leftover postmaster over as it runs, as if this agent had started it: its exit
+    /// is watched, stop and reload reach it, and `observe` sees it running once it answers.
+    /// Replicas come back pointed at nothing until the first cycle points them at the leader.
+    public func adoptLeftoverPostmaster() -> Int32? {
+        guard let leftover = leftoverPostmaster() else { return nil }
+        let process = ChildProcess.adopt(pid: leftover.pid, logPath: logFile)
+        postmaster = process
+        watch(process)
+        stopping = false
+        currentRole = leftover.runsAsReplica ? .replica(of: nil) : .primary
+        startedCommandLine = commandLineParameters
+        state = .starting
+        return leftover.pid
+    }
+
+    public func closeSession() async {
+        await sql.close()
+    }
+
     public func stopLeftoverPostmaster(timeout: Duration = .seconds(60)) async -> Int32? {
         guard postmaster == nil, let pid = livePostmasterFilePID() else { return nil }
         // The pid may have been reused: only a postgres running on this very directory is stopped.

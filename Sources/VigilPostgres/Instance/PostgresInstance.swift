@@ -163,7 +163,7 @@ public actor PostgresInstance {
     /// The role the configuration files were last written for.
     public internal(set) var currentRole: Role = .primary
 
-    private func watch(_ process: ChildProcess) {
+    func watch(_ process: ChildProcess) {
         Task { [weak self] in
             let status = await process.waitForExit()
             await self?.postmasterExited(process, status)

@@ -106,6 +106,18 @@ public final class ChildProcess: Sendable {
         return ChildProcess(pid: pid, logPath: logPath ?? "", box: box)
     }
 
+    /// A process this one did not start (a postmaster a previous agent left running), watched
+    /// as a child is. Only a parent is told when a process ends, so its end is polled (every
+    /// 100 ms), and how it ended is not known: it is reported as `exited(0)`.
+    public static func adopt(pid: pid_t, logPath: String) -> ChildProcess {
+        let box = ExitBox()
+        Task.detached {
+            while !ProcessTable.isGone(pid) { try? await Task.sleep(for: .milliseconds(100)) }
+            box.finish(.exited(0))
+        }
+        return ChildProcess(pid: pid, logPath: logPath, box: box)
+    }
+
     /// swift-subprocess (1.0.2) keys its exit watchers by the pidfd's number. When a child's
     /// pidfd gets the number of one that just ended, the new child can be reported as exited
     /// (0) while it runs: seen as a freshly started postmaster marked crashed. A reported exit
