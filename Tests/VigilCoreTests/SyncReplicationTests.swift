@@ -4,6 +4,15 @@ import Testing
 /// Synchronous replication's rules: the value of synchronous_standby_names, priority mode's
 /// order of changes, quorum mode's transitions (Patroni's own test cases), and who may lead.
 @Suite struct SyncReplicationTests {
+    /// Quorum mode before a promotion: PostgreSQL waits for the other members as the key's
+    /// quorum says, and the key names the new leader with the same voters and quorum, so the
+    /// former leader cannot race on as the key's leader if the store is lost right after.
+    @Test func aQuorumPromotionNamesItselfInTheKeyFirst() {
+        let key = SyncState(leader: "n0", quorum: 1, syncStandby: ["n1", "n2"])
+        let steps = SyncReplication.beforePromotion(me: "n1", settings: SyncSettings(mode: .quorum), key: key, managed: true)
+        #expect(steps == [.setNames("ANY 1 (n0,n2)"), .writeKey(SyncState(leader: "n1", quorum: 1, syncStandby: ["n0", "n2"]))])
+    }
+
     // MARK: synchronous_standby_names
 
     @Test func namesAreWrittenAsPatroniWritesThem() {

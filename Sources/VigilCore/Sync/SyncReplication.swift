@@ -38,7 +38,14 @@ public enum SyncReplication {
             var sync = NameSet(key.members)
             var numsync = sync.count - Int(key.quorum ?? 0) - 1
             if sync.contains(me) { sync.remove(me) } else { numsync += 1 }
-            return [.setNames(SyncStandbyNames.render(sync.sorted, num: numsync, quorum: true))]
+            // Unlike Patroni 4.1.5, the key names this member as its leader before it promotes
+            // (the voters and quorum are kept: the key the next cycle would write). Otherwise a
+            // store lost before that next cycle leaves the former leader named there, and the
+            // former leader may race without votes: a restarted one that sees nobody (member
+            // keys lapsed) would lead without the commits this member acknowledged. The write
+            // compares the version read this cycle; losing it postpones the promotion.
+            return [.setNames(SyncStandbyNames.render(sync.sorted, num: numsync, quorum: true)),
+                    .writeKey(SyncState(leader: me, quorum: key.quorum ?? 0, syncStandby: sync.sorted))]
         }
         return [.writeKey(SyncState(leader: me, quorum: 0, syncStandby: [])),
                 .setNames(SyncStandbyNames.render([], num: settings.minimumNodes, quorum: settings.isQuorum))]

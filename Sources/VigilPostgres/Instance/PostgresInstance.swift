@@ -96,6 +96,7 @@ public actor PostgresInstance {
         }
         try checkDataDirectory()
         try checkNotRunningElsewhere()
+        await waitForOldProcesses()
         try checkAddressesFree()
         try writeConfiguration(role)
         cachedSystemIdentifier = nil
@@ -217,6 +218,17 @@ public actor PostgresInstance {
         }
         guard version == "18" else {
             throw InstanceError(.dataDirectory, "\(dataPath) holds a PostgreSQL \(version) cluster; this node runs PostgreSQL 18")
+        }
+    }
+
+    /// After a postmaster died (kill -9, OOM), its backends notice only a moment later, and a
+    /// new postmaster refuses to start while one of them still holds the shared memory ("Terminate
+    /// any old server processes"): they are given up to 5 s to go, rather than failing the start
+    /// and waiting for the next cycle.
+    func waitForOldProcesses() async {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !ProcessTable.postgresProcesses(workingIn: dataPath).isEmpty, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
         }
     }
 

@@ -30,6 +30,21 @@ public enum ProcessTable {
         return fields.count > 1 ? pid_t(fields[1]) : nil
     }
 
+    /// The live PostgreSQL processes whose working directory is `directory` (the postmaster and
+    /// its backends run in their data directory; a shell someone left there does not count).
+    /// Only processes this user may inspect are seen.
+    public static func postgresProcesses(workingIn directory: String) -> [pid_t] {
+        let target = (directory as NSString).resolvingSymlinksInPath
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry), pid != getpid(),
+                  let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/cwd"),
+                  cwd == target, !isGone(pid),
+                  arguments(of: pid).first.map({ $0.hasPrefix("postgres") || $0.hasSuffix("/postgres") }) == true else { return nil }
+            return pid
+        }
+    }
+
     /// The arguments `pid` was started with, program first; empty when it is gone (or a
     /// kernel thread).
     public static func arguments(of pid: pid_t) -> [String] {
