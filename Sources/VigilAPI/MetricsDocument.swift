@@ -78,6 +78,10 @@ public enum MetricsDocument {
         let fenceLeft = if case let .armed(until) = s.fence { max(0, (until - now).inSeconds) } else { 0.0 }
         metric("vigil_fence_seconds_left", "gauge", "Seconds until the fence stops PostgreSQL unless the lease is renewed (0 when not armed).",
                String(format: "%.3f", fenceLeft))
+        let watchdogState = switch s.watchdog { case .off: "0"; case .running: "1"; case .failed: "-1" }
+        metric("vigil_watchdog_running", "gauge",
+               "1 while the fence keeps a watchdog device alive (the host is reset if the fence itself stops), 0 when none runs, -1 when one was asked for and could not be started.",
+               watchdogState)
         out.append("# HELP vigil_ha_cycle_seconds Duration of the HA loop's cycles (observe, decide, act).")
         out.append("# TYPE vigil_ha_cycle_seconds histogram")
         let base = "scope=\"\(escape(s.scope))\",name=\"\(escape(s.name))\""

@@ -39,6 +39,11 @@ public struct NodeSnapshot: Sendable {
     public var roleChanges: [String: Int64] = [:]
     /// The fence outside the agent, as it last answered.
     public var fence = FenceReport.disarmed
+    /// The watchdog device the fence keeps alive, as the fence last said.
+    public var watchdog = WatchdogReport.off
+    /// The watchdog is required but cannot be used: peers do not let this node lead (Patroni's
+    /// `watchdog_failed`).
+    public var watchdogFailed = false
 
     public init(scope: String, name: String, postgres: PostgresStatus = PostgresStatus(state: .stopped),
                 busyWith: String? = nil, internalRole: String = "uninitialized", cluster: ClusterState? = nil,
@@ -111,4 +116,14 @@ public enum FenceReport: Sendable, Equatable {
         case .failing: "failing"
         }
     }
+}
+
+/// The watchdog device behind the fence.
+public enum WatchdogReport: Sendable, Equatable {
+    /// None runs (mode off, not a primary, or none asked for yet).
+    case off
+    /// It runs with this timeout in seconds, kept alive with every renewal of the lease.
+    case running(timeout: Int)
+    /// It was asked for and could not be started: why.
+    case failed(String)
 }

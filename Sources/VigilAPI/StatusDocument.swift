@@ -51,9 +51,15 @@ public enum StatusDocument {
             fence.append(("seconds_left", .double(((until - now).inSeconds * 1000).rounded() / 1000)))
         }
         if case let .failing(reason) = s.fence { fence.append(("error", .string(reason))) }
+        switch s.watchdog {
+        case .off: break
+        case let .running(timeout): fence.append(("watchdog", .object([("state", "running"), ("timeout", .int(Int64(timeout)))])))
+        case let .failed(why): fence.append(("watchdog", .object([("state", "failed"), ("error", .string(why))])))
+        }
         o.append(("fence", .object(fence)))
         o.append(("patroni", .object([("version", .string(s.version)), ("scope", .string(s.scope)),
                                       ("name", .string(s.name))])))
+        if s.watchdogFailed { o.append(("watchdog_failed", true)) }
         return .object(o)
     }
 

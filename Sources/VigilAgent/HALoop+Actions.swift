@@ -1,4 +1,5 @@
 import Foundation
+import VigilAPI
 import VigilConfig
 import VigilCore
 import VigilDCS
@@ -86,7 +87,7 @@ extension HALoop {
                 try await instance.setSyncStandbyNames(setting)
                 logSyncNames(setting)
             case let .fence(order):
-                try await applyFence(order)
+                return try await applyFence(order)
             case let .exit(reason):
                 fatal = reason
             case .probePeers, .demote, .updateStatus, .recordHistory, .manageSync, .prepareSync:
@@ -126,18 +127,29 @@ extension HALoop {
     }
 
     /// Arms the fence with the machine's deadline (its time turned into the host's monotonic
-    /// clock), or disarms it; says when it fired since it was last told anything.
-    func applyFence(_ order: FenceOrder) async throws(FenceError) {
+    /// clock) and the watchdog it asks for, or disarms it; says when it fired since it was last
+    /// told anything, and when the watchdog could not be started.
+    func applyFence(_ order: FenceOrder) async throws(FenceError) -> ActionResult {
         let previous: FenceWire.State
+        var watchdog: FenceWire.WatchdogAnswer?
         do {
             switch order {
-            case let .arm(until):
-                previous = try await fence.arm(remaining: until - now)
+            case let .arm(until, timeout):
+                let config = setup.configuration.watchdog
+                let request = timeout.map { FenceWire.WatchdogRequest(timeout: $0, driver: config.driver, device: config.device) }
+                let answer = try await fence.arm(remaining: until - now, watchdog: request)
+                previous = answer.state
+                watchdog = answer.watchdog
                 let deadline = clock.instant(until)
                 box.update { $0.fence = .armed(until: deadline) }
             case .disarm:
                 previous = try await fence.disarm()
                 box.update { $0.fence = .disarmed }
+                // A device that ran is stopped with the fence; a failure stays shown until an arm says otherwise.
+                if case .running = box.snapshot().watchdog {
+                    logger.notice("watchdog stopped")
+                    box.update { $0.watchdog = .off }
+                }
             }
         } catch {
             box.update { $0.fence = .failing(error.description) }
@@ -146,6 +158,35 @@ extension HALoop {
         if case let .fenced(pid, _) = previous {
             logger.error("the fence stopped PostgreSQL (pid \(pid)): the leader key was not renewed in time")
         }
+        return watchdog.map(reportWatchdog) ?? .done
+    }
+
+    /// Logs a change of the watchdog's state (a missing device in automatic mode quietly, as
+    /// Patroni does) and shows it in /patroni. A failure is remembered: in required mode this
+    /// node stops racing until the watchdog section changes (the fence does not retry it
+    /// either), as Patroni's watchdog_failed.
+    func reportWatchdog(_ answer: FenceWire.WatchdogAnswer) -> ActionResult {
+        if case let .failed(why) = answer { watchdogFailure = why } else { watchdogFailure = nil }
+        let report: WatchdogReport = switch answer {
+        case .none: .off
+        case let .running(timeout): .running(timeout: timeout)
+        case let .failed(why): .failed(why)
+        }
+        if report != box.snapshot().watchdog {
+            let required = settings.watchdog.mode == .required
+            switch answer {
+            case let .running(timeout):
+                logger.notice("watchdog \(setup.configuration.watchdog.device) activated with a \(timeout) s timeout")
+            case let .failed(why):
+                if required { logger.error("Configuration requires watchdog, but it could not be activated: \(why)") }
+                else { logger.info("no watchdog: \(why)") }
+            case .none:
+                if case .running = box.snapshot().watchdog { logger.notice("watchdog stopped") }
+            }
+            box.update { $0.watchdog = report }
+        }
+        if case let .failed(why) = answer { return .watchdogFailed(why) }
+        return .done
     }
 
     static func describe(_ state: SyncState?) -> String {

@@ -135,6 +135,10 @@ extension HALoop {
             // (on_reload below included).
             setup.configuration.postgresql.callbacks = fresh.configuration.postgresql.callbacks
             machine.callbacks = await callbacks.configure(fresh.configuration.postgresql.callbacks)
+            // The watchdog as Patroni reloads it: the next arm uses the new device and timeout.
+            setup.configuration.watchdog = fresh.configuration.watchdog
+            settings.watchdog = fresh.configuration.watchdog.policy
+            watchdogFailure = nil
             await applyParameters(dynamic)
             logger.notice("reloaded \(path)")
             if let callback = machine.reloadCallback { _ = await perform(.runCallback(callback)) }

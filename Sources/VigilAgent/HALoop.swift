@@ -47,6 +47,10 @@ public actor HALoop {
     /// When the machine wants the next cycle.
     public internal(set) var nextCycleAt: Duration = .zero
 
+    /// Why the watchdog the fence was last asked for could not be started (nil: it runs, or
+    /// none was asked for).
+    var watchdogFailure: String?
+
     /// Set by a `releaseSync` step: the member key says nosync until the step after it is done.
     var releasingSync = false
     var stopRequested = false
@@ -79,6 +83,7 @@ public actor HALoop {
         self.fence = fence
         dynamic = setup.configuration.bootstrap.dcs
         settings = dynamic.engineSettings
+        settings.watchdog = setup.configuration.watchdog.policy
         machine = HAMachine(useSlots: setup.instance.useSlots, settings: settings, callbacks: callbackEvents)
     }
 
@@ -226,11 +231,30 @@ public actor HALoop {
         }
         lastStatus = status
         refreshSnapshot(status)
-        var sighting = Sighting(now: now, wallClock: clock.wallClock, me: setup.identity, settings: settings, store: view,
+        var me = setup.identity
+        me.watchdogFailed = watchdogUnusable()
+        if box.snapshot().watchdogFailed != me.watchdogFailed {
+            if me.watchdogFailed {
+                let why = watchdogFailure ?? "\(setup.configuration.watchdog.device) is not writable, its driver is unknown, or ttl less safety_margin leaves no time for a cycle"
+                logger.error("watchdog.mode is required but the watchdog cannot be used (\(why)): this node will not become primary")
+            }
+            box.update { [failed = me.watchdogFailed] in $0.watchdogFailed = failed }
+        }
+        var sighting = Sighting(now: now, wallClock: clock.wallClock, me: me, settings: settings, store: view,
                                 postgres: status, queryFailedAtOnce: !answering && clock.now - asked < queryTimeout / 2,
                                 dataDirectory: files)
         sighting.began = began
         return sighting
+    }
+
+    /// Patroni's watchdog.is_healthy: in required mode, a known driver, a device this user may
+    /// write, a timeout that outlasts a cycle, and no failure to start it since the watchdog
+    /// section last changed.
+    func watchdogUnusable() -> Bool {
+        guard settings.watchdog.mode == .required else { return false }
+        let config = setup.configuration.watchdog
+        return settings.watchdog.deviceTimeout(settings.timings) == nil || !["default", "testing"].contains(config.driver)
+            || access(config.device, W_OK) != 0 || watchdogFailure != nil
     }
 
     /// Takes the store's `config` key into force when it changed. An unreadable key keeps the
@@ -261,6 +285,7 @@ public actor HALoop {
         let previous = settings
         self.dynamic = dynamic
         settings = dynamic.engineSettings
+        settings.watchdog = setup.configuration.watchdog.policy
         if settings.timings != previous.timings {
             // The lease in force keeps its TTL until the next renewal replaces it (LockState.leaseTTL).
             await store.setTTL(settings.timings.ttl)

@@ -14,6 +14,9 @@ public struct LoadedConfiguration: Sendable {
     public var files: [ConfigFile]
     /// Wrong shapes and unknown keys found while reading (the validator adds the rest).
     public var readDiagnostics: [Diagnostic]
+    /// Whether `watchdog.device` exists and this user may write to it (checked only in
+    /// required mode, where a node without one never leads).
+    public var watchdogDeviceWritable = true
 }
 
 /// Where Patroni (and so Vigil) finds its configuration: a file, a directory of `*.yml` /
@@ -39,7 +42,11 @@ public enum ConfigSource {
         }
         tree = EnvironmentOverrides.apply(to: tree, environment: environment)
         let (configuration, diagnostics) = Configuration.read(tree)
-        return LoadedConfiguration(configuration: configuration, files: files, readDiagnostics: diagnostics)
+        var loaded = LoadedConfiguration(configuration: configuration, files: files, readDiagnostics: diagnostics)
+        if configuration.watchdog.mode == .required {
+            loaded.watchdogDeviceWritable = access(configuration.watchdog.device, W_OK) == 0
+        }
+        return loaded
     }
 
     static func readFiles(at path: String) throws(ConfigLoadError) -> [ConfigFile] {

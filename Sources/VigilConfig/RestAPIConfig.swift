@@ -57,16 +57,3 @@ public struct CtlConfig: Sendable {
     }
 }
 
-/// `watchdog:` — the hardware/softdog fence for a hung agent.
-public struct WatchdogConfig: Sendable {
-    /// off | automatic | required
-    public var mode: String
-    public var device: String
-    public var safetyMargin: Int
-
-    init(_ s: ConfigSection) {
-        mode = s.string("mode") ?? "automatic"
-        device = s.string("device") ?? "/dev/watchdog"
-        safetyMargin = s.int("safety_margin") ?? 5
-    }
-}

@@ -15,6 +15,23 @@ import VigilCore
         #expect(StatusDocument.json(s, now: now)["fence"]?.compactText == #"{"state":"failing","error":"no fence answers for /data"}"#)
     }
 
+    /// The watchdog behind the fence, and Patroni's `watchdog_failed` (last, as Patroni emits it).
+    @Test func theWatchdogIsReported() throws {
+        let now = ContinuousClock.now
+        var s = NodeSnapshot(scope: "demo", name: "n1", postgres: PostgresStatus(state: .running, role: .primary, timeline: 1))
+        s.fence = .armed(until: now + .milliseconds(5250))
+        s.watchdog = .running(timeout: 25)
+        #expect(StatusDocument.json(s, now: now)["fence"]?.compactText == #"{"state":"armed","seconds_left":5.25,"watchdog":{"state":"running","timeout":25}}"#)
+        s.fence = .disarmed
+        s.watchdog = .failed("cannot open /dev/watchdog: No such file or directory")
+        s.watchdogFailed = true
+        let json = StatusDocument.json(s, now: now)
+        #expect(json["fence"]?.compactText == #"{"state":"disarmed","watchdog":{"state":"failed","error":"cannot open /dev/watchdog: No such file or directory"}}"#)
+        #expect(json["watchdog_failed"] == true)
+        guard case let .object(entries) = json else { throw StatusTestError() }
+        #expect(entries.last?.key == "watchdog_failed")
+    }
+
     @Test func aReplicaReportsIntegerLocationsAndItsReplicationState() throws {
         var s = NodeSnapshot(scope: "demo", name: "n2", postgres: PostgresStatus(
             state: .running, role: .replica, timeline: 3, walPosition: 900, receiveLSN: 900, replayLSN: 800,
@@ -53,3 +70,5 @@ import VigilCore
         #expect(StatusDocument.json(s)["state"] == "creating replica")
     }
 }
+
+struct StatusTestError: Error {}

@@ -94,12 +94,30 @@ import VigilCore
         let report = Fixtures.check(try Fixtures.file(withMethods))
         let warnings = report.findings("not-acted-on")
         #expect(Set(warnings.map(\.path)) == ["postgresql.create_replica_methods", "bootstrap.dcs.slots",
-                                              "bootstrap.dcs.member_slots_ttl", "bootstrap.dcs.failsafe_mode", "watchdog"],
+                                              "bootstrap.dcs.member_slots_ttl", "bootstrap.dcs.failsafe_mode"],
                 "\(warnings.map(\.rendered))")
         #expect(warnings.allSatisfy { $0.severity == .warning && $0.message.hasSuffix("Vigil reads this key but does not act on it yet.") })
         #expect(warnings.first { $0.path == "postgresql.create_replica_methods" }?.message
             .hasPrefix("replicas are cloned with pg_basebackup only; wal_e will not be tried.") == true)
         #expect(Fixtures.check(try Fixtures.file(Fixtures.minimal)).findings("not-acted-on").isEmpty, "nothing to say when none is set")
+    }
+
+    /// The watchdog is acted on: what check-config says is what keeps it from working.
+    @Test func watchdogFindingsNameWhatStopsIt() throws {
+        func findings(_ section: String) throws -> [String: String] {
+            let report = Fixtures.check(try Fixtures.file(Fixtures.minimal + "\nwatchdog: \(section)\n"))
+            return Dictionary(report.diagnostics.filter { $0.code.hasPrefix("watchdog") }.map { ($0.code, $0.message) }) { a, _ in a }
+        }
+        let missing = try findings("{mode: required, device: /nonexistent/watchdog}")
+        #expect(missing.keys.sorted() == ["watchdog-device"])
+        #expect(missing["watchdog-device"]?.contains("/nonexistent/watchdog is not there or not writable") == true)
+        #expect(try findings("{mode: automatic, device: /nonexistent/watchdog}").isEmpty, "automatic mode goes without")
+        #expect(try findings("{mode: maybe}").keys.sorted() == ["watchdog-mode"])
+        let timing = try findings("{mode: automatic, safety_margin: 25}")
+        #expect(timing["watchdog-timing"]?.contains("ttl 30 less safety_margin 25 = 5 s, must exceed loop_wait 10 s by 2 s") == true
+                && timing["watchdog-timing"]?.hasSuffix("no watchdog is used.") == true,
+                "\(timing)")
+        #expect(try findings("{mode: off, safety_margin: 25}").isEmpty)
     }
 
     @Test func unknownKeysAreKeptAndReportedWithASuggestion() throws {

@@ -25,8 +25,8 @@ import VigilCore
     @Test func everyConfirmedRenewalArmsTheFenceBeforeAnythingElse() {
         var machine = HAMachine(useSlots: false)
         let (steps, _, _) = T.run(&machine, from: machine.observed(T.sighting(Self.leader(), T.runningPrimary)), answer: Self.renewed)
-        #expect(steps.prefix(2) == [.renewLeader, .fence(.arm(until: Self.deadline))])
-        #expect(machine.fence == .arm(until: Self.deadline))
+        #expect(steps.prefix(2) == [.renewLeader, .fence(.arm(until: Self.deadline, watchdog: nil))])
+        #expect(machine.fence == .arm(until: Self.deadline, watchdog: nil))
     }
 
     @Test func aTakeoverArmsTheFenceBeforeThePromotion() {
@@ -42,7 +42,7 @@ import VigilCore
                                       }
                                   },
                                   look: { replica })
-        let armed = steps.firstIndex(of: .fence(.arm(until: Self.deadline)))
+        let armed = steps.firstIndex(of: .fence(.arm(until: Self.deadline, watchdog: nil)))
         let promoted = steps.firstIndex(of: .promote)
         #expect(armed != nil && promoted != nil && armed! < promoted!, "\(steps)")
     }
@@ -82,7 +82,7 @@ import VigilCore
                       default: .done
                       }
                   })
-        #expect(machine.fence == .arm(until: Self.deadline))
+        #expect(machine.fence == .arm(until: Self.deadline, watchdog: nil))
     }
 
     @Test func pauseDisarmsTheFence() {

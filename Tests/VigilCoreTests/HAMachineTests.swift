@@ -59,7 +59,7 @@ import VigilCore
         let (steps, decisions, next) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary)),
                                                 answer: { $0 == .renewLeader ? .confirmed(sentAt: Self.t0) : .done })
         #expect(decisions.map(\.reason) == [.leaderWithLock])
-        #expect(steps == [.renewLeader, .fence(.arm(until: Self.t0 + .seconds(28))), .ensureSlots(for: ["n1", "n2", "n3"]),
+        #expect(steps == [.renewLeader, .fence(.arm(until: Self.t0 + .seconds(28), watchdog: nil)), .ensureSlots(for: ["n1", "n2", "n3"]),
                           .writeStatus(optime: 5000),
                           .publishMember(extendingLease: true)])
         #expect(next == Self.t0 + .seconds(10), "the next cycle a loop_wait after this one began")
@@ -139,7 +139,7 @@ import VigilCore
                                                  if case .stopPostgres = action, machine.leaderUntil != nil { routableWhileStopping = true }
                                              })
         #expect(decisions.map(\.reason) == [.probingForSwitchover, .switchoverDemoting])
-        let armed = Action.fence(.arm(until: Self.t0 + .seconds(28)))
+        let armed = Action.fence(.arm(until: Self.t0 + .seconds(28), watchdog: nil))
         #expect(steps == [.renewLeader, armed, .askPeers([HAEngineTests.member("n2"), HAEngineTests.member("n3")]), .renewLeader,
                           armed, .stopPostgres(.fast, timeout: .seconds(30)), .stopPostgres(.immediate, timeout: .seconds(5)),
                           .killPostmaster, .releaseLeader, .startPostgres(.replica(following: nil)), .fence(.disarm),
@@ -190,7 +190,7 @@ import VigilCore
                                                  }
                                              })
         // The view still names this member leader and the lock is gone: the write extends nothing.
-        #expect(steps == [.renewLeader, .fence(.arm(until: Self.t0 + .seconds(28))), .startPostgres(.primary), .releaseLeader,
+        #expect(steps == [.renewLeader, .fence(.arm(until: Self.t0 + .seconds(28), watchdog: nil)), .startPostgres(.primary), .releaseLeader,
                           .fence(.disarm), .publishMember(extendingLease: false)])
         #expect(decisions.map(\.reason) == [.restartingPrimary, .primaryStartFailed])
         #expect(machine.lock == LockState())

@@ -7,9 +7,11 @@ import Glibc
 /// The agent's side of the fence: one connection to the fence of its data directory, started
 /// when the first deadline is to be armed (a replica never needs one).
 public protocol Fencing: Sendable {
-    /// Arm (or move) the deadline to `remaining` from now; answers `fenced` when the fence fired
-    /// since it was last told anything, else its state.
-    func arm(remaining: Duration) async throws(FenceError) -> FenceWire.State
+    /// Arm (or move) the deadline to `remaining` from now, keeping `watchdog` alive (none: stop
+    /// one that runs); answers `fenced` when the fence fired since it was last told anything,
+    /// else its state, and how the watchdog is doing.
+    func arm(remaining: Duration, watchdog: FenceWire.WatchdogRequest?) async throws(FenceError)
+        -> (state: FenceWire.State, watchdog: FenceWire.WatchdogAnswer)
     /// Disarm; answers what the fence had done (`fenced` when it fired since).
     func disarm() async throws(FenceError) -> FenceWire.State
     /// What the fence says now; nil when none runs for this data directory.
@@ -23,7 +25,10 @@ public struct FenceError: Error, CustomStringConvertible {
 /// No fence (the simulation, where the invariants check the primary's writes instead).
 public struct NoFence: Fencing {
     public init() {}
-    public func arm(remaining: Duration) async throws(FenceError) -> FenceWire.State { .armed(deadline: 0) }
+    public func arm(remaining: Duration, watchdog: FenceWire.WatchdogRequest?) async throws(FenceError)
+        -> (state: FenceWire.State, watchdog: FenceWire.WatchdogAnswer) {
+        (.armed(deadline: 0), .none)
+    }
     public func disarm() async throws(FenceError) -> FenceWire.State { .disarmed }
     public func status() async -> FenceWire.State? { nil }
 }
@@ -44,23 +49,32 @@ public actor FenceClient: Fencing {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
-    public func arm(remaining: Duration) async throws(FenceError) -> FenceWire.State {
+    public func arm(remaining: Duration, watchdog: FenceWire.WatchdogRequest?) async throws(FenceError)
+        -> (state: FenceWire.State, watchdog: FenceWire.WatchdogAnswer) {
         let nanoseconds = remaining.components.seconds * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000
         let deadline = FenceWire.monotonicNow() + nanoseconds
         if connection == nil { try await connectStartingTheFence() }
-        return try request("arm \(deadline)")
+        guard let watchdog else { return try answer("arm \(deadline)") }
+        do throws(FenceError) {
+            return try answer("arm \(deadline) " + watchdog.words)
+        } catch let error where error.description.contains("'error: ") {
+            // A fence started by an older vigil (still guarding across an upgrade) knows no
+            // watchdog: it is armed all the same, and says so.
+            let state = try answer("arm \(deadline)").state
+            return (state, .failed("the fence running for \(dataDirectory) was started by an older vigil and holds no watchdog"))
+        }
     }
 
     public func disarm() async throws(FenceError) -> FenceWire.State {
         // Nothing to disarm where no fence runs.
         if connection == nil, (try? connect()) == nil { return .disarmed }
-        return try request("disarm")
+        return try answer("disarm").state
     }
 
     /// What the fence says right now; nil when none runs for this data directory.
     public func status() -> FenceWire.State? {
         if connection == nil, (try? connect()) == nil { return nil }
-        return try? request("status")
+        return try? answer("status").state
     }
 
     private func connectStartingTheFence() async throws(FenceError) {
@@ -96,7 +110,7 @@ public actor FenceClient: Fencing {
         connection = fd
     }
 
-    private func request(_ line: String) throws(FenceError) -> FenceWire.State {
+    private func answer(_ line: String) throws(FenceError) -> (state: FenceWire.State, watchdog: FenceWire.WatchdogAnswer) {
         guard let fd = connection else { throw FenceError(description: "not connected to the fence") }
         let bytes = Array((line + "\n").utf8)
         let sent = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -115,9 +129,9 @@ public actor FenceClient: Fencing {
             throw FenceError(description: "the fence for \(dataDirectory) did not answer '\(line.split(separator: " ")[0])'")
         }
         let text = String(decoding: answer[..<newline], as: UTF8.self)
-        guard let state = FenceWire.State(line: Substring(text)) else {
+        guard let parts = FenceWire.WatchdogAnswer.split(text), let state = FenceWire.State(line: parts.state) else {
             throw FenceError(description: "the fence answered '\(text.prefix(80))'")
         }
-        return state
+        return (state, parts.watchdog)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import VigilCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,6 +14,10 @@ import Glibc
 /// One thread, no runtime beyond a poll loop: nothing in it can stall the way an agent can.
 /// It accepts connections only from its own user (or root). It ends once it guards nothing
 /// (disarmed, or fired) and no agent is connected.
+///
+/// When the agent asks for one, it also holds the watchdog device (`WatchdogDevice`), kept
+/// alive with every arm; it then acts a second before the device would fire, and stops the
+/// device once PostgreSQL is gone. A fence that cannot act leaves the device to reset the host.
 public enum FenceServer {
     public static func run(dataDirectory: String) -> Int32 {
         let name = FenceWire.socketName(dataDirectory: dataDirectory)
@@ -39,6 +44,13 @@ public enum FenceServer {
         let dataDirectory: String
         let listener: Int32
         var state = FenceWire.State.disarmed
+        var watchdog: WatchdogDevice?
+        /// When the watchdog was last kept alive (CLOCK_MONOTONIC nanoseconds).
+        var watchdogFedAt: Int64 = 0
+        var watchdogAnswer = FenceWire.WatchdogAnswer.none
+        /// The last request that could not be met, and why: not tried again until the agent
+        /// asks for something else (opening a real device starts it; no retry every second).
+        var refused: (request: FenceWire.WatchdogRequest, why: String)?
         var clients: [Int32: [UInt8]] = [:]
         /// Whether anything connected yet (the agent that started it connects right away).
         var served = false
@@ -46,7 +58,7 @@ public enum FenceServer {
 
         mutating func run() {
             while true {
-                if case let .armed(deadline) = state, FenceWire.monotonicNow() >= deadline { fire() }
+                if let due = deadline, FenceWire.monotonicNow() >= due { fire() }
                 if clients.isEmpty, !isArmed, served || FenceWire.monotonicNow() - started > 60_000_000_000 { return }
                 var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
                     + clients.keys.sorted().map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
@@ -59,10 +71,18 @@ public enum FenceServer {
 
         var isArmed: Bool { if case .armed = state { true } else { false } }
 
+        /// When PostgreSQL is stopped: the agent's deadline, or a second before a running
+        /// watchdog would reset the host, whichever comes first.
+        var deadline: Int64? {
+            guard case let .armed(deadline) = state else { return nil }
+            guard let watchdog else { return deadline }
+            return min(deadline, watchdogFedAt + Int64(watchdog.timeout - WatchdogPolicy.fenceLead) * 1_000_000_000)
+        }
+
         /// Until the deadline (rounded up, so it never wakes just before it), or a minute while
         /// disarmed, so that a fence left alone without a client still ends.
         func timeoutMilliseconds() -> Int32 {
-            guard case let .armed(deadline) = state else { return served ? -1 : 60_000 }
+            guard let deadline = self.deadline else { return served ? -1 : 60_000 }
             let remaining = deadline - FenceWire.monotonicNow()
             return Int32(clamping: max(0, (remaining + 999_999) / 1_000_000))
         }
@@ -110,25 +130,29 @@ public enum FenceServer {
         mutating func handle(_ line: String) -> String {
             let words = line.split(separator: " ")
             switch (words.first, words.count) {
-            case ("arm", 2):
+            case ("arm", 2), ("arm", 6...):
                 guard let deadline = Int64(words[1]) else { return "error: arm needs a deadline in nanoseconds" }
+                let request = FenceWire.WatchdogRequest(armLine: line)
+                if words.count > 2, request == nil { return "error: arm takes watchdog <timeout> <driver> <device>" }
                 let was = state
+                let fed = feedWatchdog(request)
                 if !isArmed {
                     FenceServer.say("armed: PostgreSQL is stopped unless the lease is renewed within \(Self.seconds(deadline - FenceWire.monotonicNow())) s")
                 }
                 state = .armed(deadline: deadline)
                 // A fence that fired says so once, to the agent that arms it again.
-                if case .fenced = was { return was.line }
-                return state.line
+                if case .fenced = was { return was.line + fed.suffix }
+                return state.line + fed.suffix
             case ("disarm", 1):
                 // A fence that fired says so once more, then guards nothing.
                 let was = state
                 if isArmed { FenceServer.say("disarmed") }
                 state = .disarmed
+                stopWatchdog(because: "disarmed")
                 if case .fenced = was { return was.line }
                 return state.line
             case ("status", 1):
-                return state.line
+                return state.line + watchdogAnswer.suffix
             default:
                 return "error: unknown request '\(line.prefix(40))'"
             }
@@ -139,13 +163,77 @@ public enum FenceServer {
             guard let pid = FenceStop.postmaster(of: dataDirectory) else {
                 FenceServer.say("deadline passed without a renewal; PostgreSQL in \(dataDirectory) is not running")
                 state = .disarmed
+                stopWatchdog(because: "nothing left to guard")
                 return
             }
             FenceServer.say("deadline passed without a renewal of the leader key: stopping PostgreSQL (pid \(pid)) before the lease ends")
             let gone = FenceStop.stop(pid)
-            FenceServer.say(gone ? "PostgreSQL (pid \(pid)) and its processes are stopped"
-                                 : "PostgreSQL (pid \(pid)) did not stop: some of its processes are still there")
+            if gone {
+                FenceServer.say("PostgreSQL (pid \(pid)) and its processes are stopped")
+                stopWatchdog(because: "PostgreSQL is stopped; the host need not be reset")
+            } else {
+                FenceServer.say("PostgreSQL (pid \(pid)) did not stop: some of its processes are still there"
+                                + (watchdog == nil ? "" : "; the watchdog is left to reset the host"))
+            }
             state = .fenced(pid: pid, at: now)
+        }
+
+        /// Opens, sets and keeps alive the watchdog an arm asks for (or stops the one an arm no
+        /// longer asks for); says how that went, in the log when it changed.
+        mutating func feedWatchdog(_ request: FenceWire.WatchdogRequest?) -> FenceWire.WatchdogAnswer {
+            let before = watchdogAnswer
+            guard let request else {
+                stopWatchdog(because: "no longer asked for")
+                watchdogAnswer = .none
+                return .none
+            }
+            if let open = watchdog, open.path != request.device || open.driver.rawValue != request.driver {
+                stopWatchdog(because: "another device is asked for")
+            }
+            if watchdog == nil, let refused, refused.request == request {
+                watchdogAnswer = .failed(refused.why)
+                return watchdogAnswer
+            }
+            let answer: FenceWire.WatchdogAnswer
+            do {
+                if watchdog == nil { watchdog = try WatchdogDevice.open(request.device, driver: request.driver) }
+                if watchdog!.timeout != request.timeout { try watchdog!.setTimeout(request.timeout) }
+                try watchdog!.keepalive()
+                watchdogFedAt = FenceWire.monotonicNow()
+                answer = .running(timeout: watchdog!.timeout)
+                refused = nil
+            } catch {
+                stopWatchdog(because: nil)
+                answer = .failed(error.description)
+                refused = (request, error.description)
+            }
+            if answer != before {
+                switch answer {
+                case let .running(timeout):
+                    FenceServer.say("\(watchdog!.identity) (\(request.device)) runs with a \(timeout) s timeout"
+                                    + (watchdog!.canStop ? "" : "; it cannot be stopped once started (no magic close): the host will be reset \(timeout) s after this node stops leading"))
+                case let .failed(why):
+                    FenceServer.say("no watchdog: \(why)")
+                case .none:
+                    break
+                }
+            }
+            watchdogAnswer = answer
+            return answer
+        }
+
+        /// The magic close: the device stops without resetting the host.
+        mutating func stopWatchdog(because reason: String?) {
+            watchdogAnswer = .none
+            guard let device = watchdog else { return }
+            device.close()
+            watchdog = nil
+            guard let reason else { return }
+            if device.canStop {
+                FenceServer.say("watchdog \(device.path) stopped: \(reason)")
+            } else {
+                FenceServer.say("watchdog \(device.path) cannot be stopped (\(reason)): the host is reset in \(device.timeout) s")
+            }
         }
 
         static func seconds(_ nanoseconds: Int64) -> String {

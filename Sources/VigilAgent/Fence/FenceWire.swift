@@ -9,6 +9,12 @@ import Glibc
 ///     disarm           → disarmed
 ///     status           → armed <deadline> | disarmed | fenced <pid> <when>
 ///
+/// An arm may also ask for a watchdog device, kept alive by every arm that asks for it and
+/// stopped by one that does not (or a disarm); its answer then says how that went:
+///
+///     arm <deadline> watchdog <timeout> <driver> <device>
+///         → armed <deadline>; watchdog <timeout>  |  armed <deadline>; nowatchdog <why>
+///
 /// Deadlines are CLOCK_MONOTONIC nanoseconds: one clock for every process on the host, which
 /// no change of the wall clock moves.
 public enum FenceWire {
@@ -47,6 +53,65 @@ public enum FenceWire {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+    }
+
+    /// A watchdog device the fence is to keep alive: its timeout in seconds for this lease, the
+    /// driver (`default` or `testing`) and the device's path.
+    public struct WatchdogRequest: Sendable, Equatable {
+        public var timeout: Int
+        public var driver: String
+        public var device: String
+
+        public init(timeout: Int, driver: String, device: String) {
+            self.timeout = timeout
+            self.driver = driver
+            self.device = device
+        }
+
+        var words: String { "watchdog \(timeout) \(driver) \(device)" }
+
+        /// From an arm request: `arm <deadline> watchdog <timeout> <driver> <device>` (the
+        /// device is the rest of the line, spaces and all). Nil for a plain `arm <deadline>`.
+        init?(armLine line: String) {
+            let words = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: false)
+            guard words.count == 6, words[2] == "watchdog", let timeout = Int(words[3]), !words[5].isEmpty else { return nil }
+            self.init(timeout: timeout, driver: String(words[4]), device: String(words[5]))
+        }
+    }
+
+    /// How a watchdog the arm asked for is doing.
+    public enum WatchdogAnswer: Sendable, Equatable {
+        /// None was asked for (none runs).
+        case none
+        /// It runs with this timeout (seconds) and was just kept alive.
+        case running(timeout: Int)
+        /// It could not be started or kept alive: why.
+        case failed(String)
+
+        var suffix: String {
+            switch self {
+            case .none: ""
+            case let .running(timeout): "; watchdog \(timeout)"
+            case let .failed(why): "; nowatchdog \(why)"
+            }
+        }
+
+        init?(suffix: Substring) {
+            if suffix.hasPrefix("watchdog "), let timeout = Int(suffix.dropFirst("watchdog ".count)) {
+                self = .running(timeout: timeout)
+            } else if suffix.hasPrefix("nowatchdog ") {
+                self = .failed(String(suffix.dropFirst("nowatchdog ".count)))
+            } else {
+                return nil
+            }
+        }
+
+        /// Splits an answer into the fence's state line and what it says of the watchdog.
+        static func split(_ answer: String) -> (state: Substring, watchdog: WatchdogAnswer)? {
+            guard let separator = answer.range(of: "; ") else { return (Substring(answer), .none) }
+            guard let watchdog = WatchdogAnswer(suffix: answer[separator.upperBound...]) else { return nil }
+            return (answer[..<separator.lowerBound], watchdog)
+        }
     }
 
     /// Where the fence stands, as `status` answers it.

@@ -13,11 +13,13 @@ public enum ConfigValidator {
         SecretRules.check,
         BootstrapRules.check,
         RestAPIRules.check,
+        WatchdogRules.check,
         NotActedOnRules.check,
     ]
 
     public static func validate(_ loaded: LoadedConfiguration) -> [Diagnostic] {
-        let input = ValidationInput(configuration: loaded.configuration, files: loaded.files)
+        let input = ValidationInput(configuration: loaded.configuration, files: loaded.files,
+                                    watchdogDeviceWritable: loaded.watchdogDeviceWritable)
         return (loaded.readDiagnostics + rules.flatMap { $0(input) }).ordered()
     }
 }
@@ -25,6 +27,7 @@ public enum ConfigValidator {
 struct ValidationInput {
     var configuration: Configuration
     var files: [ConfigFile]
+    var watchdogDeviceWritable = true
 
     /// The file a finding without a line of its own is best attributed to.
     var mainFile: String? { files.first?.path }

@@ -1,6 +1,6 @@
 /// Keys Patroni acts on that this version of Vigil reads but does not act on yet. Each one is
 /// a warning in `check-config` and in the agent's log at start, so a deployment that relies
-/// on one (a backup tool's permanent slot, a watchdog) hears of it before a failover, not
+/// on one (a backup tool's permanent slot) hears of it before a failover, not
 /// after.
 enum NotActedOnRules {
     static func check(_ input: ValidationInput) -> [Diagnostic] {
@@ -26,10 +26,6 @@ enum NotActedOnRules {
         if dcs.failsafeMode == true {
             warn(["bootstrap", "dcs", "failsafe_mode"], "with etcd unreachable, the primary stops accepting writes after ttl, as without failsafe_mode.",
                  fix: "keep etcd highly available (3 members), or remove failsafe_mode.")
-        }
-        if configuration.tree.entry("watchdog") != nil, configuration.watchdog.mode.lowercased() != "off" {
-            warn(["watchdog"], "no watchdog device is armed (mode \(configuration.watchdog.mode)).",
-                 fix: "set watchdog.mode: off to say so, or keep this node on Patroni if you rely on its watchdog.")
         }
         return findings
     }

@@ -107,6 +107,8 @@ public enum Reason: String, Sendable, Equatable, CaseIterable {
     case bootstrapFailed = "bootstrap_failed"
     /// A primary that failed to start gave the key up.
     case primaryStartFailed = "primary_start_failed"
+    /// `watchdog.mode: required` and the device could not be started: no promotion, or a demotion.
+    case watchdogFailed = "watchdog_failed"
     /// A promotion was planned but the lease could not be shown to be ours at that moment: not promoted.
     case lockUnconfirmed = "lock_unconfirmed"
     /// A demotion could not stop PostgreSQL, even by killing it: the key is left to lapse.

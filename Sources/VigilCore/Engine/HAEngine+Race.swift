@@ -44,6 +44,10 @@ extension HAEngine {
             }
             return c.decision(.reacquiredLock, "acquired session lock as a leader", [.acquireLeader, .updateStatus] + clearRequest)
         }
+        if o.me.watchdogFailed && candidate != c.me {
+            return c.decision(.notAllowedToPromote,
+                              "following a different leader because the watchdog this member requires is not usable (watchdog_failed)")
+        }
         if !o.me.mayRace && candidate != c.me {
             return c.decision(.notAllowedToPromote, "following a different leader because I am not allowed to promote")
         }

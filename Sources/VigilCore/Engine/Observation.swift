@@ -37,6 +37,10 @@ public struct MemberIdentity: Sendable, Equatable {
     public var canBootstrap: Bool
     /// Whether it may be a synchronous standby (no `nosync`, `sync_priority` above 0).
     public var allowsSync: Bool
+    /// The watchdog is required and cannot be used (no writable device, or a timeout that does
+    /// not outlast a cycle): this member never races, and says so to its peers (Patroni's
+    /// `watchdog_failed`).
+    public var watchdogFailed = false
 
     public init(name: String, nofailover: Bool = false, failoverPriority: Int64 = 1, canBootstrap: Bool = true,
                 allowsSync: Bool = true) {
@@ -48,7 +52,7 @@ public struct MemberIdentity: Sendable, Equatable {
     }
 
     /// Whether this member may ever become primary on its own.
-    public var mayRace: Bool { !nofailover && failoverPriority > 0 }
+    public var mayRace: Bool { !nofailover && failoverPriority > 0 && !watchdogFailed }
 }
 
 /// The cluster-wide settings in force (the store's `config` key, or `bootstrap.dcs`).
@@ -65,6 +69,8 @@ public struct EngineSettings: Sendable, Equatable {
     /// `primary_stop_timeout` as configured (nil: unset, or 0 and below, which Patroni reads as
     /// unset). It bounds a primary's stop only in synchronous mode: see `primaryStopBudget`.
     public var primaryStopTimeout: Duration?
+    /// The local `watchdog` section (each node's own, as in Patroni).
+    public var watchdog: WatchdogPolicy = .off
 
     public init(timings: HATimings = .defaults, maximumLagOnFailover: Int64 = 1_048_576,
                 primaryStartTimeout: Duration = .seconds(300), checkTimeline: Bool = false, paused: Bool = false,

@@ -102,7 +102,11 @@ public struct HAMachine: Sendable {
         c.inFlight = nil
         cycle = c
         if result.succeeded, action.changesPostgres { cycle!.changedPostgres = true }
-        if case let .fence(order) = action, result.succeeded { fence = order }
+        if case let .fence(order) = action {
+            // A fence armed without the watchdog it was asked for is armed all the same.
+            if case .watchdogFailed = result { fence = order } else if result.succeeded { fence = order }
+            if let refusal = refusalWithoutWatchdog(order, result, at: now) { return refusal }
+        }
         if let callback = callback(after: action, result) { cycle!.callbacks.append(callback) }
         if cycle!.demotion != nil, let next = demotionStep(action, result, at: now) { return next }
         if cycle!.shutdown { return shutdownStep(action, result, at: now) }

@@ -40,11 +40,13 @@ public enum ActionResult: Sendable, Equatable {
     case postgres(PostgresStatus)
     /// The `sync` key was written: its new version (0: deleted, a write after it expects it absent).
     case syncWritten(version: Int64)
+    /// The fence is armed, but the watchdog device it was asked to run could not be started.
+    case watchdogFailed(String)
 
     public var succeeded: Bool {
         switch self {
         case .done, .confirmed, .peers, .timelineSwitch, .postgres, .syncWritten: true
-        case .refused, .noAnswer, .failed: false
+        case .refused, .noAnswer, .failed, .watchdogFailed: false
         }
     }
 }
