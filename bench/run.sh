@@ -23,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=${PROFILE:-fast}
 rounds=${ROUNDS:-3}
-drills=${DRILLS:-"switchover stop-primary crash-postgres kill-primary freeze-primary etcd-down"}
+drills=${DRILLS:-"switchover stop-primary crash-postgres kill-primary agent-crash freeze-primary etcd-down"}
 config=${CONFIG:-debug}
 sync=${SYNC:-off}
 nodes=${NODES:-2}
@@ -153,14 +153,17 @@ lines = [f"# Vigil and Patroni 4.1.5 side by side ({profile} timings, {mode}, {n
          f"retry_timeout {max(retry or 0, 3)}).", "",
          "Every figure comes from the same probe for both systems: `vigilctl lab drill` writes through HAProxy (the lab's",
          "generated configuration: checks every 1 s, fall 2, rise 1, on-marked-down shutdown-sessions), one INSERT",
-         "every 20 ms, reconnecting after 0.5 s. Write downtime: the longest stretch without an acknowledged write after",
-         "the fault. Lost: acknowledged rows missing from the primary afterwards. Rejoin: until every node streams again.",
+         "every 20 ms, reconnecting after 0.5 s; beside it one client per node writes straight to that node's PostgreSQL",
+         "(as a job or an application that bypasses HAProxy would). Write downtime: the longest stretch without an",
+         "acknowledged write through HAProxy after the fault. Lost: acknowledged rows (any client) missing from the primary",
+         "afterwards. Two primaries: the old primary's last acknowledged write less the new primary's first (above 0, both",
+         "took writes at once; the largest of the rounds). Rejoin: until every node streams again.",
          "Cells are min / median / max.", "",
          "## Drills", "",
-         "| drill | agent | rounds | write downtime (s) | new primary serving (s) | acknowledged writes | lost writes | rejoin (s) |",
-         "|---|---|---|---|---|---|---|---|"]
+         "| drill | agent | rounds | write downtime (s) | new primary serving (s) | acknowledged writes | lost writes | two primaries (s) | rejoin (s) |",
+         "|---|---|---|---|---|---|---|---|---|"]
 ratios = []
-known = ["switchover", "stop-primary", "crash-postgres", "kill-primary", "freeze-primary", "etcd-down"]
+known = ["switchover", "stop-primary", "crash-postgres", "kill-primary", "agent-crash", "freeze-primary", "etcd-down"]
 for drill in [d for d in known if any(k[0] == d for k in runs)] + sorted({d for d, _ in runs} - set(known)):
     meds = {}
     for agent in ["vigil", "patroni"]:
@@ -171,7 +174,9 @@ for drill in [d for d in known if any(k[0] == d for k in runs)] + sorted({d for 
         rejoin, _ = span([r.get("rejoin_seconds") for r in rs])
         lost = sum(r["lost_writes"] for r in rs)
         acked = sum(r["acknowledged_writes"] for r in rs)
-        lines.append(f"| {drill} | {agent} | {len(rs)} | {down} | {primary} | {acked} | {lost} | {rejoin} |")
+        overlaps = [r["two_primaries_seconds"] for r in rs if r.get("two_primaries_seconds") is not None]
+        two = f"{max(overlaps):.2f}" if overlaps else "–"
+        lines.append(f"| {drill} | {agent} | {len(rs)} | {down} | {primary} | {acked} | {lost} | {two} | {rejoin} |")
     if meds:
         ratios.append((f"{drill}: write downtime", meds.get("vigil"), meds.get("patroni"), "s"))
 

@@ -11,6 +11,9 @@ import Glibc
 public enum DrillKind: String, Sendable, CaseIterable {
     /// kill -9 of the primary's agent and PostgreSQL: a power cut.
     case killPrimary = "kill-primary"
+    /// kill -9 of the primary's agent alone, started again after 3 × ttl: its PostgreSQL must
+    /// stop taking writes before a replica is promoted (the fence's case).
+    case agentCrash = "agent-crash"
     /// SIGTERM to the primary's agent, as `systemctl stop` (the guide's own failover test).
     case stopPrimary = "stop-primary"
     /// kill -9 of the primary's PostgreSQL alone; its agent lives on.
@@ -35,21 +38,22 @@ public enum DrillKind: String, Sendable, CaseIterable {
         switch self {
         case .stopPrimary, .switchover, .crashPostgres: true
         // Its walsender froze with it: writes it acknowledged may never have left it.
-        case .killPrimary, .freezePrimary, .etcdDown, .hangPostgres: false
+        case .killPrimary, .agentCrash, .freezePrimary, .etcdDown, .hangPostgres: false
         }
     }
 
     /// Whether another node must become the primary.
     var movesPrimary: Bool {
         switch self {
-        case .killPrimary, .stopPrimary, .switchover, .freezePrimary: true
+        case .killPrimary, .agentCrash, .stopPrimary, .switchover, .freezePrimary: true
         case .crashPostgres, .etcdDown, .hangPostgres: false
         }
     }
 
     static var summary: String {
         """
-        kill-primary: kill -9 of the primary's agent and PostgreSQL. stop-primary: SIGTERM to its agent (systemctl stop). \
+        kill-primary: kill -9 of the primary's agent and PostgreSQL. agent-crash: kill -9 of its agent only, started again \
+        after 3 × ttl. stop-primary: SIGTERM to its agent (systemctl stop). \
         crash-postgres: kill -9 of its PostgreSQL only. switchover: POST /switchover. freeze-primary: SIGSTOP of its agent \
         past the lease, then SIGCONT. etcd-down: etcd stopped for longer than ttl, then started. hang-postgres: SIGSTOP \
         of its PostgreSQL (every process), which its agent must fence.
@@ -58,10 +62,11 @@ public enum DrillKind: String, Sendable, CaseIterable {
 }
 
 extension Lab {
-    /// Runs one drill against the running lab: a write probe through HAProxy, the fault, the
-    /// wait for writes to succeed again and for every node to be back in the cluster, then the
-    /// count of acknowledged writes missing from the primary. Refuses to start on a cluster
-    /// that is not healthy (a drill on a broken cluster measures nothing).
+    /// Runs one drill against the running lab: a write probe through HAProxy and one straight to
+    /// each node, the fault, the wait for writes to succeed again and for every node to be back
+    /// in the cluster, then the count of acknowledged writes missing from the primary (by path)
+    /// and whether two nodes acknowledged writes at once. Refuses to start on a cluster that is
+    /// not healthy (a drill on a broken cluster measures nothing).
     public func drill(_ kind: DrillKind) async throws -> DrillReport {
         let user = try ProcessOwner.unprivileged()
         let leader = try await requireHealthy()
@@ -72,9 +77,19 @@ extension Lab {
         } catch {
             throw LabError("cannot write through HAProxy at \(layout.haproxyHost):\(layout.writePort): \(PostgresErrorText.describe(error))")
         }
+        // Clients that bypass HAProxy (a job, a replica's consumer, a misconfigured app): one per
+        // node, each with its own range of ids. Only a primary acknowledges their writes.
+        let direct = layout.nodes.enumerated().map { index, node in
+            WriteProbe(LabPostgres(host: node.host, port: node.postgresPort, password: LabFiles.superuserPassword),
+                       path: node.name, firstID: Int64(index + 1) * 1_000_000_000, direct: true)
+        }
         let started = ContinuousClock.now
         let writer = Task { await probe.run() }
-        defer { writer.cancel() }
+        let directWriters = direct.map { probe in Task { await probe.run() } }
+        defer {
+            writer.cancel()
+            for task in directWriters { task.cancel() }
+        }
         try await Task.sleep(for: .seconds(2))
 
         var faultAt = ContinuousClock.now
@@ -89,6 +104,9 @@ extension Lab {
             let postmaster = postmasterPID(leader)
             _ = try await Shell.run("/usr/bin/pkill", ["-KILL", "-f", agentPattern(leader)])
             if let postmaster { kill(postmaster, SIGKILL) }
+        case .agentCrash:
+            say("drill \(kind.rawValue): kill -9 of \(leaderName)'s agent only (its PostgreSQL is left running); started again in \(3 * timings.ttl) s")
+            _ = try await Shell.run("/usr/bin/pkill", ["-KILL", "-f", agentPattern(leader)])
         case .stopPrimary:
             say("drill \(kind.rawValue): SIGTERM to \(leaderName)'s agent (systemctl stop)")
             _ = try await Shell.run("/usr/bin/pkill", ["-TERM", "-f", agentPattern(leader)])
@@ -157,6 +175,11 @@ extension Lab {
             case .killPrimary, .stopPrimary:
                 try await wait("the old agent to exit", seconds: 60) { !(await agentRunning(leader)) }
                 try await startAgent(leader, user: user)
+            case .agentCrash:
+                let down = Duration.seconds(3 * timings.ttl) - (ContinuousClock.now - fault)
+                if down > .zero { try await Task.sleep(for: down) }
+                try await wait("the old agent to exit", seconds: 60) { !(await agentRunning(leader)) }
+                try await startAgent(leader, user: user)
             case .hangPostgres:
                 // Whatever the agent did not kill is let go (it notices its postmaster is gone).
                 if let postmaster = hungPostmaster {
@@ -177,8 +200,9 @@ extension Lab {
                 primaryAfter = (ContinuousClock.now - fault).inSeconds
             }
             // With etcd down the primary keeps writing until it sees the store gone: only a write
-            // after etcd is back shows the cluster serving again.
-            if kind == .etcdDown { try await restore() }
+            // after etcd is back shows the cluster serving again. A crashed agent is started
+            // again only after 3 × ttl, whatever happened meanwhile.
+            if kind == .etcdDown || kind == .agentCrash { try await restore() }
             let resumed = restoredAt ?? fault
             try await wait("writes to succeed again", seconds: 180) {
                 probe.acknowledged.last.map { $0.at > resumed } ?? false
@@ -202,7 +226,9 @@ extension Lab {
         let rejoin = (ContinuousClock.now - rejoinFrom).inSeconds
         try await Task.sleep(for: .seconds(1))
         writer.cancel()
+        for task in directWriters { task.cancel() }
         _ = await writer.value
+        for task in directWriters { _ = await task.value }
 
         let acked = probe.acknowledged
         let present: Set<Int64>
@@ -211,7 +237,14 @@ extension Lab {
         } catch {
             throw LabError("cannot read the written ids back through HAProxy at \(layout.haproxyHost):\(layout.writePort): \(PostgresErrorText.describe(error))")
         }
-        let lost = acked.filter { !present.contains($0.id) }.count
+        var paths = [DrillReport.Path(name: "haproxy", acknowledged: acked.count, lost: acked.filter { !present.contains($0.id) }.count)]
+        for client in direct {
+            let acks = client.acknowledged
+            paths.append(DrillReport.Path(name: "direct to \(client.path)", acknowledged: acks.count,
+                                          lost: acks.filter { !present.contains($0.id) }.count))
+        }
+        let everyAck = (acked + direct.flatMap(\.acknowledged)).sorted { $0.at < $1.at }
+        let twoPrimaries = Self.overlap(everyAck, old: leader, new: layout.nodes.first { $0.name == newLeader }, after: fault)
         // The longest stretch without an acknowledged write, from the last one before the fault on
         // (a switchover's outage happens while its request is still running).
         let start = acked.lastIndex(where: { $0.at <= fault }) ?? 0
@@ -224,13 +257,24 @@ extension Lab {
         // Where the same node serves again, the primary is back when the writes are.
         if primaryAfter == nil, let resumedAt { primaryAfter = max(0, (resumedAt - fault).inSeconds) }
         let report = DrillReport(kind: kind, agent: agent, profile: profile, sync: sync, oldLeader: leaderName, newLeader: newLeader,
-                                 primaryAfter: primaryAfter, writeDowntime: longest.inSeconds, acknowledged: acked.count,
-                                 lost: lost, failedAttempts: probe.failedAttempts, rejoin: rejoin,
-                                 timeline: DrillTimeline(acks: acked, start: started, fault: fault, restored: restoredAt,
+                                 primaryAfter: primaryAfter, writeDowntime: longest.inSeconds, paths: paths,
+                                 twoPrimaries: twoPrimaries, failedAttempts: probe.failedAttempts, rejoin: rejoin,
+                                 timeline: DrillTimeline(acks: everyAck, start: started, fault: fault, restored: restoredAt,
                                                          nodes: layout.nodes.map { ($0.name, $0.host) }))
         for line in report.table { say(line) }
         try saveReport(report)
         return report
+    }
+
+    /// Two primaries at once, in seconds: the old primary's last acknowledged write (on any
+    /// path) less the new primary's first after the fault. At most 0 when the old one stopped
+    /// acknowledging before the new one began; nil when the same node leads afterwards.
+    static func overlap(_ acks: [WriteProbe.Ack], old: LabLayout.Node, new: LabLayout.Node?,
+                        after fault: ContinuousClock.Instant) -> Double? {
+        guard let new, new.name != old.name,
+              let first = acks.first(where: { $0.server == new.host && $0.at > fault }) else { return nil }
+        guard let last = acks.last(where: { $0.server == old.host }) else { return nil }
+        return (last.at - first.at).inSeconds
     }
 
     /// The leader, when the cluster is fit for a drill; otherwise the reason it is not.

@@ -12,20 +12,35 @@ public struct DrillReport: Sendable {
     /// From the fault to a primary serving writes again: the promoted node for a failover, the
     /// same node for a crash it recovers from.
     public var primaryAfter: Double?
-    /// From the last acknowledged write before the fault to the first one after it.
+    /// From the last acknowledged write before the fault to the first one after it (through HAProxy).
     public var writeDowntime: Double
-    public var acknowledged: Int
-    public var lost: Int
+    /// Acknowledged and lost writes, through HAProxy and straight to each node.
+    public var paths: [Path]
+    /// The old primary's last acknowledged write less the new primary's first, in seconds: above
+    /// 0, two nodes acknowledged writes at the same time. Nil when the same node leads after.
+    public var twoPrimaries: Double?
+    /// Failed attempts through HAProxy.
     public var failedAttempts: Int
     /// From the failed node being given back (agent started, SIGCONT, etcd started; the fault
     /// itself for a crash or a switchover) to every node streaming from the primary again.
     public var rejoin: Double
     var timeline: DrillTimeline
 
-    /// Pass: no acknowledged write lost where the configuration promises none (and the cluster
-    /// converged, or the drill would not have returned). Synchronous replication promises it for
-    /// every drill: a commit is acknowledged only once a standby that may take over has it.
-    public var passed: Bool { lost == 0 || (sync == .off && !kind.promisesNoLoss) }
+    public struct Path: Sendable {
+        /// `haproxy`, or `direct to <node>`.
+        public var name: String
+        public var acknowledged: Int
+        public var lost: Int
+    }
+
+    public var acknowledged: Int { paths.reduce(0) { $0 + $1.acknowledged } }
+    public var lost: Int { paths.reduce(0) { $0 + $1.lost } }
+
+    /// Pass: never two primaries acknowledging writes at once, and no acknowledged write lost
+    /// where the configuration promises none (and the cluster converged, or the drill would not
+    /// have returned). Synchronous replication promises it for every drill: a commit is
+    /// acknowledged only once a standby that may take over has it.
+    public var passed: Bool { (twoPrimaries ?? 0) <= 0 && (lost == 0 || (sync == .off && !kind.promisesNoLoss)) }
 
     var title: String {
         "\(kind.rawValue) under \(agent.rawValue) (\(profile.rawValue) timings\(sync == .off ? "" : ", synchronous replication \(sync.rawValue)"))"
@@ -43,6 +58,11 @@ public struct DrillReport: Sendable {
         o += [
             ("write_downtime_seconds", seconds(writeDowntime)),
             ("acknowledged_writes", .int(Int64(acknowledged))), ("lost_writes", .int(Int64(lost))),
+            ("paths", .array(paths.map { .object([("path", .string($0.name)), ("acknowledged_writes", .int(Int64($0.acknowledged))),
+                                                  ("lost_writes", .int(Int64($0.lost)))]) })),
+        ]
+        if let twoPrimaries { o.append(("two_primaries_seconds", seconds(twoPrimaries))) }
+        o += [
             ("failed_attempts", .int(Int64(failedAttempts))),
             ("rejoin_seconds", seconds(rejoin)),
             ("verdict", .string(passed ? "pass" : "fail")),
@@ -56,10 +76,20 @@ public struct DrillReport: Sendable {
         var rows: [(String, String)] = [("drill", title), ("old primary", oldLeader)]
         rows.append(("primary now", primaryAfter.map { String(format: "%@, serving writes %.2f s after the fault", moved, $0) } ?? moved))
         rows.append(("write downtime", String(format: "%.2f s (seen by a client writing through HAProxy)", writeDowntime)))
-        rows.append(("writes", "\(acknowledged) acknowledged, lost: \(lost), \(failedAttempts) failed attempts"))
+        for path in paths where path.name == "haproxy" || path.acknowledged > 0 {
+            let failed = path.name == "haproxy" ? ", \(failedAttempts) failed attempts" : ""
+            rows.append(("writes " + path.name, "\(path.acknowledged) acknowledged, lost: \(path.lost)\(failed)"))
+        }
+        if let twoPrimaries {
+            rows.append(("two primaries", twoPrimaries <= 0
+                ? String(format: "no: the old primary's last acknowledged write came %.2f s before the new primary's first", -twoPrimaries)
+                : String(format: "YES: both acknowledged writes for %.2f s", twoPrimaries)))
+        }
         rows.append(("cluster whole", String(format: "%.2f s after %@ (%@ streams again)", rejoin, rejoinEvent,
                                              oldLeader == newLeader ? "every replica" : oldLeader)))
-        var verdict = passed ? "PASS" : "FAIL: \(lost) acknowledged writes lost where the configuration promises none"
+        var verdict = passed ? "PASS"
+            : (twoPrimaries ?? 0) > 0 ? "FAIL: two primaries acknowledged writes at the same time"
+            : "FAIL: \(lost) acknowledged writes lost where the configuration promises none"
         if passed && lost > 0 { verdict += " (\(lost) writes lost with the node: asynchronous replication allows it)" }
         rows.append(("verdict", verdict))
         let width = rows.map(\.0.count).max() ?? 0
@@ -69,6 +99,7 @@ public struct DrillReport: Sendable {
     private var rejoinEvent: String {
         switch kind {
         case .killPrimary, .stopPrimary: "its agent was started again"
+        case .agentCrash: "its agent was started again (3 × ttl after the crash)"
         case .freezePrimary: "its agent was woken (SIGCONT)"
         case .etcdDown: "etcd was started again"
         case .hangPostgres: "what was left of the hung server was let go (SIGCONT)"

@@ -108,8 +108,8 @@ public struct LabCommand: AsyncParsableCommand {
 
     struct Drill: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Inject a fault into the lab while writing through HAProxy; report the new primary, write downtime, lost writes and the time to rejoin.",
-            discussion: DrillKind.summary + " Exits 3 when acknowledged writes were lost where the configuration promises none.")
+            abstract: "Inject a fault into the lab while writing through HAProxy and to each node; report the new primary, write downtime, lost writes, two primaries at once and the time to rejoin.",
+            discussion: DrillKind.summary + " Exits 3 when two primaries took writes at once, or acknowledged writes were lost where the configuration promises none.")
         @OptionGroup var options: Options
         @Argument(help: "\(DrillKind.allCases.map(\.rawValue).joined(separator: ", ")).") var kind: String
         @Flag(help: "Print the report as JSON on the last line of the output.") var json = false

@@ -5,10 +5,11 @@ import PostgresNIO
 import Synchronization
 import VigilSystem
 
-/// The client a drill measures with: one INSERT after another through HAProxy's write port,
-/// each with the next id, reconnecting at once after any failure. It records which ids the
-/// server acknowledged, when, and which server did, so downtime, lost writes and the timeline
-/// can be worked out afterwards.
+/// The client a drill measures with: one INSERT after another through HAProxy's write port (or
+/// straight to one node's PostgreSQL, as a job or a client that bypasses HAProxy would), each
+/// with the next id, reconnecting at once after a failure. It records which ids the server
+/// acknowledged, when, and which server did, so downtime, lost writes, two primaries at once
+/// and the timeline can be worked out afterwards.
 ///
 /// Its own timeouts are well under a second (connect 0.5 s, each write 1 s): libpq's
 /// `connect_timeout` cannot go below 2 s, which would hide short outages.
@@ -26,14 +27,24 @@ final class WriteProbe: Sendable {
     static let connectTimeout = Duration.milliseconds(500)
     static let writeTimeout = Duration.seconds(1)
 
-    /// Where it writes: HAProxy's write port.
+    /// Where it writes: HAProxy's write port, or one node.
     let postgres: LabPostgres
+    /// `haproxy`, or the node's name for a direct client.
+    let path: String
+    /// Its ids start here, so that every probe writes to the same table without clashing.
+    let firstID: Int64
+    /// A direct client stays connected when the server refuses a write (a replica is
+    /// read-only): it goes on asking, without a new connection each time.
+    let direct: Bool
     private let acks = Mutex<[Ack]>([])
     private let failures = Mutex(0)
     private let logger = Logger(label: "vigil.drill.probe")
 
-    init(_ postgres: LabPostgres) {
+    init(_ postgres: LabPostgres, path: String = "haproxy", firstID: Int64 = 1, direct: Bool = false) {
         self.postgres = postgres
+        self.path = path
+        self.firstID = firstID
+        self.direct = direct
     }
 
     var acknowledged: [Ack] { acks.withLock { $0 } }
@@ -54,7 +65,7 @@ final class WriteProbe: Sendable {
 
     /// Writes until cancelled.
     func run() async {
-        var next: Int64 = 1
+        var next = firstID
         var connection: PostgresConnection?
         while !Task.isCancelled {
             let began = ContinuousClock.now
@@ -75,11 +86,17 @@ final class WriteProbe: Sendable {
                 if rest > .zero { try? await Task.sleep(for: rest) }
             } catch {
                 failures.withLock { $0 += 1 }
+                next += 1
+                if direct, let psql = error as? PSQLError, psql.serverInfo != nil {
+                    // The server answered (read-only, shutting down…): the session is fine.
+                    try? await Task.sleep(for: .milliseconds(100))
+                    continue
+                }
                 // Closed in the background: closing a connection to a dead server may itself hang.
                 if let open = connection { Task { try? await open.close() } }
                 connection = nil
-                // Every failed attempt used an id that may or may not have committed: never reuse it.
-                next += 1
+                // Every failed attempt used an id that may or may not have committed: never reuse it
+                // (counted above).
                 try? await Task.sleep(for: .milliseconds(50))
             }
         }

@@ -102,7 +102,7 @@ import VigilTestSupport
 
             // Every other fault: each drill must pass, lose nothing where the configuration promises
             // it, and leave the cluster whole (a running primary, the other node streaming).
-            for kind in ["crash-postgres", "switchover", "kill-primary", "freeze-primary", "etcd-down", "hang-postgres"] {
+            for kind in ["crash-postgres", "switchover", "kill-primary", "agent-crash", "freeze-primary", "etcd-down", "hang-postgres"] {
                 let run = try await CommandRun.run(vigilctl, ["lab", "drill", kind, "--json"] + common)
                 #expect(run.exitCode == 0, "\(kind): \(run.stdout)\n\(run.stderr)")
                 let last = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
@@ -112,6 +112,15 @@ import VigilTestSupport
                     #expect(report["lost_writes"] as? Int == 0, "\(kind): \(run.stdout)")
                 }
                 #expect((report["acknowledged_writes"] as? Int ?? 0) > 0, "\(kind): \(run.stdout)")
+                // Where another node takes over, the old primary (fenced when its agent died or
+                // froze) stopped acknowledging writes before the new one began, on every path.
+                if ["switchover", "kill-primary", "agent-crash", "freeze-primary"].contains(kind) {
+                    let overlap = (report["two_primaries_seconds"] as? NSNumber)?.doubleValue
+                    #expect(overlap != nil && overlap! <= 0, "\(kind): \(run.stdout)")
+                    let paths = report["paths"] as? [[String: Any]] ?? []
+                    #expect(paths.contains { ($0["path"] as? String)?.hasPrefix("direct to ") == true && ($0["acknowledged_writes"] as? Int ?? 0) > 0 },
+                            "\(kind): clients writing straight to the primary: \(run.stdout)")
+                }
             }
             let reports = (try? FileManager.default.contentsOfDirectory(atPath: directory.path + "/reports")) ?? []
             #expect(reports.contains { $0.hasPrefix("vigil-stop-primary-") && $0.hasSuffix(".json") })
