@@ -172,6 +172,8 @@ for drill in [d for d in known if any(k[0] == d for k in runs)] + sorted({d for 
         down, meds[agent] = span([r["write_downtime_seconds"] for r in rs])
         primary, _ = span([r.get("primary_after_seconds") for r in rs])
         rejoin, _ = span([r.get("rejoin_seconds") for r in rs])
+        broken = sum(1 for r in rs if r.get("rejoin_seconds") is None)
+        if broken: rejoin += f" ({broken} not whole within 180 s)"
         lost = sum(r["lost_writes"] for r in rs)
         acked = sum(r["acknowledged_writes"] for r in rs)
         overlaps = [r["two_primaries_seconds"] for r in rs if r.get("two_primaries_seconds") is not None]

@@ -62,7 +62,7 @@ public actor HALoop {
     let onStatus: @Sendable (String) -> Void
     let callbacks: any CallbackRunning
     /// The fence outside this process that stops a primary's PostgreSQL when the lease is not
-    /// renewed in time (none in the simulation).
+    /// renewed in time (SimFence in the simulation).
     let fence: any Fencing
 
     public init(configPath: String, setup: AgentSetup, store: EtcdStore, instance: any PostgresControl,

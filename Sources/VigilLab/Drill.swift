@@ -217,13 +217,20 @@ extension Lab {
         // Member keys written before the fault may still say "streaming" (etcd restores them with
         // its leases): only keys every agent has written since count.
         let baseline = (try? await store().readCluster().revision) ?? 0
-        try await wait("every node to be back (a running primary, the others streaming from it)", seconds: 180) {
-            let (leader, problem) = health(try await store().readCluster(), writtenAfter: baseline)
-            guard problem == nil, let leader else { return false }
-            newLeader = leader.name
-            return true
+        // A cluster that does not come back whole is a result too (a node that took writes
+        // beside the new primary may never rejoin): reported, and the drill fails.
+        var rejoin: Double?
+        do {
+            try await wait("every node to be back (a running primary, the others streaming from it)", seconds: 180) {
+                let (leader, problem) = health(try await store().readCluster(), writtenAfter: baseline)
+                guard problem == nil, let leader else { return false }
+                newLeader = leader.name
+                return true
+            }
+            rejoin = (ContinuousClock.now - rejoinFrom).inSeconds
+        } catch let error as LabError {
+            say("  \(error)")
         }
-        let rejoin = (ContinuousClock.now - rejoinFrom).inSeconds
         try await Task.sleep(for: .seconds(1))
         writer.cancel()
         for task in directWriters { task.cancel() }

@@ -23,7 +23,8 @@ public struct DrillReport: Sendable {
     public var failedAttempts: Int
     /// From the failed node being given back (agent started, SIGCONT, etcd started; the fault
     /// itself for a crash or a switchover) to every node streaming from the primary again.
-    public var rejoin: Double
+    /// Nil: the cluster was not whole again within 180 s.
+    public var rejoin: Double?
     var timeline: DrillTimeline
 
     public struct Path: Sendable {
@@ -36,11 +37,12 @@ public struct DrillReport: Sendable {
     public var acknowledged: Int { paths.reduce(0) { $0 + $1.acknowledged } }
     public var lost: Int { paths.reduce(0) { $0 + $1.lost } }
 
-    /// Pass: never two primaries acknowledging writes at once, and no acknowledged write lost
-    /// where the configuration promises none (and the cluster converged, or the drill would not
-    /// have returned). Synchronous replication promises it for every drill: a commit is
+    /// Pass: never two primaries acknowledging writes at once, the cluster whole again within
+    /// 180 s, and no acknowledged write lost where the configuration promises none. Synchronous replication promises it for every drill: a commit is
     /// acknowledged only once a standby that may take over has it.
-    public var passed: Bool { (twoPrimaries ?? 0) <= 0 && (lost == 0 || (sync == .off && !kind.promisesNoLoss)) }
+    public var passed: Bool {
+        rejoin != nil && (twoPrimaries ?? 0) <= 0 && (lost == 0 || (sync == .off && !kind.promisesNoLoss))
+    }
 
     var title: String {
         "\(kind.rawValue) under \(agent.rawValue) (\(profile.rawValue) timings\(sync == .off ? "" : ", synchronous replication \(sync.rawValue)"))"
@@ -64,7 +66,7 @@ public struct DrillReport: Sendable {
         if let twoPrimaries { o.append(("two_primaries_seconds", seconds(twoPrimaries))) }
         o += [
             ("failed_attempts", .int(Int64(failedAttempts))),
-            ("rejoin_seconds", seconds(rejoin)),
+            ("rejoin_seconds", rejoin.map(seconds) ?? .null),
             ("verdict", .string(passed ? "pass" : "fail")),
         ]
         return .object(o)
@@ -85,10 +87,12 @@ public struct DrillReport: Sendable {
                 ? String(format: "no: the old primary's last acknowledged write came %.2f s before the new primary's first", -twoPrimaries)
                 : String(format: "YES: both acknowledged writes for %.2f s", twoPrimaries)))
         }
-        rows.append(("cluster whole", String(format: "%.2f s after %@ (%@ streams again)", rejoin, rejoinEvent,
-                                             oldLeader == newLeader ? "every replica" : oldLeader)))
+        let streams = oldLeader == newLeader ? "every replica" : oldLeader
+        rows.append(("cluster whole", rejoin.map { String(format: "%.2f s after %@ (%@ streams again)", $0, rejoinEvent, streams) }
+            ?? "not within 180 s after \(rejoinEvent)"))
         var verdict = passed ? "PASS"
             : (twoPrimaries ?? 0) > 0 ? "FAIL: two primaries acknowledged writes at the same time"
+            : rejoin == nil ? "FAIL: the cluster did not come back whole"
             : "FAIL: \(lost) acknowledged writes lost where the configuration promises none"
         if passed && lost > 0 { verdict += " (\(lost) writes lost with the node: asynchronous replication allows it)" }
         rows.append(("verdict", verdict))

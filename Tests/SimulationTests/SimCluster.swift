@@ -16,6 +16,8 @@ final class SimCluster: @unchecked Sendable {
         let name: String
         let index: Int
         let server: SimServer
+        /// The node's fence: it outlives every agent the node runs.
+        let fence: SimFence
         let setup: AgentSetup
         var loop: HALoop
         var box: SnapshotBox
@@ -32,11 +34,12 @@ final class SimCluster: @unchecked Sendable {
         /// Switchover demotions its agent had counted when last looked at.
         var switchoverDemotions: Int64 = 0
 
-        init(name: String, index: Int, server: SimServer, setup: AgentSetup, loop: HALoop, box: SnapshotBox,
+        init(name: String, index: Int, server: SimServer, fence: SimFence, setup: AgentSetup, loop: HALoop, box: SnapshotBox,
              connection: InMemoryConnection) {
             self.name = name
             self.index = index
             self.server = server
+            self.fence = fence
             self.setup = setup
             self.loop = loop
             self.box = box
@@ -116,8 +119,10 @@ final class SimCluster: @unchecked Sendable {
             let nofailover = size > 2 && i == size - 1 && seed % 5 == 0
             let setup = Self.setup(Self.configuration(name: name, index: i, nofailover: nofailover, sync: Self.syncMode(seed: seed)))
             let server = SimServer(world: self, name: name)
-            let (loop, box, connection) = makeAgent(setup: setup, server: server)
-            nodes.append(Node(name: name, index: i, server: server, setup: setup, loop: loop, box: box, connection: connection))
+            let fence = SimFence(world: self, server: server)
+            let (loop, box, connection) = makeAgent(setup: setup, server: server, fence: fence)
+            nodes.append(Node(name: name, index: i, server: server, fence: fence, setup: setup, loop: loop, box: box,
+                              connection: connection))
         }
     }
 
@@ -178,15 +183,16 @@ final class SimCluster: @unchecked Sendable {
 
     static let setups = Mutex<[String: AgentSetup]>([:])
 
-    /// A new agent process for `setup` (a new lease, no memory), over the same server.
-    func makeAgent(setup: AgentSetup, server: SimServer) -> (HALoop, SnapshotBox, InMemoryConnection) {
+    /// A new agent process for `setup` (a new lease, no memory), over the same server and fence.
+    func makeAgent(setup: AgentSetup, server: SimServer, fence: SimFence) -> (HALoop, SnapshotBox, InMemoryConnection) {
         let (store, connection) = memory.store(layout: layout, memberName: setup.identity.name, ttl: timings.ttl,
                                                retryTimeout: timings.retryTimeout)
         let box = SnapshotBox(NodeSnapshot(scope: "cluster", name: setup.identity.name))
         box.update { $0.tags = setup.tags }
         let logger = Logger(label: "sim.\(setup.identity.name)") { [log] _ in SimLogHandler(log: log, node: setup.identity.name) }
         let loop = HALoop(configPath: "/nonexistent/vigil-simulation.yml", setup: setup, store: store, instance: server,
-                          probe: SimProbe(world: self), box: box, wakeup: Wakeup(), clock: memory.clock, logger: logger)
+                          probe: SimProbe(world: self), box: box, wakeup: Wakeup(), clock: memory.clock, logger: logger,
+                          fence: fence)
         return (loop, box, connection)
     }
 
@@ -232,7 +238,7 @@ final class SimCluster: @unchecked Sendable {
     /// A restarted agent is a new process: a new lease, no memory of its lock.
     func restartAgent(_ node: Node) {
         note("\(node.name) agent back")
-        let (loop, box, connection) = makeAgent(setup: node.setup, server: node.server)
+        let (loop, box, connection) = makeAgent(setup: node.setup, server: node.server, fence: node.fence)
         node.loop = loop
         node.box = box
         node.connection = connection
@@ -298,9 +304,18 @@ final class SimCluster: @unchecked Sendable {
             violation = "step \(step): writes are routed to \(primary.name) after its lease ended (the key is \(cluster?.leader?.name ?? "gone"))"
             return
         }
-        for node in nodes where node.server.isPrimary && node.agentRunning(at: now) {
-            let lock = await node.loop.lock
+        for node in nodes where node.server.isPrimary {
             let holds = cluster?.leader?.name == node.name
+            // An agent that is dead or frozen decides nothing: its fence alone must have stopped
+            // the server before the lease it last renewed ended.
+            guard node.agentRunning(at: now) else {
+                if !holds {
+                    violation = "step \(step): \(node.name) runs as primary after its lease ended while its agent is \(node.agentAlive ? "frozen" : "gone") (its fence did not stop it)"
+                    return
+                }
+                continue
+            }
+            let lock = await node.loop.lock
             let recently = lock.lastConfirmed.map { now - $0 <= timings.ttlDuration } ?? false
             if !holds && !recently {
                 violation = "step \(step): \(node.name) runs as primary without the lock (last confirmed \(String(describing: lock.lastConfirmed)), now \(now))"

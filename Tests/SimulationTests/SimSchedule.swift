@@ -19,6 +19,8 @@ enum SimSchedule {
         for step in 0..<(faultSteps + calmSteps) {
             sim.memory.clock.advance(by: .seconds(1))
             await sim.memory.expireLeases()
+            // The fences act on their own clock, whatever the agents do.
+            for node in sim.nodes { node.fence.tick() }
             let now = sim.now
             for (index, item) in pending.enumerated().reversed() where item.at <= now {
                 sim.restartAgent(item.node)
@@ -65,6 +67,7 @@ enum SimSchedule {
             sim.note("FAULT: \(node.name) lost (agent and postgres killed)")
             node.agentAlive = false
             node.server.crash()
+            node.fence.reset()
             pending.append((now + .seconds(Int64.random(in: 5...25, using: &sim.rng)), node))
         case 2:
             sim.note("FAULT: \(node.name) agent frozen")

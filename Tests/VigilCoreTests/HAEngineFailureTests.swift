@@ -168,7 +168,7 @@ extension HAEngineTests {
             "paused_primary_without_lock", "following_leader", "changing_leader", "rejoining_leader", "waiting_for_stream",
             "racing", "probing_for_switchover", "probing_for_hand_over", "promoted_by_race", "not_healthiest",
             "primary_still_alive", "deferring_to_candidate", "asked_to_step_down", "not_allowed_to_promote",
-            "paused_no_race", "bootstrap_failed", "primary_start_failed", "watchdog_failed", "lock_unconfirmed", "demotion_failed", "shutting_down",
+            "paused_no_race", "bootstrap_failed", "primary_start_failed", "watchdog_failed", "lease_ran_out", "lock_unconfirmed", "demotion_failed", "shutting_down",
             "promotion_postponed", "not_synchronous",
         ])
     }

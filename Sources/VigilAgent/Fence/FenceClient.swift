@@ -22,7 +22,7 @@ public struct FenceError: Error, CustomStringConvertible {
     public let description: String
 }
 
-/// No fence (the simulation, where the invariants check the primary's writes instead).
+/// No fence (tests of the loop that need none; the simulation runs its own, SimFence).
 public struct NoFence: Fencing {
     public init() {}
     public func arm(remaining: Duration, watchdog: FenceWire.WatchdogRequest?) async throws(FenceError)

@@ -109,6 +109,9 @@ public enum Reason: String, Sendable, Equatable, CaseIterable {
     case primaryStartFailed = "primary_start_failed"
     /// `watchdog.mode: required` and the device could not be started: no promotion, or a demotion.
     case watchdogFailed = "watchdog_failed"
+    /// A primary's cycle came to its deadline (the lease's end less the fence's margin) without a
+    /// confirmed renewal: it stops at once (fast), read-only, the key left to lapse.
+    case leaseRanOut = "lease_ran_out"
     /// A promotion was planned but the lease could not be shown to be ours at that moment: not promoted.
     case lockUnconfirmed = "lock_unconfirmed"
     /// A demotion could not stop PostgreSQL, even by killing it: the key is left to lapse.

@@ -42,7 +42,8 @@ extension HAMachine {
         if observation?.postgres.isRunningPrimary == true || cycle!.promoted || cycle!.changedPostgres {
             startDemotion(.immediate)
             return Next(advance(at: now).step,
-                        decided: Decision(.watchdogFailed, "Demoting self because watchdog could not be activated: \(why)"))
+                        decided: Decision(.watchdogFailed, "Demoting self because watchdog could not be activated: \(why)",
+                                          [.demote(.immediate)]))
         }
         cycle!.queue = [.optional(.releaseLeader)]
         return Next(advance(at: now).step,

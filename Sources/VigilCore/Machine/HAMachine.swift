@@ -78,6 +78,8 @@ public struct HAMachine: Sendable {
         o.peers = cycle!.peers
         observation = o
         cycle!.rounds += 1
+        // A look that came too late (a stalled agent, a slow store or PostgreSQL) decides nothing.
+        if let stop = stopAfterDeadline(at: sighting.now) { return stop }
         let decision = HAEngine.decide(o)
         cycle!.plan = decision.actions
         cycle!.queue = []
@@ -107,6 +109,9 @@ public struct HAMachine: Sendable {
             if case .watchdogFailed = result { fence = order } else if result.succeeded { fence = order }
             if let refusal = refusalWithoutWatchdog(order, result, at: now) { return refusal }
         }
+        // A step that returned past the deadline: nothing else runs before PostgreSQL stops (a
+        // confirmation moves the deadline first).
+        if case .confirmed = result {} else if let stop = stopAfterDeadline(at: now) { return stop }
         if let callback = callback(after: action, result) { cycle!.callbacks.append(callback) }
         if cycle!.demotion != nil, let next = demotionStep(action, result, at: now) { return next }
         if cycle!.shutdown { return shutdownStep(action, result, at: now) }
@@ -258,7 +263,8 @@ public struct HAMachine: Sendable {
                   status: nil)
         case .promote:
             // The lock must be ours right now: acquired (or renewed) earlier in this decision.
-            guard lock.isValid(at: now, ttl: settings.ttl) else {
+            // …and some way from its deadline: the fence stops a primary at the deadline.
+            guard lock.isValid(at: now, ttl: settings.ttl), stopBy.map({ now < $0 }) ?? true else {
                 cycle!.plan = []
                 return Next(advance(at: now).step,
                             decided: Decision(.lockUnconfirmed, "not promoting: the leader key is not confirmed as ours"))
