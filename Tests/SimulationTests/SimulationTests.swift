@@ -55,7 +55,10 @@ import Testing
     /// 32159 (found by the 1,000,000-schedule release run), quorum mode: the store went down for
     /// everyone right after a promotion, before the new leader wrote the sync key, and the former
     /// leader, restarted and seeing nobody, raced as the key's leader without votes.
-    @Test(arguments: [166, 1533, 7310, 1134, 2332, 2173, 2002765, 42857, 4343, 32159] as [UInt64])
+    /// 50967 (the next release run), quorum mode: a voter's agent froze while its PostgreSQL
+    /// confirmed commits the other standby lacked; dropping it, the leader named the other alone
+    /// in the key in the same cycle, before it had confirmed the new synchronous_standby_names.
+    @Test(arguments: [166, 1533, 7310, 1134, 2332, 2173, 2002765, 42857, 4343, 32159, 50967] as [UInt64])
     func seedsThatOnceFailedStayFixed(_ seed: UInt64) async {
         let outcome = await SimSchedule.run(seed: seed, keepLog: true)
         #expect(outcome.violation == nil, "seed \(seed): \(outcome.violation ?? "")\n\(outcome.log.suffix(40).joined(separator: "\n"))")

@@ -170,8 +170,14 @@ import Testing
         // a fails, c gets the votes and promotes.
         #expect(Self.transitions(leader: "a", quorum: 2, voters: "bcd", numsync: 0, sync: "", confirmed: 0, active: "",
                                  wanted: 1, leaderWanted: "c") == ["sync 1 abd", "quorum c 2 abd"])
+        // Patroni writes "quorum c 0 b" in the same run; Vigil waits a cycle: under ANY 1 (a,b,d)
+        // a commit may be only on a or d, and b alone may lead only once it has confirmed the
+        // new value (simulation seed 50967).
         #expect(Self.transitions(leader: "c", quorum: 2, voters: "abd", numsync: 1, sync: "abd", confirmed: 0, active: "b",
-                                 wanted: 1, leaderWanted: "c") == ["sync 1 b", "quorum c 0 b"])
+                                 wanted: 1, leaderWanted: "c") == ["sync 1 b", "restart"])
+        // The next cycle, b confirmed: the key follows.
+        #expect(Self.transitions(leader: "c", quorum: 2, voters: "abd", numsync: 1, sync: "b", confirmed: 1, active: "b",
+                                 wanted: 1, leaderWanted: "c") == ["quorum c 0 b"])
         #expect(Self.transitions(leader: "c", quorum: 2, voters: "abd", numsync: 1, sync: "abd", confirmed: 0, active: "",
                                  wanted: 1, leaderWanted: "c") == ["quorum c 0 ", "sync 0 "])
         // test_nonsync_promotion

@@ -25,19 +25,30 @@ struct QuorumResolver {
     var active: NameSet
     let syncWanted: Int
     let leaderWanted: String
+    /// Whether numsyncConfirmed was observed, or must be estimated (just started leading).
+    let confirmationsKnown: Bool
+    /// synchronous_standby_names as PostgreSQL ran with it when this run began: commits
+    /// acknowledged under it may be only on members a transition of this run drops.
+    private let numsyncBefore: Int
+    private let syncBefore: NameSet
+    private let leaderBefore: String
     private var out: [Transition] = []
 
     init(leader: String, quorum: Int, voters: [String], numsync: Int, sync: [String], numsyncConfirmed: Int,
-         active: [String], syncWanted: Int, leaderWanted: String) {
+         active: [String], syncWanted: Int, leaderWanted: String, confirmationsKnown: Bool = false) {
         self.leader = leader
         self.quorum = quorum
         self.voters = NameSet(voters)
         self.sync = NameSet(sync)
         self.numsync = min(numsync, self.sync.count)
+        numsyncBefore = self.numsync
+        syncBefore = self.sync
+        leaderBefore = leader
         self.numsyncConfirmed = numsyncConfirmed
         self.active = NameSet(active)
         self.syncWanted = syncWanted
         self.leaderWanted = leaderWanted
+        self.confirmationsKnown = confirmationsKnown
     }
 
     /// The transitions, two in a row of the same kind merged into the last (nobody saw the first).
@@ -50,7 +61,37 @@ struct QuorumResolver {
             merged.append(t)
             if t == .restart { break }
         }
-        return merged
+        return cutBeforeUnsafeKey(merged)
+    }
+
+    /// Unlike Patroni 4.1.5: once synchronous_standby_names drops members, a key written after
+    /// it in the same run must still meet every commit acknowledged before (any numsyncBefore
+    /// of syncBefore): any leader with its quorum of the new voters must include one that
+    /// confirmed it, `quorum + numsyncBefore − |syncBefore \ voters| ≥ |voters|`. Otherwise the
+    /// key waits for a later cycle, when the standbys left have confirmed the new value
+    /// (SyncMemory clears them on such a change). A failover's key is not held back.
+    func cutBeforeUnsafeKey(_ transitions: [Transition]) -> [Transition] {
+        var dropped = false
+        var currentLeader = leaderBefore
+        var kept: [Transition] = []
+        for t in transitions {
+            switch t {
+            case let .sync(_, names):
+                if !syncBefore.subtracting(NameSet(names)).isEmpty { dropped = true }
+            case let .quorum(newLeader, quorum, names):
+                let failover = newLeader != currentLeader
+                currentLeader = newLeader
+                let voters = NameSet(names)
+                if dropped, !failover, quorum + numsyncBefore - syncBefore.subtracting(voters).count < voters.count {
+                    kept.append(.restart)
+                    return kept
+                }
+            case .restart:
+                break
+            }
+            kept.append(t)
+        }
+        return kept
     }
 
     static func kind(_ t: Transition) -> Int {
@@ -136,7 +177,7 @@ struct QuorumResolver {
                 try quorumUpdate(sync.count - numsync, sync)
             }
             guard leader == leaderWanted else { throw Broken(message: "the sync key's leader is \(leader), not \(leaderWanted)") }
-            if numsyncConfirmed == 0 && !sync.intersection(active).isEmpty {
+            if numsyncConfirmed == 0 && !confirmationsKnown && !sync.intersection(active).isEmpty {
                 numsyncConfirmed = min(sync.intersection(active).count, voters.count - quorum)
             }
             try handleNonSteadyCases()

@@ -14,6 +14,9 @@ public struct SyncPicture: Sendable, Equatable {
     public var confirmed: [String]
     /// The standbys that would be picked now, best first.
     public var active: [String]
+    /// Whether `confirmed` was observed (false: this leader has just started managing, and the
+    /// quorum resolver estimates it from the key, as Patroni does after a restart).
+    public var confirmationsKnown = true
 
     public init(kind: SyncStandbyNames.Parsed.Kind, numsync: Int, syncNames: [String], confirmed: [String], active: [String]) {
         self.kind = kind
@@ -43,12 +46,21 @@ public struct SyncMemory: Sendable, Equatable {
 
     public init() {}
 
+    /// Whether `ready` was learnt by this memory (false right after it started leading, when
+    /// the quorum resolver estimates it from the key, as Patroni does after a restart).
+    public internal(set) var knowsConfirmations = false
+
     /// Takes in the value PostgreSQL runs with, and the primary's flushed WAL position now.
     mutating func saw(names value: String, flush: Int64) {
         guard value != names else { return }
+        let before = parsed
         names = value
         parsed = SyncStandbyNames.parse(value) ?? .off
-        ready = ready.filter { parsed.members.contains($0) }
+        // In quorum mode a standby still listed after others were dropped may lack commits only
+        // the dropped ones confirmed (ANY n waits for any n): it confirms again against the
+        // position of this change before a key can rely on it alone.
+        let dropped = !before.members.isSubset(of: parsed.members)
+        ready = parsed.kind == .quorum && dropped ? [] : ready.filter { parsed.members.contains($0) }
         flushAtChange = flush
     }
 
@@ -87,8 +99,12 @@ public struct SyncMemory: Sendable, Equatable {
                 if active.count >= wanted { break }
             }
         }
-        return SyncPicture(kind: parsed.kind, numsync: parsed.num, syncNames: parsed.hasStar ? [] : parsed.listed,
-                           confirmed: confirmed, active: active)
+        var picture = SyncPicture(kind: parsed.kind, numsync: parsed.num, syncNames: parsed.hasStar ? [] : parsed.listed,
+                                  confirmed: confirmed, active: active)
+        // From the second look on, who confirmed is known rather than estimated.
+        picture.confirmationsKnown = knowsConfirmations
+        knowsConfirmations = true
+        return picture
     }
 
     /// Forgets everything: this member no longer leads.

@@ -79,7 +79,8 @@ enum QuorumSync {
         guard let leader = key.leader else { return steps }
         var resolver = QuorumResolver(leader: leader, quorum: Int(key.quorum ?? 0), voters: key.voters,
                                       numsync: picture.numsync, sync: picture.syncNames, numsyncConfirmed: picture.confirmed.count,
-                                      active: picture.active, syncWanted: settings.wantedNodes, leaderWanted: me)
+                                      active: picture.active, syncWanted: settings.wantedNodes, leaderWanted: me,
+                                      confirmationsKnown: picture.confirmationsKnown)
         for transition in resolver.transitions() {
             switch transition {
             case let .quorum(leader, quorum, voters):
