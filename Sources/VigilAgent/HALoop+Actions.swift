@@ -162,11 +162,8 @@ extension HALoop {
     }
 
     /// Logs a change of the watchdog's state (a missing device in automatic mode quietly, as
-    /// Patroni does) and shows it in /patroni. A failure is remembered: in required mode this
-    /// node stops racing until the watchdog section changes (the fence does not retry it
-    /// either), as Patroni's watchdog_failed.
+    /// Patroni does) and shows it in /patroni; the machine hears of a failure as the arm's result.
     func reportWatchdog(_ answer: FenceWire.WatchdogAnswer) -> ActionResult {
-        if case let .failed(why) = answer { watchdogFailure = why } else { watchdogFailure = nil }
         let report: WatchdogReport = switch answer {
         case .none: .off
         case let .running(timeout): .running(timeout: timeout)

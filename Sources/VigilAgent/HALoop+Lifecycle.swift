@@ -58,22 +58,21 @@ extension HALoop {
     /// first cycle that renews the lock moves its deadline, one without a lock disarms it.
     func takeOverLeftovers(storeReachable: Bool) async {
         let fenceArmed = if case .armed? = await fence.status() { true } else { false }
-        if fenceArmed {
+        // Said once, though a preflight without the store comes here every second.
+        if fenceArmed, machine.fence == .disarm {
             logger.notice("the fence of a previous agent is armed; this agent takes it over")
             machine.fenceFoundArmed()
         }
         guard let leftover = await instance.leftoverPostmaster() else { return }
-        let verdict = LeftoverServer.verdict(runsAsReplica: leftover.runsAsReplica, fenceArmed: fenceArmed,
-                                             paused: storeReachable && settings.paused)
-        switch verdict {
+        let paused = storeReachable ? settings.paused : nil
+        let why = LeftoverServer.reason(runsAsReplica: leftover.runsAsReplica, fenceArmed: fenceArmed, paused: paused)
+        switch LeftoverServer.verdict(runsAsReplica: leftover.runsAsReplica, fenceArmed: fenceArmed, paused: paused) {
         case .keep:
             if let pid = await instance.adoptLeftoverPostmaster() {
-                let why = leftover.runsAsReplica ? "a replica" : fenceArmed ? "a primary its fence guards" : "the cluster is paused"
                 logger.notice("kept PostgreSQL (pid \(pid)) that a previous agent left running (\(why)); this agent goes on from there")
             }
         case .stop:
             if let pid = await instance.stopLeftoverPostmaster(timeout: .seconds(60)) {
-                let why = storeReachable ? "a primary no fence guards" : "the store does not answer, and it may be a primary nobody renews the lease of"
                 logger.notice("stopped PostgreSQL (pid \(pid)) left running by a previous agent (\(why)); this agent starts it again")
             }
         }
@@ -138,7 +137,7 @@ extension HALoop {
             // The watchdog as Patroni reloads it: the next arm uses the new device and timeout.
             setup.configuration.watchdog = fresh.configuration.watchdog
             settings.watchdog = fresh.configuration.watchdog.policy
-            watchdogFailure = nil
+            machine.watchdogSectionChanged()
             await applyParameters(dynamic)
             logger.notice("reloaded \(path)")
             if let callback = machine.reloadCallback { _ = await perform(.runCallback(callback)) }

@@ -47,10 +47,6 @@ public actor HALoop {
     /// When the machine wants the next cycle.
     public internal(set) var nextCycleAt: Duration = .zero
 
-    /// Why the watchdog the fence was last asked for could not be started (nil: it runs, or
-    /// none was asked for).
-    var watchdogFailure: String?
-
     /// Set by a `releaseSync` step: the member key says nosync until the step after it is done.
     var releasingSync = false
     var stopRequested = false
@@ -137,6 +133,7 @@ public actor HALoop {
             lastStatus = status
             refreshSnapshot(status)
         }
+        reportWatchdogHealth()
         return next
     }
 
@@ -231,30 +228,29 @@ public actor HALoop {
         }
         lastStatus = status
         refreshSnapshot(status)
-        var me = setup.identity
-        me.watchdogFailed = watchdogUnusable()
-        if box.snapshot().watchdogFailed != me.watchdogFailed {
-            if me.watchdogFailed {
-                let why = watchdogFailure ?? "\(setup.configuration.watchdog.device) is not writable, its driver is unknown, or ttl less safety_margin leaves no time for a cycle"
-                logger.error("watchdog.mode is required but the watchdog cannot be used (\(why)): this node will not become primary")
-            }
-            box.update { [failed = me.watchdogFailed] in $0.watchdogFailed = failed }
-        }
-        var sighting = Sighting(now: now, wallClock: clock.wallClock, me: me, settings: settings, store: view,
+        var sighting = Sighting(now: now, wallClock: clock.wallClock, me: setup.identity, settings: settings, store: view,
                                 postgres: status, queryFailedAtOnce: !answering && clock.now - asked < queryTimeout / 2,
                                 dataDirectory: files)
         sighting.began = began
+        // Looked at only where a watchdog is used at all (one access(2) a cycle).
+        if settings.watchdog.mode != .off {
+            let config = setup.configuration.watchdog
+            sighting.watchdogDeviceUsable = config.driverKnown && access(config.device, W_OK) == 0
+        }
         return sighting
     }
 
-    /// Patroni's watchdog.is_healthy: in required mode, a known driver, a device this user may
-    /// write, a timeout that outlasts a cycle, and no failure to start it since the watchdog
-    /// section last changed.
-    func watchdogUnusable() -> Bool {
-        guard settings.watchdog.mode == .required else { return false }
-        let config = setup.configuration.watchdog
-        return settings.watchdog.deviceTimeout(settings.timings) == nil || !["default", "testing"].contains(config.driver)
-            || access(config.device, W_OK) != 0 || watchdogFailure != nil
+    /// Says (once) when the machine judges that this node's required watchdog keeps it from
+    /// leading, and shows it in /patroni as `watchdog_failed`.
+    func reportWatchdogHealth() {
+        let failed = machine.observation?.me.watchdogFailed ?? false
+        guard box.snapshot().watchdogFailed != failed else { return }
+        if failed {
+            let why = machine.watchdogFailure
+                ?? "\(setup.configuration.watchdog.device) is not writable, its driver is unknown, or ttl less safety_margin leaves no time for a cycle"
+            logger.error("watchdog.mode is required but the watchdog cannot be used (\(why)): this node will not become primary")
+        }
+        box.update { $0.watchdogFailed = failed }
     }
 
     /// Takes the store's `config` key into force when it changed. An unreadable key keeps the

@@ -19,6 +19,11 @@ public struct WatchdogConfig: Sendable {
         driver = s.string("driver") ?? "default"
     }
 
+    /// The drivers a watchdog can be started with (WatchdogDevice.Driver).
+    public static let drivers = ["default", "testing"]
+
+    public var driverKnown: Bool { Self.drivers.contains(driver) }
+
     /// Patroni's reading of the mode: require(d), auto(matic), and off for anything else.
     public var mode: WatchdogPolicy.Mode { WatchdogPolicy.Mode(parsing: modeText) }
 

@@ -40,6 +40,15 @@ extension Duration {
     public var inSeconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
+
+    /// The duration in whole nanoseconds, saturated at Int64's bounds (about 292 years) rather
+    /// than trapping (for clocks and timeouts counted in nanoseconds).
+    public var inNanoseconds: Int64 {
+        let (scaled, overflow) = components.seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return components.seconds < 0 ? .min : .max }
+        let (sum, carried) = scaled.addingReportingOverflow(components.attoseconds / 1_000_000_000)
+        return carried ? (scaled < 0 ? .min : .max) : sum
+    }
 }
 
 extension ISOTime {

@@ -18,8 +18,7 @@ import Glibc
         defer { directory.remove() }
         let data = try directory.makeOwned("data", by: user)
         let device = try directory.makeOwned("dev", by: user) + "/watchdog"
-        #expect(FileManager.default.createFile(atPath: device, contents: nil))
-        try user.own(device)
+        try Self.createDevice(device, for: user)
         let fence = try await ChildProcess.spawn(try TestAgent.agentBinary(), ["--fence", data], owner: user.owner,
                                                  logPath: directory.sub("fence.log"))
         // Whatever fails below, no fence outlives the test.
@@ -42,6 +41,9 @@ import Glibc
         // Something that is not a watchdog device is refused with the reason; the fence is armed all the same.
         let refused = try socket.ask("arm \(far) watchdog 5 default /dev/null")
         #expect(refused.hasPrefix("armed \(far); nowatchdog /dev/null is not a usable watchdog device"), "\(refused)")
+        // A deadline no agent would send is refused, not computed with (Int64's edge would trap).
+        #expect(try socket.ask("arm 9223372036854775807").hasPrefix("error: arm needs a deadline"))
+        #expect(try socket.ask("arm -9223372036854775808").hasPrefix("error: arm needs a deadline"))
         #expect(try socket.ask("disarm") == "disarmed")
         socket.close()
         #expect(await fence.waitForExit(timeout: .seconds(10)) != nil, "a fence with nothing to guard and no agent ends")
@@ -55,8 +57,7 @@ import Glibc
             let devices = try TestDirectory.make("watchdog-device")
             defer { devices.remove() }
             let device = try devices.makeOwned("dev", by: user) + "/watchdog"
-            #expect(FileManager.default.createFile(atPath: device, contents: nil))
-            try user.own(device)
+            try Self.createDevice(device, for: user)
             // ttl 12, safety_margin 3: the device's timeout is 9 s, the fence acts 8 s after a renewal.
             let node = try cluster.add("node1", timings: (12, 1, 3),
                                        extraConfig: "watchdog: {mode: required, driver: testing, device: \(device), safety_margin: 3}")
@@ -94,11 +95,20 @@ import Glibc
             #expect(!(await node.isPrimary()))
             #expect(try await cluster.get("initialize") == nil, "it did not bootstrap")
             #expect(node.fullLog().contains("watchdog.mode is required but the watchdog cannot be used"))
-            #expect(FileManager.default.createFile(atPath: device, contents: nil))
-            try user.own(device)
+            try Self.createDevice(device, for: user)
             try await cluster.require("node1 leads once the device is there", within: .seconds(90)) { await node.isPrimary() }
             #expect(await node.get("/patroni").json?["watchdog_failed"] == nil)
         }
+    }
+}
+
+extension WatchdogTests {
+    /// The stand-in device: an empty file the service user (the fence's) may write.
+    static func createDevice(_ path: String, for user: ServiceUser) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+            throw AgentTestError("cannot create the stand-in watchdog device \(path)")
+        }
+        try user.own(path)
     }
 }
 

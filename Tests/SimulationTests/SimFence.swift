@@ -23,7 +23,7 @@ final class SimFence: Fencing, @unchecked Sendable {
         -> (state: FenceWire.State, watchdog: FenceWire.WatchdogAnswer) {
         let until = world.now + remaining
         deadline = until
-        return (reportFired() ?? .armed(deadline: Self.nanoseconds(until)), .none)
+        return (reportFired() ?? .armed(deadline: until.inNanoseconds), .none)
     }
 
     func disarm() async throws(FenceError) -> FenceWire.State {
@@ -33,7 +33,7 @@ final class SimFence: Fencing, @unchecked Sendable {
 
     func status() async -> FenceWire.State? {
         guard let deadline else { return .disarmed }
-        return .armed(deadline: Self.nanoseconds(deadline))
+        return .armed(deadline: deadline.inNanoseconds)
     }
 
     /// The host is lost: the fence goes with it.
@@ -55,10 +55,6 @@ final class SimFence: Fencing, @unchecked Sendable {
     private func reportFired() -> FenceWire.State? {
         guard let at = fired else { return nil }
         fired = nil
-        return .fenced(pid: 4242, at: Self.nanoseconds(at))
-    }
-
-    static func nanoseconds(_ time: Duration) -> Int64 {
-        time.components.seconds * 1_000_000_000 + time.components.attoseconds / 1_000_000_000
+        return .fenced(pid: 4242, at: at.inNanoseconds)
     }
 }

@@ -23,6 +23,14 @@ import VigilCore
         return (machine, next)
     }
 
+    /// Deadlines travel to the fence in nanoseconds: a duration too long for Int64 saturates.
+    @Test func durationsInNanosecondsSaturate() {
+        #expect(Duration.milliseconds(1500).inNanoseconds == 1_500_000_000)
+        #expect(Duration.seconds(-2).inNanoseconds == -2_000_000_000)
+        #expect(Duration.seconds(Int64.max).inNanoseconds == .max)
+        #expect(Duration.seconds(Int64.min).inNanoseconds == .min)
+    }
+
     @Test func theDeadlineIsTheFencesOne() {
         let (machine, _) = Self.leaderAfterArm()
         #expect(machine.stopBy == Self.deadline)

@@ -86,11 +86,32 @@ import VigilCore
         me.watchdogFailed = true
         #expect(!me.mayRace)
         var machine = HAMachine(useSlots: false)
+        // The shell found no usable device; the machine draws the conclusion.
         var replica = T.sighting(HAEngineTests.cluster(leader: nil), T.runningReplica,
                                  files: .present(role: .replica, systemID: "7000"), settings: Self.settings(.required))
-        replica.me = me
+        replica.watchdogDeviceUsable = false
         let (steps, decisions, _) = T.run(&machine, from: machine.observed(replica), answer: { _ in .peers([]) }, look: { replica })
+        #expect(machine.observation?.me.watchdogFailed == true)
         #expect(!steps.contains(.acquireLeader))
         #expect(decisions.first?.summary.contains("the watchdog this member requires is not usable") == true, "\(decisions)")
+        var automatic = replica
+        automatic.settings = Self.settings(.automatic)
+        _ = machine.observed(automatic)
+        #expect(machine.observation?.me.watchdogFailed == false, "automatic mode goes without a device")
+    }
+
+    /// A device that failed to start keeps a required member from racing, as the fence will
+    /// not retry it, until the watchdog section changes.
+    @Test func aFailureIsRememberedUntilTheSectionChanges() {
+        var (_, _, machine) = Self.takeover(.required)
+        #expect(machine.watchdogFailure == "cannot open /dev/watchdog: No such file or directory")
+        let replica = T.sighting(HAEngineTests.cluster(leader: nil), T.runningReplica,
+                                 files: .present(role: .replica, systemID: "7000"), settings: Self.settings(.required))
+        let (steps, _, _) = T.run(&machine, from: machine.observed(replica), answer: { _ in .peers([]) }, look: { replica })
+        #expect(machine.observation?.me.watchdogFailed == true)
+        #expect(!steps.contains(.acquireLeader), "\(steps)")
+        machine.watchdogSectionChanged()
+        _ = T.run(&machine, from: machine.observed(replica), answer: { _ in .peers([]) }, look: { replica })
+        #expect(machine.watchdogFailure == nil && machine.observation?.me.watchdogFailed == false)
     }
 }

@@ -61,4 +61,14 @@ import VigilTestSupport
             """)
         #expect(replica.wasReplica && replica.endOfWAL?.timeline == 2 && replica.endOfWAL?.lsn == 0x3000110)
     }
+
+    /// An adopted postmaster's settings are read from its command line, so pending_restart
+    /// compares with what it runs, not with what this agent would have passed.
+    @Test func commandLineSettingsAreReadBack() {
+        let arguments = ["/usr/lib/postgresql/18/bin/postgres", "-D", "/data", "-c", "port=5432",
+                         "-c", "max_connections=100", "-c", "search_path=a=b", "--single", "-c"]
+        let read = PostgresInstance.settings(onCommandLine: arguments)
+        #expect(read.map(\.name) == ["port", "max_connections", "search_path"])
+        #expect(read.map(\.value) == ["5432", "100", "a=b"])
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import VigilCore
 import VigilSystem
 #if canImport(Glibc)
 import Glibc
@@ -51,8 +52,7 @@ public actor FenceClient: Fencing {
 
     public func arm(remaining: Duration, watchdog: FenceWire.WatchdogRequest?) async throws(FenceError)
         -> (state: FenceWire.State, watchdog: FenceWire.WatchdogAnswer) {
-        let nanoseconds = remaining.components.seconds * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000
-        let deadline = FenceWire.monotonicNow() + nanoseconds
+        let deadline = FenceWire.monotonicNow().addingReportingOverflow(remaining.inNanoseconds).partialValue
         if connection == nil { try await connectStartingTheFence() }
         guard let watchdog else { return try answer("arm \(deadline)") }
         do throws(FenceError) {

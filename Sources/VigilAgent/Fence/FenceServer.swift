@@ -131,13 +131,18 @@ public enum FenceServer {
             let words = line.split(separator: " ")
             switch (words.first, words.count) {
             case ("arm", 2), ("arm", 6...):
-                guard let deadline = Int64(words[1]) else { return "error: arm needs a deadline in nanoseconds" }
+                // A deadline is within a day of now (a lease is seconds long): anything else is not an
+                // agent's, and would overflow the arithmetic on it.
+                let now = FenceWire.monotonicNow()
+                guard let deadline = Int64(words[1]), deadline > now - Self.day, deadline < now + Self.day else {
+                    return "error: arm needs a deadline in CLOCK_MONOTONIC nanoseconds within a day of now"
+                }
                 let request = FenceWire.WatchdogRequest(armLine: line)
                 if words.count > 2, request == nil { return "error: arm takes watchdog <timeout> <driver> <device>" }
                 let was = state
                 let fed = feedWatchdog(request)
                 if !isArmed {
-                    FenceServer.say("armed: PostgreSQL is stopped unless the lease is renewed within \(Self.seconds(deadline - FenceWire.monotonicNow())) s")
+                    FenceServer.say("armed: PostgreSQL is stopped unless the lease is renewed within \(Self.seconds(deadline - now)) s")
                 }
                 state = .armed(deadline: deadline)
                 // A fence that fired says so once, to the agent that arms it again.
@@ -235,6 +240,8 @@ public enum FenceServer {
                 FenceServer.say("watchdog \(device.path) cannot be stopped (\(reason)): the host is reset in \(device.timeout) s")
             }
         }
+
+        static let day: Int64 = 86_400_000_000_000
 
         static func seconds(_ nanoseconds: Int64) -> String {
             String(format: "%.1f", Double(nanoseconds) / 1e9)

@@ -18,7 +18,7 @@ enum WatchdogRules {
         }
         // Only a section that is written is judged (mode automatic is also the default).
         guard watchdog.mode != .off, input.configuration.tree.entry("watchdog") != nil else { return findings }
-        if !["default", "testing"].contains(watchdog.driver) {
+        if !watchdog.driverKnown {
             warn("driver", "watchdog-driver", "watchdog driver '\(watchdog.driver)' is unknown: no watchdog can be started.",
                  fix: "remove driver (a Linux watchdog device is the default).")
         }

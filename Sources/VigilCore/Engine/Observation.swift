@@ -37,9 +37,8 @@ public struct MemberIdentity: Sendable, Equatable {
     public var canBootstrap: Bool
     /// Whether it may be a synchronous standby (no `nosync`, `sync_priority` above 0).
     public var allowsSync: Bool
-    /// The watchdog is required and cannot be used (no writable device, or a timeout that does
-    /// not outlast a cycle): this member never races, and says so to its peers (Patroni's
-    /// `watchdog_failed`).
+    /// The watchdog is required and cannot be used (HAMachine.watchdogUnusable): this member
+    /// never races, and says so to its peers (Patroni's `watchdog_failed`).
     public var watchdogFailed = false
 
     public init(name: String, nofailover: Bool = false, failoverPriority: Int64 = 1, canBootstrap: Bool = true,

@@ -21,33 +21,7 @@ extension HAMachine {
     /// The fence's deadline for a lock confirmed now: the lease's end (counted from when the
     /// renewal was sent) less the margin. Nil in pause, where PostgreSQL is the operator's.
     func fenceAfterConfirmation() -> FenceOrder? {
-        guard !settings.paused, let until = lock.validUntil(ttl: settings.ttl) else { return nil }
-        return .arm(until: until - FenceOrder.margin, watchdog: settings.watchdog.deviceTimeout(settings.timings))
-    }
-
-    /// A required watchdog that could not be started (or cannot be used under these timings):
-    /// a primary steps down at once, a member about to lead gives the key back (Patroni's
-    /// enforce_primary_role). Nil when the watchdog is not required or runs.
-    mutating func refusalWithoutWatchdog(_ order: FenceOrder, _ result: ActionResult, at now: Duration) -> Next? {
-        guard settings.watchdog.mode == .required, case let .arm(_, watchdog) = order else { return nil }
-        let why: String
-        switch (watchdog, result) {
-        case (nil, _): why = "its timeout of \(settings.watchdog.timeout(ttl: settings.timings.ttl)) s leaves no time for a cycle of loop_wait"
-        case let (_, .watchdogFailed(reason)): why = reason
-        default: return nil
-        }
-        cycle!.plan = []
-        // A server started in this cycle (a bootstrap, a restart as primary) may be a primary
-        // the last look did not see yet: stopped too.
-        if observation?.postgres.isRunningPrimary == true || cycle!.promoted || cycle!.changedPostgres {
-            startDemotion(.immediate)
-            return Next(advance(at: now).step,
-                        decided: Decision(.watchdogFailed, "Demoting self because watchdog could not be activated: \(why)",
-                                          [.demote(.immediate)]))
-        }
-        cycle!.queue = [.optional(.releaseLeader)]
-        return Next(advance(at: now).step,
-                    decided: Decision(.watchdogFailed, "Not promoting self because watchdog could not be activated: \(why)"))
+        stopBy.map { .arm(until: $0, watchdog: settings.watchdog.deviceTimeout(settings.timings)) }
     }
 
     /// At the end of a cycle: disarm a fence that guards nothing any more. That is after a

@@ -38,7 +38,9 @@ extension HAMachine {
                 busy = busy ?? "reading the data directory"
             }
         }
-        return Observation(now: s.now, wallClock: s.wallClock, me: s.me, settings: s.settings, store: s.store,
+        var me = s.me
+        me.watchdogFailed = watchdogUnusable(deviceUsable: s.watchdogDeviceUsable)
+        return Observation(now: s.now, wallClock: s.wallClock, me: me, settings: s.settings, store: s.store,
                            postgres: LocalPostgres(dataDirectory: directory, status: status, following: following,
                                                    followingSince: followingSince, stateSince: stateSince, busyWith: busy,
                                                    answering: s.answering),

@@ -41,6 +41,9 @@ public struct HAMachine: Sendable {
     public internal(set) var sync = SyncMemory()
     /// What the fence was last told and acknowledged.
     public internal(set) var fence = FenceOrder.disarm
+    /// Why the watchdog the fence was last asked for could not be started (nil: it runs, or
+    /// none was asked for since the section last changed).
+    public internal(set) var watchdogFailure: String?
 
     var cycle: Cycle?
 
@@ -107,6 +110,7 @@ public struct HAMachine: Sendable {
         if case let .fence(order) = action {
             // A fence armed without the watchdog it was asked for is armed all the same.
             if case .watchdogFailed = result { fence = order } else if result.succeeded { fence = order }
+            noteWatchdog(order, result)
             if let refusal = refusalWithoutWatchdog(order, result, at: now) { return refusal }
         }
         // A step that returned past the deadline: nothing else runs before PostgreSQL stops (a

@@ -20,6 +20,9 @@ public struct Sighting: Sendable, Equatable {
     public var dataDirectory: DataFiles
     /// A long operation the shell runs outside the cycle, if any.
     public var busyWith: String?
+    /// Whether the watchdog device could be opened by this user (it exists, is writable, and its
+    /// driver is known): a fact about the host; what follows from it is the machine's.
+    public var watchdogDeviceUsable = true
 
     /// The data directory as the files say, without asking the server.
     public enum DataFiles: Sendable, Equatable {

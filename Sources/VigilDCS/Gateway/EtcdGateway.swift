@@ -284,7 +284,7 @@ public actor EtcdGateway: EtcdKV {
 
     static func nioDeadline(_ deadline: ContinuousClock.Instant) -> NIODeadline {
         let remaining = deadline - ContinuousClock.now
-        let nanos = max(0, remaining.components.seconds * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000)
+        let nanos = max(0, remaining.inNanoseconds)
         return .now() + .nanoseconds(nanos)
     }
 

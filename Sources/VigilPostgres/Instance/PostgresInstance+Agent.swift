@@ -103,9 +103,6 @@ extension PostgresInstance {
 }
 
 extension PostgresInstance {
-    /// A postmaster left running on this data directory by an agent that died on its own
-    /// (kill -9 of the agent alone) is stopped (fast: a clean shutdown checkpoint), so the new
-    /// agent starts it again as its own child and sees its exits. Returns its pid, if there was one.
     /// The postmaster a previous agent left running on this data directory (only a postgres
     /// running on this very directory: the pid may have been reused), and whether it runs as a
     /// replica; nil when there is none.
@@ -126,7 +123,8 @@ extension PostgresInstance {
         watch(process)
         stopping = false
         currentRole = leftover.runsAsReplica ? .replica(of: nil) : .primary
-        startedCommandLine = commandLineParameters
+        // What it really runs with (pending_restart compares against it), not what this agent would pass.
+        startedCommandLine = Self.settings(onCommandLine: ProcessTable.arguments(of: leftover.pid))
         state = .starting
         return leftover.pid
     }
@@ -135,11 +133,19 @@ extension PostgresInstance {
         await sql.close()
     }
 
+    /// `-c name=value` pairs of a postgres command line.
+    static func settings(onCommandLine arguments: [String]) -> [(name: String, value: String)] {
+        zip(arguments, arguments.dropFirst()).compactMap { flag, setting in
+            guard flag == "-c", let equals = setting.firstIndex(of: "=") else { return nil }
+            return (String(setting[..<equals]), String(setting[setting.index(after: equals)...]))
+        }
+    }
+
+    /// A postmaster left running on this data directory by an agent that died on its own
+    /// (kill -9 of the agent alone) is stopped (fast: a clean shutdown checkpoint), so the new
+    /// agent starts it again as its own child and sees its exits. Returns its pid, if there was one.
     public func stopLeftoverPostmaster(timeout: Duration = .seconds(60)) async -> Int32? {
-        guard postmaster == nil, let pid = livePostmasterFilePID() else { return nil }
-        // The pid may have been reused: only a postgres running on this very directory is stopped.
-        let arguments = ProcessTable.arguments(of: pid)
-        guard arguments.first?.hasSuffix("postgres") == true, arguments.contains(dataPath) else { return nil }
+        guard let pid = leftoverPostmaster()?.pid else { return nil }
         kill(pid, SIGINT)
         let deadline = ContinuousClock.now + timeout
         while kill(pid, 0) == 0 && ContinuousClock.now < deadline {

@@ -63,7 +63,7 @@ extension PostgresInstance {
     func ensureCleanShutdown() async throws(InstanceError) {
         let control = try await controldata()
         guard !control.cleanlyShutDown else { return }
-        await waitForOldProcesses()
+        try await waitForOldProcesses()
         // Single-user mode refuses to run in standby mode: the signal files are set aside meanwhile.
         let signals = ["standby.signal", "recovery.signal"].filter { FileManager.default.fileExists(atPath: path($0)) }
         for name in signals { try? FileManager.default.moveItem(atPath: path(name), toPath: path(name + ".vigil-aside")) }

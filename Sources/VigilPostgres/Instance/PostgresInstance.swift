@@ -96,7 +96,7 @@ public actor PostgresInstance {
         }
         try checkDataDirectory()
         try checkNotRunningElsewhere()
-        await waitForOldProcesses()
+        try await waitForOldProcesses()
         try checkAddressesFree()
         try writeConfiguration(role)
         cachedSystemIdentifier = nil
@@ -225,10 +225,16 @@ public actor PostgresInstance {
     /// new postmaster refuses to start while one of them still holds the shared memory ("Terminate
     /// any old server processes"): they are given up to 5 s to go, rather than failing the start
     /// and waiting for the next cycle.
-    func waitForOldProcesses() async {
+    func waitForOldProcesses() async throws(InstanceError) {
         let deadline = ContinuousClock.now + .seconds(5)
-        while !ProcessTable.postgresProcesses(workingIn: dataPath).isEmpty, ContinuousClock.now < deadline {
+        var left = ProcessTable.postgresProcesses(workingIn: dataPath)
+        while !left.isEmpty, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
+            left = ProcessTable.postgresProcesses(workingIn: dataPath)
+        }
+        guard left.isEmpty else {
+            // Said here, not as PostgreSQL's shared-memory error on the start that would follow.
+            throw InstanceError(.state, "processes of a stopped PostgreSQL still run in \(dataPath) after 5 s (pid \(left.map(String.init).joined(separator: ", "))); they hold its shared memory: stop them first")
         }
     }
 
