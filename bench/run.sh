@@ -116,9 +116,9 @@ out="bench/results/$stamp-$tag.md"
 mkdir -p "bench/results/tmp/$stamp-$tag"
 for agent in $agents; do cp -r "$work/$agent/reports" "bench/results/tmp/$stamp-$tag/$agent" 2>/dev/null || true; done
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r)"
-python3 - "$work" "$profile" "$out" "$machine" "$config" "$rounds" "$sync" "$nodes" "$tag" <<'PY'
+python3 - "$work" "$profile" "$out" "$machine" "$config" "$rounds" "$sync" "$nodes" "$tag" "$drills" <<'PY'
 import json, glob, os, sys, statistics, datetime
-work, profile, out, machine, config, rounds, sync, nodes, tag = sys.argv[1:10]
+work, profile, out, machine, config, rounds, sync, nodes, tag, drill_order = sys.argv[1:11]
 runs = {}
 for path in sorted(glob.glob(os.path.join(work, "*", "reports", "*.json"))):
     r = json.load(open(path))
@@ -163,7 +163,7 @@ lines = [f"# Vigil and Patroni 4.1.5 side by side ({profile} timings, {mode}, {n
          "| drill | agent | rounds | write downtime (s) | new primary serving (s) | acknowledged writes | lost writes | two primaries (s) | rejoin (s) |",
          "|---|---|---|---|---|---|---|---|---|"]
 ratios = []
-known = ["switchover", "stop-primary", "crash-postgres", "kill-primary", "agent-crash", "freeze-primary", "etcd-down"]
+known = drill_order.split()  # the order the drills ran in
 for drill in [d for d in known if any(k[0] == d for k in runs)] + sorted({d for d, _ in runs} - set(known)):
     meds = {}
     for agent in ["vigil", "patroni"]:

@@ -42,6 +42,16 @@ public enum DrillKind: String, Sendable, CaseIterable {
         }
     }
 
+    /// How long the fault lasts, for a fault undone at a fixed time (etcd down, a crashed agent
+    /// left down): it is undone before the drill waits for writes to resume. Nil otherwise.
+    func outage(ttl: Int) -> Duration? {
+        switch self {
+        case .etcdDown: .seconds(ttl + 5)
+        case .agentCrash: .seconds(3 * ttl)
+        case .killPrimary, .stopPrimary, .crashPostgres, .switchover, .freezePrimary, .hangPostgres: nil
+        }
+    }
+
     /// Whether another node must become the primary.
     var movesPrimary: Bool {
         switch self {
@@ -132,7 +142,7 @@ extension Lab {
             say("drill \(kind.rawValue): SIGSTOP of \(leaderName)'s agent for longer than its lease (ttl \(timings.ttl) s)")
             _ = try await Shell.run("/usr/bin/pkill", ["-STOP", "-f", agentPattern(leader)])
         case .etcdDown:
-            say("drill \(kind.rawValue): etcd stopped for \(timings.ttl + 5) s (ttl \(timings.ttl) s)")
+            say("drill \(kind.rawValue): etcd stopped for \(Int(kind.outage(ttl: timings.ttl)?.inSeconds ?? 0)) s (ttl \(timings.ttl) s)")
             try await stopEtcd()
         case .hangPostgres:
             guard let postmaster = postmasterPID(leader) else { throw LabError("\(leaderName) has no postmaster.pid") }
@@ -162,22 +172,19 @@ extension Lab {
         var restoredAt: ContinuousClock.Instant?
         func restore() async throws {
             guard restoredAt == nil else { return }
+            if let outage = kind.outage(ttl: timings.ttl) {
+                let left = outage - (ContinuousClock.now - fault)
+                if left > .zero { try await Task.sleep(for: left) }
+            }
             switch kind {
             case .freezePrimary:
                 say("  SIGCONT to \(leaderName)'s agent")
                 _ = try await Shell.run("/usr/bin/pkill", ["-CONT", "-f", agentPattern(leader)])
             case .etcdDown:
-                let outage = Duration.seconds(timings.ttl + 5) - (ContinuousClock.now - fault)
-                if outage > .zero { try await Task.sleep(for: outage) }
                 say("  starting etcd again")
                 guard let etcdBinary else { throw LabError("etcd is not installed") }
                 try await startEtcd(etcdBinary)
-            case .killPrimary, .stopPrimary:
-                try await wait("the old agent to exit", seconds: 60) { !(await agentRunning(leader)) }
-                try await startAgent(leader, user: user)
-            case .agentCrash:
-                let down = Duration.seconds(3 * timings.ttl) - (ContinuousClock.now - fault)
-                if down > .zero { try await Task.sleep(for: down) }
+            case .killPrimary, .stopPrimary, .agentCrash:
                 try await wait("the old agent to exit", seconds: 60) { !(await agentRunning(leader)) }
                 try await startAgent(leader, user: user)
             case .hangPostgres:
@@ -199,10 +206,10 @@ extension Lab {
                 newLeader = try await waitForLeader(other: leaderName)
                 primaryAfter = (ContinuousClock.now - fault).inSeconds
             }
-            // With etcd down the primary keeps writing until it sees the store gone: only a write
-            // after etcd is back shows the cluster serving again. A crashed agent is started
-            // again only after 3 × ttl, whatever happened meanwhile.
-            if kind == .etcdDown || kind == .agentCrash { try await restore() }
+            // A fault of a fixed length is undone first: with etcd down the primary keeps writing
+            // until it sees the store gone, so only a write after etcd is back shows the cluster
+            // serving again; a crashed agent stays down for its 3 × ttl whatever happens meanwhile.
+            if kind.outage(ttl: timings.ttl) != nil { try await restore() }
             let resumed = restoredAt ?? fault
             try await wait("writes to succeed again", seconds: 180) {
                 probe.acknowledged.last.map { $0.at > resumed } ?? false

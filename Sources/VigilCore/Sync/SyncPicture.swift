@@ -14,9 +14,6 @@ public struct SyncPicture: Sendable, Equatable {
     public var confirmed: [String]
     /// The standbys that would be picked now, best first.
     public var active: [String]
-    /// Whether `confirmed` was observed (false: this leader has just started managing, and the
-    /// quorum resolver estimates it from the key, as Patroni does after a restart).
-    public var confirmationsKnown = true
 
     public init(kind: SyncStandbyNames.Parsed.Kind, numsync: Int, syncNames: [String], confirmed: [String], active: [String]) {
         self.kind = kind
@@ -45,10 +42,6 @@ public struct SyncMemory: Sendable, Equatable {
     public internal(set) var managingSince: Duration?
 
     public init() {}
-
-    /// Whether `ready` was learnt by this memory (false right after it started leading, when
-    /// the quorum resolver estimates it from the key, as Patroni does after a restart).
-    public internal(set) var knowsConfirmations = false
 
     /// Takes in the value PostgreSQL runs with, and the primary's flushed WAL position now.
     mutating func saw(names value: String, flush: Int64) {
@@ -99,12 +92,8 @@ public struct SyncMemory: Sendable, Equatable {
                 if active.count >= wanted { break }
             }
         }
-        var picture = SyncPicture(kind: parsed.kind, numsync: parsed.num, syncNames: parsed.hasStar ? [] : parsed.listed,
-                                  confirmed: confirmed, active: active)
-        // From the second look on, who confirmed is known rather than estimated.
-        picture.confirmationsKnown = knowsConfirmations
-        knowsConfirmations = true
-        return picture
+        return SyncPicture(kind: parsed.kind, numsync: parsed.num, syncNames: parsed.hasStar ? [] : parsed.listed,
+                           confirmed: confirmed, active: active)
     }
 
     /// Forgets everything: this member no longer leads.

@@ -25,7 +25,8 @@ public enum SyncReplication {
         let first = memory.managingSince == nil
         memory.startManaging(at: now)
         if !first, let since = memory.managingSince, now - since <= f.loopWait { return [] }
-        return QuorumSync.plan(me: f.me, picture: picture, key: key, settings: f.settings)
+        // Who confirmed is observed from the second look on; the first estimates it from the key.
+        return QuorumSync.plan(me: f.me, picture: picture, key: key, settings: f.settings, confirmationsKnown: !first)
     }
 
     /// Before a promotion (and after a bootstrap): the new primary names itself in the `sync`
@@ -69,7 +70,8 @@ public enum SyncReplication {
 
 /// Quorum mode's cycle, Patroni's `_process_quorum_replication`.
 enum QuorumSync {
-    static func plan(me: String, picture: SyncPicture, key: SyncState?, settings: SyncSettings) -> [SyncStep] {
+    static func plan(me: String, picture: SyncPicture, key: SyncState?, settings: SyncSettings,
+                     confirmationsKnown: Bool) -> [SyncStep] {
         var steps: [SyncStep] = []
         var key = key ?? SyncState(leader: nil, syncStandby: [])
         if key.isEmpty {
@@ -80,7 +82,7 @@ enum QuorumSync {
         var resolver = QuorumResolver(leader: leader, quorum: Int(key.quorum ?? 0), voters: key.voters,
                                       numsync: picture.numsync, sync: picture.syncNames, numsyncConfirmed: picture.confirmed.count,
                                       active: picture.active, syncWanted: settings.wantedNodes, leaderWanted: me,
-                                      confirmationsKnown: picture.confirmationsKnown)
+                                      confirmationsKnown: confirmationsKnown)
         for transition in resolver.transitions() {
             switch transition {
             case let .quorum(leader, quorum, voters):
