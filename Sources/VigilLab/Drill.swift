@@ -293,7 +293,7 @@ extension Lab {
 
     /// The leader, when the cluster is fit for a drill; otherwise the reason it is not.
     func requireHealthy() async throws -> LabLayout.Node {
-        guard try await clusterAnswers(), let cluster = try? await store().readCluster() else {
+        guard let cluster = try await readClusterThroughElection() else {
             throw LabError("the lab is not up (no etcd at \(layout.etcdEndpoints.joined(separator: ", "))); start it with: vigilctl lab up")
         }
         for node in layout.nodes where !(await agentRunning(node)) {
@@ -306,6 +306,20 @@ extension Lab {
             throw LabError("HAProxy is not running; start the lab again with: vigilctl lab up")
         }
         return leader
+    }
+
+    /// The cluster as the store holds it, or nil when no etcd member answers. A store that
+    /// accepts connections but cannot answer yet (a member just lost, the others electing a
+    /// raft leader) is given a few seconds instead of calling the lab down.
+    func readClusterThroughElection() async throws -> ClusterState? {
+        var cluster: ClusterState?
+        let deadline = ContinuousClock.now + .seconds(15)
+        repeat {
+            guard layout.etcdMembers.contains(where: { SocketProbe.accepts(host: $0.host, port: layout.etcdClientPort) }) else { return nil }
+            cluster = try? await store().readCluster()
+            if cluster == nil { try await Task.sleep(for: .milliseconds(500)) }
+        } while cluster == nil && ContinuousClock.now < deadline
+        return cluster
     }
 
     /// The leader once one runs as primary (one other than `other`, when given).

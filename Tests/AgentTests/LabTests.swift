@@ -160,8 +160,13 @@ import VigilTestSupport
             let lines = status.stdout.split(separator: "\n")
             #expect(lines.filter { $0.contains("Leader") }.count == 1 && lines.filter { $0.contains("streaming") }.count == 2,
                     "\(status.stdout)")
-            // One etcd member gone: the other two keep the quorum, and the cluster works on.
-            _ = try await CommandRun.run("/usr/bin/pkill", ["-KILL", "-f", "etcd --name lab2 --data-dir \(directory.path)/etcd/data2"])
+            // The store's raft leader gone: the other two members elect another and keep the
+            // quorum, and the cluster works on (a drill started during the election waits for it).
+            let endpoints = (1...3).map { "http://\(subnet).\($0):2379" }
+            let leader = try await Self.etcdRaftLeader(endpoints: endpoints)
+            let suffix = leader == 1 ? "" : "\(leader)"  // the lab names its members lab, lab2, lab3
+            let killed = try await CommandRun.run("/usr/bin/pkill", ["-KILL", "-f", "etcd --name lab\(suffix) --data-dir \(directory.path)/etcd/data\(suffix)"])
+            #expect(killed.exitCode == 0, "no etcd member lab\(suffix) to stop")
             let drill = try await CommandRun.run(vigilctl, ["lab", "drill", "switchover", "--json"] + common)
             #expect(drill.exitCode == 0 && drill.stdout.contains(#""verdict":"pass""#), "\(drill.stdout)\n\(drill.stderr)")
         }
@@ -169,6 +174,21 @@ import VigilTestSupport
         #expect(down.exitCode == 0 && down.stdout.contains("The lab is down"), "\(down.stdout)\n\(down.stderr)")
         let left = try await CommandRun.run("/usr/bin/pgrep", ["-f", directory.path + "/"])
         #expect(left.stdout.isEmpty, "processes left behind: \(left.stdout)")
+    }
+
+    /// Which of the lab's etcd members (1-based, in the order of `endpoints`) is the raft leader.
+    static func etcdRaftLeader(endpoints: [String]) async throws -> Int {
+        let run = try await CommandRun.run(try TestTools.executable("etcdctl"),
+                                           ["--endpoints=\(endpoints.joined(separator: ","))", "endpoint", "status", "-w", "json"])
+        let statuses = (try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8))) as? [[String: Any]] ?? []
+        for (index, endpoint) in endpoints.enumerated() {
+            guard let entry = statuses.first(where: { $0["Endpoint"] as? String == endpoint }),
+                  let status = entry["Status"] as? [String: Any], let header = status["header"] as? [String: Any],
+                  let me = (header["member_id"] as? NSNumber)?.uint64Value,
+                  let leader = (status["leader"] as? NSNumber)?.uint64Value else { continue }
+            if me == leader { return index + 1 }
+        }
+        throw AgentTestError("no etcd raft leader among \(endpoints): \(run.stdout)\(run.stderr)")
     }
 
     /// A lab of the test's own: a /24 no one else uses (so it never meets a lab someone runs),
