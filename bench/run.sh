@@ -23,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=${PROFILE:-fast}
 rounds=${ROUNDS:-3}
-drills=${DRILLS:-"switchover stop-primary crash-postgres kill-primary agent-crash freeze-primary etcd-down"}
+drills=${DRILLS:-"switchover stop-primary crash-postgres kill-primary agent-crash freeze-primary isolate-primary etcd-down"}
 config=${CONFIG:-debug}
 sync=${SYNC:-off}
 nodes=${NODES:-2}

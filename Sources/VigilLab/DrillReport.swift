@@ -107,6 +107,7 @@ public struct DrillReport: Sendable {
         case .freezePrimary: "its agent was woken (SIGCONT)"
         case .etcdDown: "etcd was started again"
         case .hangPostgres: "what was left of the hung server was let go (SIGCONT)"
+        case .isolatePrimary: "its node was reconnected (3 × ttl after it was cut off)"
         case .crashPostgres: "the crash"
         case .switchover: "the request"
         }

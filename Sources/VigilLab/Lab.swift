@@ -48,7 +48,8 @@ public struct Lab: Sendable {
     /// Starts the agent of `node` in the background.
     func startAgent(_ node: LabLayout.Node, user: ProcessOwner?) async throws {
         say("starting the \(agent.rawValue) agent for \(node.name) on \(node.host) (PostgreSQL :\(node.postgresPort), REST :\(node.restPort))")
-        try await Shell.daemon((user?.commandPrefix ?? []) + (try agentCommand(node)), log: layout.log(node.name))
+        try await Shell.daemon((user?.commandPrefix ?? []) + (try agentCommand(node)), log: layout.log(node.name),
+                               cgroupProcs: LabIsolation(layout: layout).prepareCgroup(node))
     }
 
     // MARK: up
@@ -67,6 +68,8 @@ public struct Lab: Sendable {
             try await printConnectionHelp()
             return
         }
+        // Drop rules left by an interrupted isolate-primary drill would keep the cluster apart.
+        if let iptables = Shell.which("iptables") { await LabIsolation(layout: layout).heal(iptables: iptables) }
         try checkPorts()
         try prepareDirectories(user: user)
         if agent == .vigil { try install(vigilBinary, user: user) }
@@ -355,6 +358,10 @@ public struct Lab: Sendable {
         // A postmaster whose agent was killed: fast shutdown.
         _ = try await Shell.run("/usr/bin/pkill", ["-INT", "-f", "postgres -D \(layout.directory)/"])
         try? await wait("every lab process to stop", seconds: 30) { await labProcesses().isEmpty }
+        // A drill interrupted while a node was cut off leaves its drop rules behind.
+        let isolation = LabIsolation(layout: layout)
+        if let iptables = Shell.which("iptables") { await isolation.heal(iptables: iptables) }
+        isolation.removeCgroups()
         say("The lab is down; its data stays in \(layout.directory) (vigilctl lab up starts it again).")
     }
 

@@ -12,10 +12,12 @@ enum Shell {
     }
 
     /// Starts `command` in its own session, detached from this process (it outlives vigilctl),
-    /// with its output appended to `log`.
-    static func daemon(_ command: [String], log: String) async throws {
+    /// with its output appended to `log`; in the cgroup whose `cgroup.procs` is given, joined
+    /// before the command starts so that every socket and child it makes belongs to it.
+    static func daemon(_ command: [String], log: String, cgroupProcs: String? = nil) async throws {
         let quoted = command.map(quote).joined(separator: " ")
-        let result = try await run("/usr/bin/setsid", ["-f", "/bin/sh", "-c", "exec \(quoted) >>\(quote(log)) 2>&1 </dev/null"])
+        let join = cgroupProcs.map { "echo $$ >\(quote($0)) && " } ?? ""
+        let result = try await run("/usr/bin/setsid", ["-f", "/bin/sh", "-c", "\(join)exec \(quoted) >>\(quote(log)) 2>&1 </dev/null"])
         guard result.succeeded else { throw LabError("could not start \(command.first ?? "?"): \(result.output)") }
     }
 

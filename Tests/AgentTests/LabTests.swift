@@ -102,7 +102,8 @@ import VigilTestSupport
 
             // Every other fault: each drill must pass, lose nothing where the configuration promises
             // it, and leave the cluster whole (a running primary, the other node streaming).
-            for kind in ["crash-postgres", "switchover", "kill-primary", "agent-crash", "freeze-primary", "etcd-down", "hang-postgres"] {
+            for kind in ["crash-postgres", "switchover", "kill-primary", "agent-crash", "freeze-primary", "isolate-primary", "etcd-down",
+                         "hang-postgres"] {
                 let run = try await CommandRun.run(vigilctl, ["lab", "drill", kind, "--json"] + common)
                 #expect(run.exitCode == 0, "\(kind): \(run.stdout)\n\(run.stderr)")
                 let last = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
@@ -112,9 +113,10 @@ import VigilTestSupport
                     #expect(report["lost_writes"] as? Int == 0, "\(kind): \(run.stdout)")
                 }
                 #expect((report["acknowledged_writes"] as? Int ?? 0) > 0, "\(kind): \(run.stdout)")
-                // Where another node takes over, the old primary (fenced when its agent died or
-                // froze) stopped acknowledging writes before the new one began, on every path.
-                if ["switchover", "kill-primary", "agent-crash", "freeze-primary"].contains(kind) {
+                // Where another node takes over, the old primary (fenced when its agent died,
+                // froze or was cut off) stopped acknowledging writes before the new one began, on
+                // every path.
+                if ["switchover", "kill-primary", "agent-crash", "freeze-primary", "isolate-primary"].contains(kind) {
                     let overlap = (report["two_primaries_seconds"] as? NSNumber)?.doubleValue
                     #expect(overlap != nil && overlap! <= 0, "\(kind): \(run.stdout)")
                     let paths = report["paths"] as? [[String: Any]] ?? []
@@ -131,6 +133,11 @@ import VigilTestSupport
         }
         let down = try await CommandRun.run(vigilctl, ["lab", "down"] + common)
         #expect(down.exitCode == 0 && down.stdout.contains("The lab is down"), "\(down.stdout)\n\(down.stderr)")
+        // Nothing of isolate-primary outlives the lab: no drop rules, no cgroups.
+        let rules = try await CommandRun.run("/usr/sbin/iptables", ["-S"])
+        #expect(rules.exitCode == 0 && !rules.stdout.contains("vigil-\(subnet)"), "\(rules.stdout)\(rules.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "/sys/fs/cgroup/unified/vigil-lab-\(subnet)")
+                && !FileManager.default.fileExists(atPath: "/sys/fs/cgroup/vigil-lab-\(subnet)"))
 
         // A drill on a lab that is not up refuses with the reason.
         let refused = try await CommandRun.run(vigilctl, ["lab", "drill", "switchover"] + common)
