@@ -268,12 +268,15 @@ extension Lab {
         } catch {
             throw LabError("cannot read the written ids back through HAProxy at \(layout.haproxyHost):\(layout.writePort): \(PostgresErrorText.describe(error))")
         }
-        var paths = [DrillReport.Path(name: "haproxy", acknowledged: acked.count, lost: acked.filter { !present.contains($0.id) }.count)]
-        for client in direct {
-            let acks = client.acknowledged
-            paths.append(DrillReport.Path(name: "direct to \(client.path)", acknowledged: acks.count,
-                                          lost: acks.filter { !present.contains($0.id) }.count))
+        func path(_ name: String, _ acks: [WriteProbe.Ack]) -> DrillReport.Path {
+            let lost = acks.filter { !present.contains($0.id) }
+            return DrillReport.Path(name: name, acknowledged: acks.count, lost: lost.count,
+                                    examples: lost.prefix(10).map {
+                                        DrillReport.LostWrite(id: $0.id, acknowledgedAfterFault: ($0.at - fault).inSeconds, server: $0.server)
+                                    })
         }
+        var paths = [path("haproxy", acked)]
+        for client in direct { paths.append(path("direct to \(client.path)", client.acknowledged)) }
         let everyAck = (acked + direct.flatMap(\.acknowledged)).sorted { $0.at < $1.at }
         let twoPrimaries = Self.overlap(everyAck, old: leader, new: layout.nodes.first { $0.name == newLeader }, after: fault)
         // The longest stretch without an acknowledged write, from the last one before the fault on

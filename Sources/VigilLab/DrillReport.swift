@@ -32,6 +32,15 @@ public struct DrillReport: Sendable {
         public var name: String
         public var acknowledged: Int
         public var lost: Int
+        /// The first lost writes: which id, when it was acknowledged (seconds after the fault,
+        /// negative before it) and by which server, to tell where a loss came from.
+        public var examples: [LostWrite] = []
+    }
+
+    public struct LostWrite: Sendable {
+        public var id: Int64
+        public var acknowledgedAfterFault: Double
+        public var server: String
     }
 
     public var acknowledged: Int { paths.reduce(0) { $0 + $1.acknowledged } }
@@ -60,8 +69,18 @@ public struct DrillReport: Sendable {
         o += [
             ("write_downtime_seconds", seconds(writeDowntime)),
             ("acknowledged_writes", .int(Int64(acknowledged))), ("lost_writes", .int(Int64(lost))),
-            ("paths", .array(paths.map { .object([("path", .string($0.name)), ("acknowledged_writes", .int(Int64($0.acknowledged))),
-                                                  ("lost_writes", .int(Int64($0.lost)))]) })),
+            ("paths", .array(paths.map { path in
+                var fields: [(key: String, value: JSONValue)] = [("path", .string(path.name)),
+                                                                 ("acknowledged_writes", .int(Int64(path.acknowledged))),
+                                                                 ("lost_writes", .int(Int64(path.lost)))]
+                if !path.examples.isEmpty {
+                    fields.append(("lost_examples", .array(path.examples.map {
+                        .object([("id", .int($0.id)), ("acknowledged_after_fault_seconds", seconds($0.acknowledgedAfterFault)),
+                                 ("server", .string($0.server))])
+                    })))
+                }
+                return .object(fields)
+            })),
         ]
         if let twoPrimaries { o.append(("two_primaries_seconds", seconds(twoPrimaries))) }
         o += [
@@ -81,6 +100,10 @@ public struct DrillReport: Sendable {
         for path in paths where path.name == "haproxy" || path.acknowledged > 0 {
             let failed = path.name == "haproxy" ? ", \(failedAttempts) failed attempts" : ""
             rows.append(("writes " + path.name, "\(path.acknowledged) acknowledged, lost: \(path.lost)\(failed)"))
+            if !path.examples.isEmpty {
+                let shown = path.examples.prefix(3).map { String(format: "id %lld acknowledged by %@ at %+.2f s", $0.id, $0.server, $0.acknowledgedAfterFault) }
+                rows.append(("", "lost: " + shown.joined(separator: "; ") + (path.lost > 3 ? "; …" : "")))
+            }
         }
         if let twoPrimaries {
             rows.append(("two primaries", twoPrimaries <= 0

@@ -74,10 +74,20 @@ final class WriteProbe: Sendable {
                 guard let open = connection else { continue }
                 let id = next
                 let server = try await withTimeout {
+                    // Acknowledged means the COMMIT statement's answer. An INSERT on its own is
+                    // committed at the protocol's Sync, after the "INSERT 0 1" PostgresNIO
+                    // already takes for success: a server stopped while that commit waits for a
+                    // synchronous standby sends the row, the tag and a warning ("canceling the
+                    // wait for synchronous replication"), then closes the connection, and the
+                    // write would count as acknowledged though no client was told it committed
+                    // (libpq reports the lost connection). COMMIT commits before it answers.
+                    _ = try await open.query("BEGIN", logger: self.logger)
+                    var server = ""
                     let rows = try await open.query("INSERT INTO vigil_drill (id) VALUES (\(id)) RETURNING host(inet_server_addr())",
                                                     logger: self.logger)
-                    var server = ""
                     for try await address in rows.decode(String.self) { server = address }
+                    let commit: EventLoopFuture<PostgresQueryResult> = open.query("COMMIT", logger: self.logger)
+                    guard try await commit.get().metadata.command == "COMMIT" else { throw WriteNotAcknowledged() }
                     return server
                 }
                 acks.withLock { $0.append(Ack(id: id, at: .now, server: server)) }
@@ -87,10 +97,13 @@ final class WriteProbe: Sendable {
             } catch {
                 failures.withLock { $0 += 1 }
                 next += 1
-                if direct, let psql = error as? PSQLError, psql.serverInfo != nil {
-                    // The server answered (read-only, shutting down…): the session is fine.
-                    try? await Task.sleep(for: .milliseconds(100))
-                    continue
+                if direct, let psql = error as? PSQLError, psql.serverInfo != nil, let open = connection {
+                    // The server answered (read-only, shutting down…): the session is fine once
+                    // the failed transaction is rolled back.
+                    if (try? await withTimeout({ _ = try await open.query("ROLLBACK", logger: self.logger) })) != nil {
+                        try? await Task.sleep(for: .milliseconds(100))
+                        continue
+                    }
                 }
                 // Closed in the background: closing a connection to a dead server may itself hang.
                 if let open = connection { Task { try? await open.close() } }
@@ -120,3 +133,6 @@ final class WriteProbe: Sendable {
         try await Deadline.run(within: Self.writeTimeout, body)
     }
 }
+
+/// A write whose COMMIT was answered with something else (ROLLBACK: the transaction failed).
+struct WriteNotAcknowledged: Error {}
