@@ -15,6 +15,13 @@ public protocol ClusterControl: Sendable {
     var loopWait: Int { get async }
     /// Runs an operation on the local PostgreSQL from the HA loop; returns the HTTP status and message.
     func perform(_ operation: LocalOperation) async -> (status: Int, message: String)
+    /// The local PostgreSQL's WAL positions now (1 s at most), for `GET /patroni`; nil when it
+    /// does not answer (the last cycle's are shown then).
+    func walPositions() async -> WALPositions?
+}
+
+extension ClusterControl {
+    public func walPositions() async -> WALPositions? { nil }
 }
 
 /// Operations on the local node that the HA loop carries out for a REST request.

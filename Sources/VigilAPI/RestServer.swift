@@ -41,9 +41,13 @@ public struct RestServer: Sendable {
         var query: [String: String] = [:]
         for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
         let segment = path.split(separator: "/").first.map(String.init) ?? ""
-        let snapshot = source.snapshot()
+        var snapshot = source.snapshot()
         switch request.method {
         case .get, .head, .options:
+            // What peers read in a leader race: the WAL positions as they are now.
+            if segment == "patroni", request.method == .get, let live = await control?.walPositions() {
+                snapshot.postgres.update(with: live)
+            }
             return read(segment: segment, path: path, query: query, snapshot: snapshot,
                         statusOnly: request.method != .get)
         case .post, .put, .patch, .delete:

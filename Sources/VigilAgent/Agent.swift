@@ -77,7 +77,7 @@ public enum Agent {
         let ready = ReadyGate()
         let haService = HALoopService(loop: loop, instance: instance, box: box, wakeup: wakeup, ready: ready, notifier: notifier,
                                       logger: logger)
-        let control = AgentControl(store: store, probe: probe, loop: loop)
+        let control = AgentControl(store: store, probe: probe, loop: loop, instance: instance)
         let built = Result {
             try RestServer(source: box, control: control, access: AccessControl(setup.configuration.restAPI))
                 .application(host: setup.restListen.host, port: setup.restListen.port, tls: setup.restTLS,

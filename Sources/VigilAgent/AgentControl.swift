@@ -1,6 +1,7 @@
 import VigilAPI
 import VigilCore
 import VigilDCS
+import VigilPostgres
 
 /// The REST API's way into the agent: store reads and operator writes go straight to etcd;
 /// anything that touches PostgreSQL is queued to the HA loop, which runs it between cycles.
@@ -8,6 +9,7 @@ struct AgentControl: ClusterControl {
     let store: EtcdStore
     let probe: PeerProbe
     let loop: HALoop
+    let instance: PostgresInstance
 
     func readCluster() async throws -> ClusterState { try await store.readCluster() }
 
@@ -26,4 +28,6 @@ struct AgentControl: ClusterControl {
     func perform(_ operation: LocalOperation) async -> (status: Int, message: String) {
         await loop.submit(operation)
     }
+
+    func walPositions() async -> WALPositions? { await instance.walPositions(timeout: .seconds(1)) }
 }

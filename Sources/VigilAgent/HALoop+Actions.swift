@@ -67,7 +67,7 @@ extension HALoop {
             case let .publishMember(extendingLease):
                 await publishMember(extendingLease: extendingLease)
             case .refreshPostgres:
-                let status = await instance.observe(timeout: queryTimeout)
+                let status = await instance.observe(timeout: queryTimeoutBeforeDeadline)
                 postgresAnswering = status.state != .running || status.role != nil
                 // A silent server keeps the role the last look gave it (the machine's memory).
                 if postgresAnswering { lastStatus = status } else { lastStatus.state = status.state }

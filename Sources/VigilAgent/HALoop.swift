@@ -46,6 +46,8 @@ public actor HALoop {
     var warnedUnanswering = false
     /// When the machine wants the next cycle.
     public internal(set) var nextCycleAt: Duration = .zero
+    /// The end the store's calls were last told not to run past (see `endCallsByDeadline`).
+    var storeCallsEnd: Duration?
 
     /// Set by a `releaseSync` step: the member key says nosync until the step after it is done.
     var releasingSync = false
@@ -86,6 +88,28 @@ public actor HALoop {
     var now: Duration { clock.now }
     /// How long this cycle's queries to the local PostgreSQL may take.
     var queryTimeout: Duration { .seconds(min(5, max(1, settings.timings.retryTimeout))) }
+
+    /// The primary's deadline while it lies ahead (HAMachine.stopBy): nil without a lock, in
+    /// pause, or once it has passed (the machine has acted on it; calls get their own time).
+    var deadlineAhead: Duration? { machine.stopBy.flatMap { $0 > now ? $0 : nil } }
+
+    /// A query to the local PostgreSQL ends by the deadline too, so a hung server cannot keep
+    /// the loop from stopping it in time.
+    var queryTimeoutBeforeDeadline: Duration {
+        guard let end = deadlineAhead else { return queryTimeout }
+        return max(.milliseconds(100), min(queryTimeout, end - now))
+    }
+
+    /// Tells the store that no call may run past the primary's deadline: a renewal or a read
+    /// that hangs is cut short there, and the machine, handed the failure at its deadline,
+    /// stops PostgreSQL itself instead of after a whole retry_timeout (the fence outside acts
+    /// at the same moment whatever this process does). Called before every look and step.
+    func endCallsByDeadline() async {
+        let end = deadlineAhead
+        guard end != storeCallsEnd else { return }
+        storeCallsEnd = end
+        await store.endCalls(by: end)
+    }
     var me: String { setup.identity.name }
 
     func requestStop() {
@@ -149,6 +173,7 @@ public actor HALoop {
             case .observe:
                 next = await lookAndTell()
             case let .perform(action):
+                await endCallsByDeadline()
                 let result = action.mayOutlastTTL ? await keepingMemberAlive { await perform(action) } : await perform(action)
                 next = machine.completed(action, result, at: now)
             case let .finish(at):
@@ -197,6 +222,7 @@ public actor HALoop {
     func look() async -> Sighting {
         let began = now
         var view = StoreView.unreachable
+        await endCallsByDeadline()
         do {
             let cluster = try await store.readCluster()
             view = .reachable(cluster)
@@ -212,11 +238,12 @@ public actor HALoop {
             }
         }
         let asked = clock.now
-        let status = await instance.observe(timeout: queryTimeout)
+        let timeout = queryTimeoutBeforeDeadline
+        let status = await instance.observe(timeout: timeout)
         let answering = status.state != .running || status.role != nil
         postgresAnswering = answering
         if !answering && !warnedUnanswering {
-            logger.warning("PostgreSQL runs but did not answer within \(queryTimeout): treated as unhealthy until it does")
+            logger.warning("PostgreSQL runs but did not answer within \(timeout): treated as unhealthy until it does")
         }
         warnedUnanswering = !answering
         var files = Sighting.DataFiles.empty
@@ -229,7 +256,7 @@ public actor HALoop {
         lastStatus = status
         refreshSnapshot(status)
         var sighting = Sighting(now: now, wallClock: clock.wallClock, me: setup.identity, settings: settings, store: view,
-                                postgres: status, queryFailedAtOnce: !answering && clock.now - asked < queryTimeout / 2,
+                                postgres: status, queryFailedAtOnce: !answering && clock.now - asked < timeout / 2,
                                 dataDirectory: files)
         sighting.began = began
         // Looked at only where a watchdog is used at all (one access(2) a cycle).

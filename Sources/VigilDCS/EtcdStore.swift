@@ -13,6 +13,12 @@ public actor EtcdStore: DistributedStore {
     private let kv: any EtcdKV
     private var ttl: Int
     private var retryTimeout: Int
+    /// The clock calls are timed by: the real one, or the simulation's manual one.
+    private let clock: StoreClock
+    /// While this member may lead, the moment its PostgreSQL must have stopped taking writes
+    /// unless a renewal moves it (store-clock time): no call runs past it, so the HA loop is
+    /// back in time to act on its deadline instead of waiting out a retry_timeout.
+    private var callsEnd: Duration?
     /// Keys parsed by the last `readCluster`, kept while they do not change.
     private var decoded = ClusterStateDecoder.Cache()
     private var lease: Int64?
@@ -20,15 +26,32 @@ public actor EtcdStore: DistributedStore {
     /// - Parameters:
     ///   - memberName: the member this store speaks for; nil for an operator's tool (no lease,
     ///     linearizable reads).
-    public init(kv: any EtcdKV, layout: KeyLayout, memberName: String?, ttl: Int, retryTimeout: Int) {
+    public init(kv: any EtcdKV, layout: KeyLayout, memberName: String?, ttl: Int, retryTimeout: Int, clock: StoreClock = .system()) {
         self.kv = kv
         self.layout = layout
         self.memberName = memberName
         self.ttl = ttl
         self.retryTimeout = retryTimeout
+        self.clock = clock
     }
 
-    private var budget: Duration { .seconds(retryTimeout) }
+    /// Sets (or, with nil, lifts) the end no call may run past.
+    public func endCalls(by end: Duration?) {
+        callsEnd = end
+    }
+
+    /// A new call's deadline: retry_timeout from now, or the end set by `endCalls(by:)` when
+    /// that comes first.
+    private func deadline() -> Deadline {
+        let own = clock.now + .seconds(retryTimeout)
+        guard let callsEnd, callsEnd < own else { return Deadline(clock: clock, end: own, capped: false) }
+        return Deadline(clock: clock, end: callsEnd, capped: true)
+    }
+
+    /// The time a single-request call may take.
+    private var budget: Duration {
+        get throws(StoreError) { try deadline().remaining() }
+    }
 
     /// This member's name, for operations only a member may perform.
     private func me() throws(StoreError) -> String {
@@ -60,13 +83,13 @@ public actor EtcdStore: DistributedStore {
 
     public func readCluster() async throws(StoreError) -> ClusterState {
         let result = try await kv.range(layout.prefix, rangeEnd: layout.prefix.prefixRangeEnd,
-                                        serializable: false, budget: budget)
+                                        serializable: false, budget: try budget)
         return ClusterStateDecoder.decode(result.kvs, layout: layout, revision: result.revision, cache: &decoded)
     }
 
     public func acquireLeader() async throws(StoreError) -> Bool {
         let name = try me()
-        let deadline = Deadline(budget)
+        let deadline = deadline()
         for attempt in 0..<2 {
             // The lease is extended first, always: the key then lives a full ttl from the moment
             // the caller sent this request, which is what the caller counts its hold from (a lease
@@ -90,7 +113,7 @@ public actor EtcdStore: DistributedStore {
 
     public func renewLeader() async throws(StoreError) -> LeaderRenewal {
         let name = try me()
-        let deadline = Deadline(budget)
+        let deadline = deadline()
         let lease: Int64
         if let current = self.lease {
             guard try await kv.keepAlive(lease: current, budget: try deadline.remaining()) != nil else {
@@ -135,12 +158,12 @@ public actor EtcdStore: DistributedStore {
     public func releaseLeader() async throws(StoreError) -> Bool {
         let name = try me()
         let txn = Txn(compare: [.value(layout.leader, name)], success: [.delete(layout.leader, rangeEnd: nil)])
-        return try await kv.txn(txn, budget: budget).succeeded
+        return try await kv.txn(txn, budget: try budget).succeeded
     }
 
     public func publishMember(_ record: MemberRecord, extendingLease: Bool) async throws(StoreError) {
         let name = try me()
-        let deadline = Deadline(budget)
+        let deadline = deadline()
         let value = record.jsonValue.compactText
         // Without extending: on the lease as it is; once it has lapsed (taking the leader key with
         // it), on a new one.
@@ -158,7 +181,7 @@ public actor EtcdStore: DistributedStore {
 
     public func keepMemberAlive() async throws(StoreError) -> Bool {
         guard let lease else { return false }
-        let deadline = Deadline(budget)
+        let deadline = deadline()
         // The leader key on this lease (a release that failed, a key kept across a restart) must
         // lapse unless a healthy cycle renews it: then the member key lapses with it.
         let leader = try await kv.range(layout.leader, rangeEnd: nil, serializable: false, budget: try deadline.remaining())
@@ -171,22 +194,22 @@ public actor EtcdStore: DistributedStore {
     }
 
     public func deleteMember(_ name: String) async throws(StoreError) {
-        _ = try await kv.txn(Txn(compare: [], success: [.delete(layout.member(name), rangeEnd: nil)]), budget: budget)
+        _ = try await kv.txn(Txn(compare: [], success: [.delete(layout.member(name), rangeEnd: nil)]), budget: try budget)
     }
 
     public func initialize(systemID: String, create: Bool) async throws(StoreError) -> Bool {
         let put = Txn.Operation.put(layout.initialize, systemID, lease: 0)
         let txn = create ? Txn(compare: [.createRevision(layout.initialize, 0)], success: [put]) : Txn(compare: [], success: [put])
-        return try await kv.txn(txn, budget: budget).succeeded
+        return try await kv.txn(txn, budget: try budget).succeeded
     }
 
     public func cancelInitialization() async throws(StoreError) {
-        _ = try await kv.txn(Txn(compare: [], success: [.delete(layout.initialize, rangeEnd: nil)]), budget: budget)
+        _ = try await kv.txn(Txn(compare: [], success: [.delete(layout.initialize, rangeEnd: nil)]), budget: try budget)
     }
 
     private func conditionalPut(_ key: String, _ value: String, expectedVersion: Int64?) async throws(StoreError) -> Bool {
         let compare: [Txn.Compare] = expectedVersion.map { [.modRevision(key, $0)] } ?? []
-        return try await kv.txn(Txn(compare: compare, success: [.put(key, value, lease: 0)]), budget: budget).succeeded
+        return try await kv.txn(Txn(compare: compare, success: [.put(key, value, lease: 0)]), budget: try budget).succeeded
     }
 
     public func setConfig(_ value: JSONValue, expectedVersion: Int64?) async throws(StoreError) -> Bool {
@@ -200,7 +223,7 @@ public actor EtcdStore: DistributedStore {
     public func setSync(_ sync: SyncState?, expectedVersion: Int64?) async throws(StoreError) -> Int64? {
         let compare: [Txn.Compare] = expectedVersion.map { [.modRevision(layout.sync, $0)] } ?? []
         let operation: Txn.Operation = sync.map { .put(layout.sync, $0.jsonValue.compactText, lease: 0) } ?? .delete(layout.sync, rangeEnd: nil)
-        let result = try await kv.txn(Txn(compare: compare, success: [operation]), budget: budget)
+        let result = try await kv.txn(Txn(compare: compare, success: [operation]), budget: try budget)
         // A put's key now has the transaction's revision as its mod revision.
         guard result.succeeded else { return nil }
         return sync == nil ? 0 : result.revision
@@ -218,13 +241,13 @@ public actor EtcdStore: DistributedStore {
         if let value {
             _ = try await conditionalPut(layout.failsafe, value.compactText, expectedVersion: nil)
         } else {
-            _ = try await kv.txn(Txn(compare: [], success: [.delete(layout.failsafe, rangeEnd: nil)]), budget: budget)
+            _ = try await kv.txn(Txn(compare: [], success: [.delete(layout.failsafe, rangeEnd: nil)]), budget: try budget)
         }
     }
 
     public func deleteCluster() async throws(StoreError) {
         _ = try await kv.txn(Txn(compare: [], success: [.delete(layout.prefix, rangeEnd: layout.prefix.prefixRangeEnd)]),
-                             budget: budget)
+                             budget: try budget)
     }
 
     /// A lease keeps the TTL it was granted with: a new one is granted at the next write, and
@@ -241,7 +264,7 @@ public actor EtcdStore: DistributedStore {
     public func close() async {
         guard let lease else { return }
         self.lease = nil
-        try? await kv.revokeLease(lease, budget: budget)
+        try? await kv.revokeLease(lease, budget: try budget)
     }
 
     // MARK: Watch
@@ -262,8 +285,9 @@ public actor EtcdStore: DistributedStore {
         while !Task.isCancelled {
             let revision: Int64
             do {
+                // The watch is not a step of the HA cycle: the leader's deadline does not cut it.
                 revision = try await kv.range(prefix, rangeEnd: prefix.prefixRangeEnd, serializable: true,
-                                              budget: budget).revision
+                                              budget: .seconds(retryTimeout)).revision
             } catch {
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(1))
@@ -291,15 +315,17 @@ public actor EtcdStore: DistributedStore {
 
 /// A point in time a multi-step call must finish by.
 struct Deadline {
-    let end: ContinuousClock.Instant
-
-    init(_ budget: Duration) {
-        end = ContinuousClock.now + budget
-    }
+    let clock: StoreClock
+    let end: Duration
+    /// Set when the end is the leader's deadline rather than the call's retry_timeout.
+    let capped: Bool
 
     func remaining() throws(StoreError) -> Duration {
-        let left = end - ContinuousClock.now
-        guard left > .zero else { throw StoreError(.timedOut, "the call's deadline passed") }
+        let left = end - clock.now
+        guard left > .zero else {
+            throw StoreError(.timedOut, capped ? "the leader's deadline came first (the call was cut short to act on it)"
+                                               : "the call's deadline passed")
+        }
         return left
     }
 }

@@ -397,8 +397,16 @@ struct SimProbe: PeerProbing {
             guard let peer = world.node(member.name), peer.agentRunning(at: world.now), !peer.slow(at: world.now) else {
                 return .unreachable(member.name)
             }
-            // Its `GET /patroni`, as its REST API writes it and the agent's probe reads it.
-            let document = StatusDocument.json(peer.box.snapshot(), now: world.memory.clock.instant(world.now))
+            // Its `GET /patroni`, as its REST API writes it (WAL positions read live from its
+            // server) and the agent's probe reads it.
+            var snapshot = peer.box.snapshot()
+            let server = peer.server
+            if server.running, !server.hung(at: world.now) {
+                snapshot.postgres.update(with: WALPositions(role: server.role, walPosition: server.wal,
+                                                            receiveLSN: server.role == .replica ? server.wal : nil,
+                                                            replayLSN: server.role == .replica ? server.wal : nil))
+            }
+            let document = StatusDocument.json(snapshot, now: world.memory.clock.instant(world.now))
             return PeerProbe.peerStatus(peer.name, document)
         }
     }

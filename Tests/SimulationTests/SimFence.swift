@@ -13,6 +13,13 @@ final class SimFence: Fencing, @unchecked Sendable {
     private(set) var deadline: Duration?
     /// The fence fired since the agent last told it anything: said once, as the real one does.
     private var fired: Duration?
+    /// How many times it stopped the server (a live agent should have stopped it first).
+    private(set) var firings = 0
+    /// The deadline in force from each moment on (nil: disarmed), oldest first.
+    private(set) var deadlines: [(from: Duration, until: Duration?)] = []
+
+    /// The last deadline armed at or before `time` (a disarm at the same moment comes after).
+    func deadline(at time: Duration) -> Duration? { deadlines.last { $0.from <= time && $0.until != nil }?.until }
 
     init(world: SimCluster, server: SimServer) {
         self.world = world
@@ -23,11 +30,13 @@ final class SimFence: Fencing, @unchecked Sendable {
         -> (state: FenceWire.State, watchdog: FenceWire.WatchdogAnswer) {
         let until = world.now + remaining
         deadline = until
+        deadlines.append((world.now, until))
         return (reportFired() ?? .armed(deadline: until.inNanoseconds), .none)
     }
 
     func disarm() async throws(FenceError) -> FenceWire.State {
         deadline = nil
+        deadlines.append((world.now, nil))
         return reportFired() ?? .disarmed
     }
 
@@ -49,6 +58,7 @@ final class SimFence: Fencing, @unchecked Sendable {
         guard server.running else { return }
         world.note("FENCE: \(server.name)'s deadline passed without a renewal: its server is stopped")
         fired = world.now
+        firings += 1
         server.crash()
     }
 

@@ -13,8 +13,12 @@ enum SimSchedule {
         var log: [String]
     }
 
-    static func run(seed: UInt64, keepLog: Bool = false) async -> Outcome {
+    /// - Parameter slowAnswers: whether the store also answers some members slowly (see
+    ///   `slowDown`). Drawn from a stream of its own, so that without it a seed replays the
+    ///   schedule it had before this fault existed (the regression seeds do).
+    static func run(seed: UInt64, keepLog: Bool = false, slowAnswers: Bool = true) async -> Outcome {
         let sim = SimCluster(seed: seed, size: 2 + Int(seed % 2), keepLog: keepLog)
+        var slowness = SimRandom(seed: seed ^ 0x5105_A45E_D0C1_0C4B)
         var pending: [(at: Duration, node: SimCluster.Node)] = []
         for step in 0..<(faultSteps + calmSteps) {
             sim.memory.clock.advance(by: .seconds(1))
@@ -29,6 +33,9 @@ enum SimSchedule {
             if step >= 12 && step < faultSteps && sim.rng.chance(0.12) {
                 await inject(into: sim, pending: &pending)
             }
+            if slowAnswers && step >= 12 && step < faultSteps && slowness.chance(0.04) {
+                slowDown(sim, using: &slowness)
+            }
             if step == faultSteps { heal(sim, pending: &pending) }
             for node in sim.nodes where node.agentRunning(at: now) {
                 if let storeCut = node.storeCutUntil, storeCut <= now {
@@ -40,6 +47,9 @@ enum SimSchedule {
                     node.nextCycle = now  // a thawed agent runs at once
                 }
                 await sim.run(node)
+                // A cycle with slow answers moved the clock on: every fence acts on it before
+                // the next agent runs (one that was due meanwhile ran late, as under load).
+                if sim.now != now { for each in sim.nodes { each.fence.tick() } }
             }
             sim.replicate()
             sim.acknowledgeCommits()
@@ -111,6 +121,18 @@ enum SimSchedule {
             sim.note("REQUEST: switchover to \(target)")
             _ = try? await sim.observer.setFailover(FailoverRequest(member: target), expectedVersion: nil)
         }
+    }
+
+    /// The store answers one member slowly for a while (an overloaded etcd, a congested link):
+    /// every call takes up to 6 s of the simulated clock, or times out at its budget. A primary
+    /// that meets this near its deadline must still stop taking writes by it: the HA loop cuts
+    /// its calls short there (EtcdStore.endCalls(by:)) and the machine stops PostgreSQL.
+    static func slowDown(_ sim: SimCluster, using slowness: inout SimRandom) {
+        let node = sim.nodes[Int.random(in: 0..<sim.nodes.count, using: &slowness)]
+        let latency = Duration.milliseconds(Int64.random(in: 300...6000, using: &slowness))
+        sim.note("FAULT: the store answers \(node.name) slowly (\(latency) a call)")
+        node.connection.faults = StoreFaults(latency: latency)
+        node.storeCutUntil = sim.now + .seconds(Int64.random(in: 3...15, using: &slowness))
     }
 
     static func heal(_ sim: SimCluster, pending: inout [(at: Duration, node: SimCluster.Node)]) {

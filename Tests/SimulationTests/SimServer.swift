@@ -10,7 +10,11 @@ final class SimServer: PostgresControl, @unchecked Sendable {
     let name: String
 
     var systemID: String?
-    var running = false
+    var running = false {
+        didSet { if oldValue && !running && role == .primary { stoppedAsPrimaryAt = world.now } }
+    }
+    /// When it last stopped taking writes as a primary (stopped, crashed or killed).
+    var stoppedAsPrimaryAt: Duration?
     var crashed = false
     var role: PostgresStatus.Role = .replica
     var timeline: Int64 = 1

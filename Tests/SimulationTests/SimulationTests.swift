@@ -40,8 +40,9 @@ import Testing
         }
     }
 
-    /// Seeds that once failed, replayed on their own whatever SIMULATION_SCHEDULES says (they
-    /// reproduce their schedule only while the fault mix in SimSchedule is unchanged):
+    /// Seeds that once failed, replayed on their own whatever SIMULATION_SCHEDULES says, without
+    /// the slow answers added later (they reproduce their schedule only while the fault mix in
+    /// SimSchedule is unchanged):
     /// 166, a primary whose PostgreSQL hung after its lease lapsed stayed primary without the key;
     /// 1533, an acquire whose answer was lost was taken for a lost race, leaving a primary
     /// without the key; 7310, a hung primary's agent slow enough to miss its own lease end;
@@ -60,6 +61,17 @@ import Testing
     /// in the key in the same cycle, before it had confirmed the new synchronous_standby_names.
     @Test(arguments: [166, 1533, 7310, 1134, 2332, 2173, 2002765, 42857, 4343, 32159, 50967] as [UInt64])
     func seedsThatOnceFailedStayFixed(_ seed: UInt64) async {
+        let outcome = await SimSchedule.run(seed: seed, keepLog: true, slowAnswers: false)
+        #expect(outcome.violation == nil, "seed \(seed): \(outcome.violation ?? "")\n\(outcome.log.suffix(40).joined(separator: "\n"))")
+    }
+
+    /// Seeds found once stores could answer slowly, replayed with that fault:
+    /// 3119, quorum mode: a standby's REST answer gave the WAL position of its agent's last
+    /// cycle, so after the leader's loss the other voter, behind the commits that standby had
+    /// confirmed since, found itself the most advanced and was promoted (GET /patroni now reads
+    /// the positions live, as Patroni's does).
+    @Test(arguments: [3119] as [UInt64])
+    func seedsFoundWithSlowAnswersStayFixed(_ seed: UInt64) async {
         let outcome = await SimSchedule.run(seed: seed, keepLog: true)
         #expect(outcome.violation == nil, "seed \(seed): \(outcome.violation ?? "")\n\(outcome.log.suffix(40).joined(separator: "\n"))")
     }

@@ -52,6 +52,29 @@ import VigilCore
         }
     }
 
+    /// The deadline passing at the cycle's last steps (the member key write on a slow store):
+    /// after the demotion, the cycle still ends as a demoted one does, with the fence disarmed,
+    /// or the fence would stop the replica just restarted.
+    @Test func aDeadlinePassedAtTheMemberKeyWriteStillDisarmsTheFenceAfterTheDemotion() {
+        var (machine, next) = Self.leaderAfterArm()
+        var late = false
+        var steps: [Action] = []
+        while case let .perform(action) = next.step, steps.count < 30 {
+            steps.append(action)
+            let at = late ? Self.deadline + .milliseconds(100) : T.t0
+            if case .publishMember = action, !late {
+                late = true
+                next = machine.completed(action, .failed("timed out"), at: Self.deadline)
+                #expect(next.decided?.reason == .leaseRanOut)
+                continue
+            }
+            next = machine.completed(action, .done, at: at)
+        }
+        let afterStop = steps.drop { if case .stopPostgres = $0 { false } else { true } }
+        #expect(afterStop.contains(.fence(.disarm)), "\(steps)")
+        #expect(machine.fence == .disarm)
+    }
+
     @Test func aStepInTimeChangesNothing() {
         var (machine, next) = Self.leaderAfterArm()
         guard case let .perform(step) = next.step else { return }

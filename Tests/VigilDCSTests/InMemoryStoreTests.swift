@@ -42,6 +42,38 @@ import VigilDCS
         #expect(try await n1.readCluster().status == nil)
     }
 
+    @Test func latencyIsTimeOnTheManualClock() async throws {
+        let memory = InMemoryStore(clock: .manual())
+        let (n1, connection) = memory.store(layout: layout, memberName: "n1", retryTimeout: 2)
+        connection.faults = StoreFaults(latency: .milliseconds(1500))
+        _ = try await n1.readCluster()
+        #expect(memory.clock.now == .milliseconds(1500))
+        // Two requests in one call share its budget: the second gives up when it runs out.
+        let error = await #expect(throws: StoreError.self) { try await n1.acquireLeader() }
+        #expect(error?.kind == .timedOut)
+        #expect(memory.clock.now == .milliseconds(3500))
+    }
+
+    /// While a member leads, no call runs past its deadline (EtcdStore.endCalls(by:)): one cut
+    /// short there says so, and lifting the end gives calls their whole retry_timeout again.
+    @Test func callsEndByTheLeadersDeadline() async throws {
+        let memory = InMemoryStore(clock: .manual())
+        let (n1, connection) = memory.store(layout: layout, memberName: "n1", retryTimeout: 4)
+        #expect(try await n1.acquireLeader())
+        connection.faults = StoreFaults(latency: .seconds(3))
+        await n1.endCalls(by: memory.clock.now + .seconds(2))
+        let error = await #expect(throws: StoreError.self) { try await n1.renewLeader() }
+        #expect(error?.kind == .timedOut)
+        #expect(memory.clock.now == .seconds(2))
+        // Past the end, a call gives up at once, and says why.
+        let late = await #expect(throws: StoreError.self) { try await n1.readCluster() }
+        #expect(late?.description.contains("leader's deadline") == true, "\(String(describing: late))")
+        #expect(memory.clock.now == .seconds(2))
+        await n1.endCalls(by: nil)
+        #expect(try await n1.readCluster().leader?.name == "n1")
+        #expect(memory.clock.now == .seconds(5))
+    }
+
     @Test func aCompactedWatchResyncs() async throws {
         let memory = InMemoryStore(clock: .manual())
         let (n1, _) = memory.store(layout: layout, memberName: "n1")

@@ -19,6 +19,10 @@ extension HAMachine {
         guard let c = cycle, c.demotion == nil, !c.demoted, !c.shutdown, let stopBy, now >= stopBy,
               observation?.postgres.isRunningPrimary == true || c.promoted else { return nil }
         cycle!.plan = []
+        // Past the deadline in the cycle's last steps too: the end of the cycle (the fence
+        // disarmed once PostgreSQL is a replica, the member key) is worked out again after the
+        // demotion, or the fence would stop the replica it restarts.
+        cycle!.finishing = false
         startDemotion(.offline)
         let left = Int(((stopBy + FenceOrder.margin - now).inSeconds * 10).rounded(.down))
         let words = left > 0 ? "it ends in \(left / 10).\(left % 10) s at most" : "it has ended"

@@ -41,7 +41,7 @@ public actor InMemoryStore {
     public nonisolated func store(layout: KeyLayout, memberName: String?, ttl: Int = 30, retryTimeout: Int = 10,
                                   faults: StoreFaults = .none) -> (store: EtcdStore, connection: InMemoryConnection) {
         let connection = connection(faults: faults)
-        return (EtcdStore(kv: connection, layout: layout, memberName: memberName, ttl: ttl, retryTimeout: retryTimeout),
+        return (EtcdStore(kv: connection, layout: layout, memberName: memberName, ttl: ttl, retryTimeout: retryTimeout, clock: clock),
                 connection)
     }
 
@@ -228,11 +228,14 @@ public final class InMemoryConnection: EtcdKV {
         set { currentFaults.withLock { $0 = newValue } }
     }
 
-    /// Throws the fault a call should see before it reaches the store.
+    /// Throws the fault a call should see before it reaches the store. Latency is time spent
+    /// on a manual clock (the simulation's): the call answers that much later, or gives up when
+    /// its budget runs out first, as a client's timeout does.
     private func reach(budget: Duration) throws(StoreError) {
         let faults = self.faults
         if faults.unreachable { throw StoreError(.unreachable, "connection refused (injected)") }
         if faults.noLeader { throw StoreError(.noLeader, "etcdserver: no leader (injected)") }
+        if faults.latency > .zero { store.clock.advance(by: min(faults.latency, budget)) }
         if faults.latency >= budget { throw StoreError(.timedOut, "no answer within \(budget) (injected latency)") }
     }
 

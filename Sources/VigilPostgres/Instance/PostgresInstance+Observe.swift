@@ -63,3 +63,23 @@ extension PostgresInstance {
         return status
     }
 }
+
+extension PostgresInstance {
+    /// The WAL positions alone, in one query (for a peer's `GET /patroni`); nil when PostgreSQL
+    /// is not running or does not answer within `timeout`.
+    public func walPositions(timeout: Duration) async -> WALPositions? {
+        guard state == .running else { return nil }
+        guard let row = try? await sql.rows("""
+            SELECT pg_is_in_recovery()::text,
+                   CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_flush_lsn()::text END,
+                   pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text
+            """, timeout: timeout).first, row.count == 4 else { return nil }
+        func lsn(_ text: String?) -> Int64? { text.flatMap(LSN.init).map { Int64($0.value) } }
+        let inRecovery = row[0] == "true"
+        let received = lsn(row[2])
+        let replayed = lsn(row[3])
+        return WALPositions(role: inRecovery ? .replica : .primary,
+                            walPosition: inRecovery ? max(received ?? 0, replayed ?? 0) : lsn(row[1]),
+                            receiveLSN: received, replayLSN: replayed)
+    }
+}
