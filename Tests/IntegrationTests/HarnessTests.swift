@@ -47,8 +47,11 @@ import Glibc
             #expect(seen.first?.1 == "on")
             // PostgreSQL refuses root: under root it runs as the unprivileged service user.
             if pg.user.switches {
-                let owner = try FileManager.default.attributesOfItem(atPath: pg.dataDirectory)[.ownerAccountName] as? String
-                #expect(owner == pg.user.name)
+                // By uid: Foundation's owner name comes from getpwuid's shared buffer, which a
+                // test resolving another user at the same moment can overwrite (seen: "haproxy").
+                var info = stat()
+                #expect(stat(pg.dataDirectory, &info) == 0)
+                #expect(info.st_uid == pg.user.uid, "the data directory belongs to uid \(info.st_uid), not \(pg.user.name) (\(pg.user.uid))")
             }
         }
     }
