@@ -46,8 +46,6 @@ public actor HALoop {
     var warnedUnanswering = false
     /// When the machine wants the next cycle.
     public internal(set) var nextCycleAt: Duration = .zero
-    /// The end the store's calls were last told not to run past (see `endCallsByDeadline`).
-    var storeCallsEnd: Duration?
 
     /// Set by a `releaseSync` step: the member key says nosync until the step after it is done.
     var releasingSync = false
@@ -89,26 +87,19 @@ public actor HALoop {
     /// How long this cycle's queries to the local PostgreSQL may take.
     var queryTimeout: Duration { .seconds(min(5, max(1, settings.timings.retryTimeout))) }
 
-    /// The primary's deadline while it lies ahead (HAMachine.stopBy): nil without a lock, in
-    /// pause, or once it has passed (the machine has acted on it; calls get their own time).
-    var deadlineAhead: Duration? { machine.stopBy.flatMap { $0 > now ? $0 : nil } }
-
-    /// A query to the local PostgreSQL ends by the deadline too, so a hung server cannot keep
-    /// the loop from stopping it in time.
+    /// A query to the local PostgreSQL ends by the machine's end for calls too
+    /// (HAMachine.callsEnd), so a hung server cannot keep the loop from stopping it in time.
     var queryTimeoutBeforeDeadline: Duration {
-        guard let end = deadlineAhead else { return queryTimeout }
+        guard let end = machine.callsEnd(at: now) else { return queryTimeout }
         return max(.milliseconds(100), min(queryTimeout, end - now))
     }
 
-    /// Tells the store that no call may run past the primary's deadline: a renewal or a read
-    /// that hangs is cut short there, and the machine, handed the failure at its deadline,
-    /// stops PostgreSQL itself instead of after a whole retry_timeout (the fence outside acts
-    /// at the same moment whatever this process does). Called before every look and step.
+    /// Hands the store the machine's end for calls before every look and step: a renewal or a
+    /// read that hangs is cut short at the primary's deadline, and the machine, handed the
+    /// failure there, stops PostgreSQL itself instead of after a whole retry_timeout (the
+    /// fence outside acts at the same moment whatever this process does).
     func endCallsByDeadline() async {
-        let end = deadlineAhead
-        guard end != storeCallsEnd else { return }
-        storeCallsEnd = end
-        await store.endCalls(by: end)
+        await store.endCalls(by: machine.callsEnd(at: now))
     }
     var me: String { setup.identity.name }
 

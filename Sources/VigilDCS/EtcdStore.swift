@@ -264,7 +264,8 @@ public actor EtcdStore: DistributedStore {
     public func close() async {
         guard let lease else { return }
         self.lease = nil
-        try? await kv.revokeLease(lease, budget: try budget)
+        // Not a step of the HA cycle either: a leader's deadline left from its last cycle does not cut it.
+        try? await kv.revokeLease(lease, budget: .seconds(retryTimeout))
     }
 
     // MARK: Watch

@@ -116,8 +116,11 @@ extension Lab {
         let etcdBinary = Shell.which("etcd")
         if kind == .etcdDown, etcdBinary == nil { throw LabError("etcd is not installed (apt install etcd-server)") }
         let isolation = LabIsolation(layout: layout)
-        let iptables = Shell.which("iptables")
-        if kind == .isolatePrimary { try await requireIsolation(iptables: iptables) }
+        if kind == .isolatePrimary {
+            var agents: [(node: LabLayout.Node, pids: [Int32])] = []
+            for node in layout.nodes { agents.append((node, await pgrep(agentPattern(node)))) }
+            try isolation.requireReady(agents: agents)
+        }
         switch kind {
         case .killPrimary:
             say("drill \(kind.rawValue): kill -9 of \(leaderName)'s agent and PostgreSQL")
@@ -171,7 +174,7 @@ extension Lab {
         case .isolatePrimary:
             say("drill \(kind.rawValue): \(leaderName) cut off from etcd, the other agents and replication for \(3 * timings.ttl) s "
                 + "(packets dropped); HAProxy and direct clients still reach it")
-            try await isolation.isolate(leader, iptables: iptables ?? "iptables")
+            try await isolation.isolate(leader)
         }
         if kind != .switchover {
             // A write already in flight may still be acknowledged as the signal lands: the fault
@@ -203,7 +206,7 @@ extension Lab {
                 try await startAgent(leader, user: user)
             case .isolatePrimary:
                 say("  \(leaderName) reconnected")
-                await isolation.heal(iptables: iptables ?? "iptables")
+                await isolation.heal()
             case .hangPostgres:
                 // Whatever the agent did not kill is let go (it notices its postmaster is gone).
                 if let postmaster = hungPostmaster {
@@ -326,21 +329,6 @@ extension Lab {
             throw LabError("HAProxy is not running; start the lab again with: vigilctl lab up")
         }
         return leader
-    }
-
-    /// What isolate-primary needs: iptables, and every agent in its node's cgroup.
-    func requireIsolation(iptables: String?) async throws {
-        guard iptables != nil else {
-            throw LabError("isolate-primary needs iptables (apt install iptables; make lab installs it)")
-        }
-        guard LabIsolation.cgroupRoot() != nil else {
-            throw LabError("isolate-primary needs cgroup v2 (no cgroup2 file system is mounted): it tells the nodes' traffic apart by cgroup")
-        }
-        let isolation = LabIsolation(layout: layout)
-        for node in layout.nodes where !(await pgrep(agentPattern(node))).contains(where: { isolation.runsInCgroup($0, node: node) }) {
-            throw LabError("the agent for \(node.name) does not run in its cgroup \(isolation.cgroup(node)) (the lab was started by an older "
-                           + "vigilctl, or not as root); restart the lab: vigilctl lab down, then vigilctl lab up")
-        }
     }
 
     /// The cluster as the store holds it, or nil when no etcd member answers. A store that

@@ -69,7 +69,7 @@ public struct Lab: Sendable {
             return
         }
         // Drop rules left by an interrupted isolate-primary drill would keep the cluster apart.
-        if let iptables = Shell.which("iptables") { await LabIsolation(layout: layout).heal(iptables: iptables) }
+        await LabIsolation(layout: layout).heal()
         try checkPorts()
         try prepareDirectories(user: user)
         if agent == .vigil { try install(vigilBinary, user: user) }
@@ -360,7 +360,7 @@ public struct Lab: Sendable {
         try? await wait("every lab process to stop", seconds: 30) { await labProcesses().isEmpty }
         // A drill interrupted while a node was cut off leaves its drop rules behind.
         let isolation = LabIsolation(layout: layout)
-        if let iptables = Shell.which("iptables") { await isolation.heal(iptables: iptables) }
+        await isolation.heal()
         isolation.removeCgroups()
         say("The lab is down; its data stays in \(layout.directory) (vigilctl lab up starts it again).")
     }

@@ -64,16 +64,35 @@ struct LabIsolation {
         return rules.map { $0 + ["-j", "DROP"] }
     }
 
+    static var iptables: String? { Shell.which("iptables") }
+    static var noIptables: LabError { LabError("isolate-primary needs iptables (apt install iptables; make lab installs it)") }
+
+    /// What cutting a node off needs, or why it cannot be done here: iptables, cgroup v2, and
+    /// every agent in its node's cgroup (`agents`: each node's agent pids).
+    func requireReady(agents: [(node: LabLayout.Node, pids: [Int32])]) throws {
+        guard Self.iptables != nil else { throw Self.noIptables }
+        guard Self.cgroupRoot() != nil else {
+            throw LabError("isolate-primary needs cgroup v2 (no cgroup2 file system is mounted): it tells the nodes' traffic apart by cgroup")
+        }
+        for (node, pids) in agents where !pids.contains(where: { runsInCgroup($0, node: node) }) {
+            throw LabError("the agent for \(node.name) does not run in its cgroup \(cgroup(node)) (the lab was started by an older "
+                           + "vigilctl, or not as root); restart the lab: vigilctl lab down, then vigilctl lab up")
+        }
+    }
+
     /// Cuts `node` off. Anything left from an interrupted drill is removed first.
-    func isolate(_ node: LabLayout.Node, iptables: String) async throws {
-        await heal(iptables: iptables)
+    func isolate(_ node: LabLayout.Node) async throws {
+        guard let iptables = Self.iptables else { throw Self.noIptables }
+        await heal()
         try await run(iptables, ["-N", chain])
         for rule in rules(isolating: node) { try await run(iptables, ["-A", chain] + rule) }
         try await run(iptables, ["-I", "OUTPUT", "-j", chain])
     }
 
-    /// Lets every packet through again: established connections resume where they hung.
-    func heal(iptables: String) async {
+    /// Lets every packet through again: established connections resume where they hung. Does
+    /// nothing where there is no iptables (nothing can have been cut then).
+    func heal() async {
+        guard let iptables = Self.iptables else { return }
         while let removed = try? await Shell.run(iptables, ["-D", "OUTPUT", "-j", chain]), removed.succeeded {}
         _ = try? await Shell.run(iptables, ["-F", chain])
         _ = try? await Shell.run(iptables, ["-X", chain])

@@ -206,6 +206,42 @@ final class SimCluster: @unchecked Sendable {
 
     func note(_ text: @autoclosure () -> String) { log.note("[\(now.components.seconds)s] \(text())") }
 
+    // MARK: Time
+
+    /// A simulated second begins: the clock moves on, leases that ran out end, and the fences
+    /// act on their own clock, whatever the agents do.
+    func beginSecond() async {
+        memory.clock.advance(by: .seconds(1))
+        await memory.expireLeases()
+        for node in nodes { node.fence.tick() }
+    }
+
+    /// Every agent that runs takes its step of the second that began at `now` (a store cut that
+    /// is over is mended, a frozen agent whose time is up thaws and runs at once).
+    func runAgents(at now: Duration) async {
+        for node in nodes where node.agentRunning(at: now) {
+            if let storeCut = node.storeCutUntil, storeCut <= now {
+                node.connection.faults = .none
+                node.storeCutUntil = nil
+            }
+            if node.frozenUntil != nil, !node.frozen(at: now) {
+                node.frozenUntil = nil
+                node.nextCycle = now
+            }
+            await run(node)
+            // A cycle with slow answers moved the clock on: every fence acts on it before the
+            // next agent runs (one that was due meanwhile ran late, as under load).
+            if self.now != now { for each in nodes { each.fence.tick() } }
+        }
+    }
+
+    /// Between the agents' steps: replication, synchronous acknowledgements, client writes.
+    func betweenCycles() {
+        replicate()
+        acknowledgeCommits()
+        clientWrites()
+    }
+
     // MARK: Agents
 
     /// One step of an agent's life: its preflight until it passes, then a cycle when one is due.
@@ -400,12 +436,7 @@ struct SimProbe: PeerProbing {
             // Its `GET /patroni`, as its REST API writes it (WAL positions read live from its
             // server) and the agent's probe reads it.
             var snapshot = peer.box.snapshot()
-            let server = peer.server
-            if server.running, !server.hung(at: world.now) {
-                snapshot.postgres.update(with: WALPositions(role: server.role, walPosition: server.wal,
-                                                            receiveLSN: server.role == .replica ? server.wal : nil,
-                                                            replayLSN: server.role == .replica ? server.wal : nil))
-            }
+            if peer.server.running, !peer.server.hung(at: world.now) { snapshot.postgres.update(with: peer.server.positions) }
             let document = StatusDocument.json(snapshot, now: world.memory.clock.instant(world.now))
             return PeerProbe.peerStatus(peer.name, document)
         }

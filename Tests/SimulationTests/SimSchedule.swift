@@ -21,10 +21,7 @@ enum SimSchedule {
         var slowness = SimRandom(seed: seed ^ 0x5105_A45E_D0C1_0C4B)
         var pending: [(at: Duration, node: SimCluster.Node)] = []
         for step in 0..<(faultSteps + calmSteps) {
-            sim.memory.clock.advance(by: .seconds(1))
-            await sim.memory.expireLeases()
-            // The fences act on their own clock, whatever the agents do.
-            for node in sim.nodes { node.fence.tick() }
+            await sim.beginSecond()
             let now = sim.now
             for (index, item) in pending.enumerated().reversed() where item.at <= now {
                 sim.restartAgent(item.node)
@@ -37,23 +34,8 @@ enum SimSchedule {
                 slowDown(sim, using: &slowness)
             }
             if step == faultSteps { heal(sim, pending: &pending) }
-            for node in sim.nodes where node.agentRunning(at: now) {
-                if let storeCut = node.storeCutUntil, storeCut <= now {
-                    node.connection.faults = .none
-                    node.storeCutUntil = nil
-                }
-                if node.frozenUntil != nil, !node.frozen(at: now) {
-                    node.frozenUntil = nil
-                    node.nextCycle = now  // a thawed agent runs at once
-                }
-                await sim.run(node)
-                // A cycle with slow answers moved the clock on: every fence acts on it before
-                // the next agent runs (one that was due meanwhile ran late, as under load).
-                if sim.now != now { for each in sim.nodes { each.fence.tick() } }
-            }
-            sim.replicate()
-            sim.acknowledgeCommits()
-            sim.clientWrites()
+            await sim.runAgents(at: now)
+            sim.betweenCycles()
             await sim.checkInvariants(step: step)
             if sim.violation != nil { break }
         }

@@ -106,8 +106,8 @@ final class SimServer: PostgresControl, @unchecked Sendable {
         guard running else { return managed }
         // A hung server answers nothing: the agent knows only that it runs.
         if hung(at: world.now) { managed.state = .running; return managed }
-        var status = PostgresStatus(state: .running, role: role, timeline: timeline, walPosition: wal,
-                                    receiveLSN: role == .replica ? wal : nil, replayLSN: role == .replica ? wal : nil,
+        var status = PostgresStatus(state: .running, role: role, timeline: timeline, walPosition: positions.walPosition,
+                                    receiveLSN: positions.receiveLSN, replayLSN: positions.replayLSN,
                                     replicationState: role == .replica ? (streaming ? "streaming" : "in archive recovery") : nil,
                                     systemIdentifier: systemID)
         status.syncNamesManaged = managed.syncNamesManaged
@@ -124,6 +124,11 @@ final class SimServer: PostgresControl, @unchecked Sendable {
             status.synchronousCommit = "on"
         }
         return status
+    }
+
+    /// Where its WAL stands, as its queries report it (a replica has replayed all it received).
+    var positions: WALPositions {
+        WALPositions(role: role, walPosition: wal, receiveLSN: role == .replica ? wal : nil, replayLSN: role == .replica ? wal : nil)
     }
 
     func systemIdentifier() async throws(InstanceError) -> String {

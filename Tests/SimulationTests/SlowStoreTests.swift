@@ -39,19 +39,10 @@ import VigilDCS
         }
     }
 
-    /// One simulated second, as SimSchedule steps it: time, leases, fences, every agent,
-    /// replication, writes.
+    /// One simulated second, as SimSchedule steps it (without its faults and checks).
     static func step(_ sim: SimCluster) async {
-        sim.memory.clock.advance(by: .seconds(1))
-        await sim.memory.expireLeases()
-        for node in sim.nodes { node.fence.tick() }
-        let now = sim.now
-        for node in sim.nodes where node.agentRunning(at: now) {
-            await sim.run(node)
-            if sim.now != now { for each in sim.nodes { each.fence.tick() } }
-        }
-        sim.replicate()
-        sim.acknowledgeCommits()
-        sim.clientWrites()
+        await sim.beginSecond()
+        await sim.runAgents(at: sim.now)
+        sim.betweenCycles()
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilConfig
+import VigilCore
 @testable import VigilPostgres
 import VigilTestSupport
 
@@ -64,6 +65,18 @@ import VigilTestSupport
 
     /// An adopted postmaster's settings are read from its command line, so pending_restart
     /// compares with what it runs, not with what this agent would have passed.
+    /// WAL positions as PostgreSQL prints them; one past Int64 is no position rather than a trap.
+    @Test func walPositionsAreReadWithoutTrapping() {
+        #expect(PostgresInstance.lsn("0/3000060") == 0x3000060)
+        #expect(PostgresInstance.lsn("7FFFFFFF/FFFFFFFF") == .max)
+        #expect(PostgresInstance.lsn("FFFFFFFF/FFFFFFFF") == nil)
+        #expect(PostgresInstance.lsn(nil) == nil)
+        let replica = PostgresInstance.positions(["true", nil, "0/5000000", "0/4000000"])
+        #expect(replica == WALPositions(role: .replica, walPosition: 0x5000000, receiveLSN: 0x5000000, replayLSN: 0x4000000))
+        let primary = PostgresInstance.positions(["false", "0/6000000", nil, nil])
+        #expect(primary == WALPositions(role: .primary, walPosition: 0x6000000, receiveLSN: nil, replayLSN: nil))
+    }
+
     @Test func commandLineSettingsAreReadBack() {
         let arguments = ["/usr/lib/postgresql/18/bin/postgres", "-D", "/data", "-c", "port=5432",
                          "-c", "max_connections=100", "-c", "search_path=a=b", "--single", "-c"]

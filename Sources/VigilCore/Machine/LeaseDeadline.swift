@@ -11,6 +11,14 @@ extension HAMachine {
         return until - FenceOrder.margin
     }
 
+    /// The end no call of the shell may run past (a store request, a query to PostgreSQL): the
+    /// deadline while it lies ahead, so a call that hangs is cut short in time for the machine
+    /// to stop PostgreSQL itself. Nil without a lock, in pause, or once the deadline has passed
+    /// (the machine has acted on it: calls get their own time again).
+    public func callsEnd(at now: Duration) -> Duration? {
+        stopBy.flatMap { $0 > now ? $0 : nil }
+    }
+
     /// Past the deadline, a primary steps down before anything else: a fast stop (writes end
     /// at once, its standbys get what it has), restarted read-only, the key left to lapse since
     /// nothing proves it ours (as when the store cannot be reached). Nil when the deadline has

@@ -24,11 +24,11 @@ struct Controldata: Equatable {
         let checkpointTimeline = fields["Latest checkpoint's TimeLineID"].flatMap { Int64($0) }
         if wasReplica, let lsn = fields["Minimum recovery ending location"].flatMap(LSN.init), lsn.value > 0 {
             let timeline = fields["Min recovery ending loc's timeline"].flatMap { Int64($0) } ?? 0
-            return (timeline > 0 ? timeline : checkpointTimeline ?? 0, Int64(lsn.value))
+            return (timeline > 0 ? timeline : checkpointTimeline ?? 0, Int64(clamping: lsn.value))
         }
         guard let timeline = checkpointTimeline, let lsn = fields["Latest checkpoint location"].flatMap(LSN.init) else {
             return nil
         }
-        return (timeline, Int64(lsn.value))
+        return (timeline, Int64(clamping: lsn.value))
     }
 }
