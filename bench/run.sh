@@ -108,13 +108,20 @@ for agent in $agents; do
       sleep 2
     done
   done
+  # Every agent's, etcd's, HAProxy's and PostgreSQL's log, kept with the reports: a drill that
+  # failed is explained from them, and the lab directory is removed when the run ends.
+  mkdir -p "$work/logs-$agent"
+  (cd "$dir" && find . -name '*.log' -type f -not -path './bin/*' -exec cp --parents {} "$work/logs-$agent/" \;) || true
   "$bin/vigilctl" lab down --dir "$dir" --subnet "$subnet" | tail -n 1
 done
 
 out="bench/results/$stamp-$tag.md"
 # Every drill's JSON report and SVG timeline, kept (outside git) whatever the summary does.
 mkdir -p "bench/results/tmp/$stamp-$tag"
-for agent in $agents; do cp -r "$work/$agent/reports" "bench/results/tmp/$stamp-$tag/$agent" 2>/dev/null || true; done
+for agent in $agents; do
+  cp -r "$work/$agent/reports" "bench/results/tmp/$stamp-$tag/$agent" 2>/dev/null || true
+  cp -r "$work/logs-$agent" "bench/results/tmp/$stamp-$tag/$agent/logs" 2>/dev/null || true
+done
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r)"
 python3 - "$work" "$profile" "$out" "$machine" "$config" "$rounds" "$sync" "$nodes" "$tag" "$drills" <<'PY'
 import json, glob, os, sys, statistics, datetime

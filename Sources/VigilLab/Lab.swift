@@ -226,6 +226,10 @@ public struct Lab: Sendable {
                 }
             } else if record.replicationState != "streaming" {
                 return (leader, "\(node.name) is not streaming from \(leaderName) (state \(record.replicationState ?? record.state ?? "?"))")
+            } else if let mine = record.timeline, let theirs = cluster.leaderMember?.record.timeline, mine < theirs {
+                // A former primary whose WAL went past the branch point reports "streaming" for
+                // the moment its walreceiver connects, before the leader refuses its position.
+                return (leader, "\(node.name) is still on timeline \(mine), \(leaderName) on \(theirs)")
             }
         }
         // In synchronous mode the cluster is whole once the leader names a synchronous standby.

@@ -332,6 +332,21 @@ extension HAEngineTests {
         settled.followingSince = Self.now - .seconds(11)
         #expect(Self.decide("n2", Self.cluster(leaderTimeline: 3), settled).actions == [.rejoin(leader: "n1")])
     }
+
+    /// A replica that ran as a primary since it last rejoined (a demoted or cut-off primary,
+    /// started read-only with no upstream) is checked against the new leader's timeline before
+    /// it streams; a re-point would leave it retrying a stream the leader refuses if its WAL
+    /// went past the branch point. A replica that never led is re-pointed by a reload.
+    @Test func aFormerPrimaryRejoinsTheNewLeaderThroughTheDivergenceCheck() {
+        var demoted = Self.replica(following: nil, timeline: 3, streaming: false)
+        demoted.mayHaveDiverged = true
+        let rejoin = Self.decide("n2", Self.cluster(leaderTimeline: 4), demoted)
+        #expect(rejoin.actions == [.rejoin(leader: "n1")] && rejoin.reason == .rejoiningLeader)
+        #expect(Self.decide("n2", Self.cluster(leaderTimeline: 4), demoted, paused: true).actions == [.follow(leader: "n1")],
+                "paused, nothing is stopped")
+        let plain = Self.decide("n2", Self.cluster(leaderTimeline: 4), Self.replica(following: nil, timeline: 3, streaming: false))
+        #expect(plain.actions == [.follow(leader: "n1")] && plain.reason == .changingLeader)
+    }
 }
 
 extension HAEngineTests {

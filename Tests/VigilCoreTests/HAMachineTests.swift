@@ -107,6 +107,26 @@ import VigilCore
         #expect(!quiet.contains { if case .runCallback = $0 { true } else { false } })
     }
 
+    /// The machine remembers that its data directory ran as a primary until a rejoin checked it
+    /// against a leader's timeline: a primary demoted while the store was out rejoins the new
+    /// leader (stop, rewind if its WAL went past the branch point, start); once rejoined, a later
+    /// change of leader is a re-point again.
+    @Test func aDemotedPrimaryRejoinsTheNextLeaderAndThenFollowsByReload() {
+        var machine = HAMachine(useSlots: false)
+        _ = Self.run(&machine, from: machine.observed(Self.sighting(nil, Self.runningPrimary)))
+        let demotedReplica = PostgresStatus(state: .running, role: .replica, timeline: 1, walPosition: 5000,
+                                            replicationState: "in archive recovery", systemIdentifier: "7000")
+        let files = Sighting.DataFiles.present(role: .replica, systemID: "7000")
+        let byN2 = HAEngineTests.cluster(leader: "n2", leaderTimeline: 2)
+        let (rejoin, _, _) = Self.run(&machine, from: machine.observed(Self.sighting(byN2, demotedReplica, at: Self.t0 + .seconds(30),
+                                                                                      files: files)))
+        #expect(rejoin.first == .rejoin(leader: "n2"), "\(rejoin)")
+        let byN3 = HAEngineTests.cluster(leader: "n3", leaderTimeline: 3)
+        let (follow, _, _) = Self.run(&machine, from: machine.observed(Self.sighting(byN3, Self.runningReplica, at: Self.t0 + .seconds(60),
+                                                                                      files: files)))
+        #expect(follow.first == .follow(leader: "n3"), "\(follow)")
+    }
+
     @Test func aPromotionCallsOnRoleChangeAsPrimary() {
         let machine = HAMachine(useSlots: false, callbacks: Set(Callback.Event.allCases))
         #expect(machine.callback(after: .promote, .done) == Callback(.onRoleChange, role: "primary"))

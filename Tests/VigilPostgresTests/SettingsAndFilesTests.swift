@@ -61,10 +61,21 @@ import VigilTestSupport
             Min recovery ending loc's timeline:   2
             """)
         #expect(replica.wasReplica && replica.endOfWAL?.timeline == 2 && replica.endOfWAL?.lsn == 0x3000110)
+        #expect(replica.endOfWAL?.isReplayPosition == true && primary.endOfWAL?.isReplayPosition == false)
+        // A demoted primary started as a replica that replayed nothing past its shutdown
+        // checkpoint: no minimum recovery point, so it ends at the checkpoint, judged as a primary.
+        let demoted = Controldata(output: """
+            Database cluster state:               shut down in recovery
+            Latest checkpoint location:           0/5000028
+            Latest checkpoint's TimeLineID:       3
+            Minimum recovery ending location:     0/0
+            Min recovery ending loc's timeline:   0
+            """)
+        #expect(demoted.wasReplica && demoted.endOfWAL?.lsn == 0x5000028 && demoted.endOfWAL?.isReplayPosition == false)
+        #expect(TimelineDivergence.needsRewind(localTimeline: 3, localLSN: 0x5000028, inRecovery: false, primaryTimeline: 4,
+                                               history: [.init(parentTimeline: 3, switchpoint: 0x5000028)]))
     }
 
-    /// An adopted postmaster's settings are read from its command line, so pending_restart
-    /// compares with what it runs, not with what this agent would have passed.
     /// WAL positions as PostgreSQL prints them; one past Int64 is no position rather than a trap.
     @Test func walPositionsAreReadWithoutTrapping() {
         #expect(PostgresInstance.lsn("0/3000060") == 0x3000060)
@@ -77,6 +88,8 @@ import VigilTestSupport
         #expect(primary == WALPositions(role: .primary, walPosition: 0x6000000, receiveLSN: nil, replayLSN: nil))
     }
 
+    /// An adopted postmaster's settings are read from its command line, so pending_restart
+    /// compares with what it runs, not with what this agent would have passed.
     @Test func commandLineSettingsAreReadBack() {
         let arguments = ["/usr/lib/postgresql/18/bin/postgres", "-D", "/data", "-c", "port=5432",
                          "-c", "max_connections=100", "-c", "search_path=a=b", "--single", "-c"]

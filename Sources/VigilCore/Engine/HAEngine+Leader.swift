@@ -87,6 +87,14 @@ extension HAEngine {
                               [.demote(.immediateNoLock)])
         }
         if o.postgres.following != leader {
+            // A former primary is checked against the leader's timeline before it streams
+            // (stopped, rewound if it went past the branch point, started again): a re-point
+            // alone leaves a diverged replica retrying a stream the leader refuses. Paused, the
+            // agent stops nothing (as Patroni rewinds nothing in maintenance mode).
+            if o.postgres.mayHaveDiverged, !c.paused {
+                return c.decision(.rejoiningLeader, "rejoining new leader (\(leader)): this node ran as a primary, its WAL is checked against the leader's timeline first",
+                                  [.rejoin(leader: leader)])
+            }
             return c.decision(.changingLeader, "following new leader (\(leader))", [.follow(leader: leader)])
         }
         // Pointed at the leader but not streaming while the leader is on a newer timeline: either

@@ -120,10 +120,16 @@ public struct LocalPostgres: Sendable, Equatable {
     /// Whether a running PostgreSQL answered this cycle's queries. When it did not, `status`
     /// carries the role it last had and nothing else.
     public var answering: Bool
+    /// Whether this data directory ran as a primary since it last caught up with a leader: its
+    /// WAL may hold records a new leader's timeline lacks (what a cut-off or demoted primary
+    /// wrote that nobody received), so it rejoins a leader through the divergence check, and a
+    /// rewind when needed, not by a re-point its walreceiver could never stream from (Patroni's
+    /// `trigger_check_diverged_lsn`).
+    public var mayHaveDiverged: Bool
 
     public init(dataDirectory: DataDirectory, status: PostgresStatus, following: String? = nil,
                 followingSince: Duration? = nil, stateSince: Duration = .zero, busyWith: String? = nil,
-                answering: Bool = true) {
+                answering: Bool = true, mayHaveDiverged: Bool = false) {
         self.dataDirectory = dataDirectory
         self.status = status
         self.following = following
@@ -131,6 +137,7 @@ public struct LocalPostgres: Sendable, Equatable {
         self.stateSince = stateSince
         self.busyWith = busyWith
         self.answering = answering
+        self.mayHaveDiverged = mayHaveDiverged
     }
 
     public var isRunning: Bool { status.state == .running }

@@ -29,6 +29,9 @@ extension HAMachine {
             if status.state != .running || status.role == nil { status.role = lastRole ?? fileRole }
             if status.state == .running, let role = status.role { lastRole = role }
             if status.state != .running { lastRole = nil }
+            // A primary's WAL (running, or a stopped directory that would start as one) can go
+            // past where a new leader's timeline branches off; it stays suspect until a rejoin.
+            if status.role == .primary { mayHaveDiverged = true }
             if let sysid = status.systemIdentifier ?? filesSystemID {
                 lastSystemID = sysid
                 directory = .initialized(systemID: sysid)
@@ -43,7 +46,7 @@ extension HAMachine {
         return Observation(now: s.now, wallClock: s.wallClock, me: me, settings: s.settings, store: s.store,
                            postgres: LocalPostgres(dataDirectory: directory, status: status, following: following,
                                                    followingSince: followingSince, stateSince: stateSince, busyWith: busy,
-                                                   answering: s.answering),
+                                                   answering: s.answering, mayHaveDiverged: mayHaveDiverged),
                            lock: lock, peers: nil)
     }
 

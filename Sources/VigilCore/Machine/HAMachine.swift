@@ -16,6 +16,9 @@ public struct HAMachine: Sendable {
     /// just pointed somewhere gets a moment to start streaming).
     public internal(set) var following: String?
     var followingSince: Duration?
+    /// Whether the data directory ran (or lies stopped) as a primary since it last rejoined a
+    /// leader through the divergence check or was copied from one (`LocalPostgres.mayHaveDiverged`).
+    var mayHaveDiverged = false
     var lastState: PostgresStatus.State?
     var stateSince: Duration = .zero
     /// The role a running server had when it last answered (a silent one keeps it).
@@ -133,9 +136,12 @@ public struct HAMachine: Sendable {
             lock.lost = true
         case (.releaseLeader, _):
             lock = LockState()
-        case let (.createReplica(from), .done), let (.follow(from), .done), let (.rejoin(from), .done),
-             let (.reinitialize(from), .done):
+        case let (.follow(from), .done):
             point(at: from, now)
+        case let (.createReplica(from), .done), let (.rejoin(from), .done), let (.reinitialize(from), .done):
+            // Checked against the leader's timeline (rewound if it had to be) or copied from it.
+            point(at: from, now)
+            mayHaveDiverged = false
         case let (.startPostgres(role), .done):
             if case let .replica(upstream) = role { point(at: upstream, now) } else { point(at: nil, now) }
         case (.startPostgres(.primary), _):

@@ -19,16 +19,20 @@ struct Controldata: Equatable {
     var wasReplica: Bool { clusterState == "shut down in recovery" || clusterState == "in archive recovery" }
 
     /// Where this directory's WAL ends, and on which timeline: for a replica the minimum
-    /// recovery point, for a primary its last checkpoint (as Patroni reads it).
-    var endOfWAL: (timeline: Int64, lsn: Int64)? {
+    /// recovery point (a replay position), for a primary its last checkpoint (as Patroni reads
+    /// it). A directory in recovery with no minimum recovery point yet (a primary restarted as
+    /// a replica after its shutdown checkpoint replays nothing past it) ends at that checkpoint,
+    /// and is judged as the primary it was: the checkpoint record itself is WAL the new
+    /// timeline may lack.
+    var endOfWAL: (timeline: Int64, lsn: Int64, isReplayPosition: Bool)? {
         let checkpointTimeline = fields["Latest checkpoint's TimeLineID"].flatMap { Int64($0) }
         if wasReplica, let lsn = fields["Minimum recovery ending location"].flatMap(LSN.init), lsn.value > 0 {
             let timeline = fields["Min recovery ending loc's timeline"].flatMap { Int64($0) } ?? 0
-            return (timeline > 0 ? timeline : checkpointTimeline ?? 0, Int64(clamping: lsn.value))
+            return (timeline > 0 ? timeline : checkpointTimeline ?? 0, Int64(clamping: lsn.value), true)
         }
         guard let timeline = checkpointTimeline, let lsn = fields["Latest checkpoint location"].flatMap(LSN.init) else {
             return nil
         }
-        return (timeline, Int64(clamping: lsn.value))
+        return (timeline, Int64(clamping: lsn.value), false)
     }
 }

@@ -24,7 +24,7 @@ extension PostgresInstance {
             let text = try await remote.rows("SELECT pg_read_file(\(SQLText.literal(file)))").first?.first ?? nil
             history = TimelineDivergence.parseHistory(text ?? "")
         }
-        return TimelineDivergence.needsRewind(localTimeline: end.timeline, localLSN: end.lsn, inRecovery: local.wasReplica,
+        return TimelineDivergence.needsRewind(localTimeline: end.timeline, localLSN: end.lsn, inRecovery: end.isReplayPosition,
                                               primaryTimeline: primaryTimeline, history: history)
     }
 
