@@ -316,8 +316,11 @@ extension HALoop {
     func rejoin(_ leader: String) async -> ActionResult {
         guard let upstream = address(of: leader) else { return .failed("\(leader) publishes no connection address") }
         do {
+            let wasRunning = await instance.currentState == .running
             let rewound = try await instance.rejoin(upstream)
-            logger.notice(rewound ? "rewound onto \(leader)'s timeline and following it" : "started as a replica of \(leader)")
+            logger.notice(rewound ? "rewound onto \(leader)'s timeline and following it"
+                          : wasRunning ? "following \(leader) at \(upstream.host):\(upstream.port): this node's WAL ends before the leader's timeline branched off, no rewind needed"
+                          : "started as a replica of \(leader)")
             return .done
         } catch {
             logger.error("rejoining \(leader) failed: \(error)")

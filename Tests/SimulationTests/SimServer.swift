@@ -256,6 +256,11 @@ final class SimServer: PostgresControl, @unchecked Sendable {
         guard let leader = world.server(at: upstream), leader.running, !leader.hung(at: world.now) else {
             throw InstanceError(.command, "pg_rewind: cannot connect to \(upstream.host)")
         }
+        // As the real one: a running replica that did not diverge is only re-pointed.
+        if running, role == .replica, !diverged(from: leader) {
+            try await follow(upstream)
+            return false
+        }
         if running { try await stop(.fast, timeout: .seconds(60)) }
         let rewound = diverged(from: leader)
         if rewound { rewind(onto: leader) }

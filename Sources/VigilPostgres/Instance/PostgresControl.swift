@@ -31,7 +31,8 @@ public protocol PostgresControl: Sendable {
     /// Stops a postmaster a previous agent left running; its pid, if there was one.
     func stopLeftoverPostmaster(timeout: Duration) async -> Int32?
     func follow(_ upstream: HostPort) async throws(InstanceError)
-    /// Stop if running, rewind if the history diverged, start streaming; true when it rewound.
+    /// Rewind if the history diverged (stopping it first), start streaming; a running replica
+    /// whose WAL did not diverge is only re-pointed. True when it rewound.
     func rejoin(_ upstream: HostPort) async throws(InstanceError) -> Bool
     /// Ends recovery above every timeline in `knownHistory`; returns why those timelines were
     /// not reserved first, when the history cannot be real.

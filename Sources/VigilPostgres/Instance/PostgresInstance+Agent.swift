@@ -37,9 +37,16 @@ extension PostgresInstance {
 
     /// Brings a stopped (possibly crashed) data directory back as a replica of `upstream`,
     /// rewinding it first when its history forked from the upstream's (and pg_rewind is allowed).
+    /// A running replica whose WAL did not go past the branch point is only re-pointed, as
+    /// Patroni checks a running one: a switchover's old primary keeps running.
     /// Returns whether a rewind was needed.
     @discardableResult
     public func rejoin(_ upstream: HostPort) async throws(InstanceError) -> Bool {
+        if settings.usePgRewind, let end = await runningEndOfWAL(),
+           try await !diverged(timeline: end.timeline, lsn: end.lsn, isReplayPosition: true, from: upstream) {
+            try await follow(upstream)
+            return false
+        }
         if state == .running || state == .starting { try await stop(.fast) }
         guard settings.usePgRewind else {
             try await start(.replica(of: upstream))

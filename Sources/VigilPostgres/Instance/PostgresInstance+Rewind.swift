@@ -12,6 +12,26 @@ extension PostgresInstance {
         guard let end = local.endOfWAL else {
             throw InstanceError(.command, "pg_controldata did not report where the WAL of \(dataPath) ends")
         }
+        return try await diverged(timeline: end.timeline, lsn: end.lsn, isReplayPosition: end.isReplayPosition, from: primary)
+    }
+
+    /// Where a running replica's WAL ends, without stopping it (as Patroni asks a running one):
+    /// the end of the last record it replayed, on its last checkpoint's timeline. Meant for a
+    /// replica with no upstream (a demoted primary started read-only): it received nothing, so
+    /// what it replayed is all it has. nil when it is not running in recovery or does not answer.
+    func runningEndOfWAL() async -> (timeline: Int64, lsn: Int64)? {
+        guard state == .running,
+              let row = try? await sql.rows("""
+                  SELECT pg_is_in_recovery()::text, pg_last_wal_replay_lsn()::text,
+                         (SELECT timeline_id FROM pg_control_checkpoint())::text
+                  """).first, row.count == 3, row[0] == "true",
+              let lsn = Self.lsn(row[1]), let timeline = row[2].flatMap({ Int64($0) }) else { return nil }
+        return (timeline, lsn)
+    }
+
+    /// Whether WAL ending at `lsn` on `timeline` went past where `primary`'s timeline branched
+    /// off (from its current timeline and history file).
+    func diverged(timeline: Int64, lsn: Int64, isReplayPosition: Bool, from primary: HostPort) async throws(InstanceError) -> Bool {
         let remote = SQLSession(host: primary.host, port: primary.port, credentials: rewindRole, database: settings.database)
         defer { Task { await remote.close() } }
         let timelineHex = try await remote.rows("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)").first?.first ?? nil
@@ -24,7 +44,7 @@ extension PostgresInstance {
             let text = try await remote.rows("SELECT pg_read_file(\(SQLText.literal(file)))").first?.first ?? nil
             history = TimelineDivergence.parseHistory(text ?? "")
         }
-        return TimelineDivergence.needsRewind(localTimeline: end.timeline, localLSN: end.lsn, inRecovery: end.isReplayPosition,
+        return TimelineDivergence.needsRewind(localTimeline: timeline, localLSN: lsn, inRecovery: isReplayPosition,
                                               primaryTimeline: primaryTimeline, history: history)
     }
 
