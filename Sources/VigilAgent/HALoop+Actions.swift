@@ -316,11 +316,11 @@ extension HALoop {
     func rejoin(_ leader: String) async -> ActionResult {
         guard let upstream = address(of: leader) else { return .failed("\(leader) publishes no connection address") }
         do {
-            let wasRunning = await instance.currentState == .running
-            let rewound = try await instance.rejoin(upstream)
-            logger.notice(rewound ? "rewound onto \(leader)'s timeline and following it"
-                          : wasRunning ? "following \(leader) at \(upstream.host):\(upstream.port): this node's WAL ends before the leader's timeline branched off, no rewind needed"
-                          : "started as a replica of \(leader)")
+            switch try await instance.rejoin(upstream) {
+            case .rewound: logger.notice("rewound onto \(leader)'s timeline and following it")
+            case .started: logger.notice("started as a replica of \(leader)")
+            case .repointed: logger.notice("following \(leader) at \(upstream.host):\(upstream.port) without a restart: this node's WAL does not go past the leader's timeline (or the leader cannot tell yet)")
+            }
             return .done
         } catch {
             logger.error("rejoining \(leader) failed: \(error)")

@@ -252,14 +252,14 @@ final class SimServer: PostgresControl, @unchecked Sendable {
         self.upstream = leader.name
     }
 
-    func rejoin(_ upstream: HostPort) async throws(InstanceError) -> Bool {
+    func rejoin(_ upstream: HostPort) async throws(InstanceError) -> RejoinOutcome {
         guard let leader = world.server(at: upstream), leader.running, !leader.hung(at: world.now) else {
             throw InstanceError(.command, "pg_rewind: cannot connect to \(upstream.host)")
         }
-        // As the real one: a running replica that did not diverge is only re-pointed.
-        if running, role == .replica, !diverged(from: leader) {
+        // As the real one: a running replica not yet pointed there that did not diverge is only re-pointed.
+        if running, role == .replica, self.upstream != leader.name, !diverged(from: leader) {
             try await follow(upstream)
-            return false
+            return .repointed
         }
         if running { try await stop(.fast, timeout: .seconds(60)) }
         let rewound = diverged(from: leader)
@@ -269,7 +269,7 @@ final class SimServer: PostgresControl, @unchecked Sendable {
         running = true
         crashed = false
         streaming = false
-        return rewound
+        return rewound ? .rewound : .started
     }
 
     func promote(knownHistory: [TimelineEvent], timeout: Duration) async throws(InstanceError) -> String? {

@@ -47,7 +47,12 @@ import Glibc
             #expect(await b.instance.observe().role == .primary)
             #expect(try await a.instance.needsRewind(against: b.address) == false)
             try await b.instance.ensureSlots(for: ["a"])
-            try await a.instance.start(.replica(of: b.address))
+            // Started read-only with no upstream (as a demotion leaves it), then rejoined: checked
+            // while it runs and re-pointed, not restarted.
+            try await a.instance.start(.replica(of: nil))
+            let postmaster = await a.instance.postmasterPID
+            #expect(try await a.instance.rejoin(b.address) == .repointed)
+            #expect(await a.instance.postmasterPID == postmaster, "the same server, re-pointed by a reload")
             _ = try await b.instance.query("INSERT INTO t VALUES (2)")
             #expect(try await a.waitFor("SELECT count(*)::text FROM t", toReturn: "2"))
             #expect(await a.instance.observe().timeline == 2)
@@ -60,7 +65,10 @@ import Glibc
             try await b.instance.stop(.fast)
             #expect(try await b.instance.needsRewind(against: a.address))
             try await a.instance.ensureSlots(for: ["b"])
-            try await b.instance.rewind(from: a.address)
+            // Started read-only with its diverged WAL, then rejoined: the running check finds it
+            // past a's branch point, so it is stopped and rewound.
+            try await b.instance.start(.replica(of: nil))
+            #expect(try await b.instance.rejoin(a.address) == .rewound)
             _ = try await a.instance.query("INSERT INTO t VALUES (4)")
             #expect(try await b.waitFor("SELECT string_agg(id::text, ',' ORDER BY id) FROM t", toReturn: "1,2,3,4"),
                     "after the rewind b follows a: its diverged row 100 is gone")

@@ -18,7 +18,9 @@ public struct HAMachine: Sendable {
     var followingSince: Duration?
     /// Whether the data directory ran (or lies stopped) as a primary since it last rejoined a
     /// leader through the divergence check or was copied from one (`LocalPostgres.mayHaveDiverged`).
-    var mayHaveDiverged = false
+    /// An agent that just started does not know what its directory did before it (a primary
+    /// whose agent was restarted while cut off), so it checks once, as Patroni does.
+    var mayHaveDiverged = true
     var lastState: PostgresStatus.State?
     var stateSince: Duration = .zero
     /// The role a running server had when it last answered (a silent one keeps it).

@@ -35,30 +35,50 @@ extension PostgresInstance {
         try await reload()
     }
 
-    /// Brings a stopped (possibly crashed) data directory back as a replica of `upstream`,
-    /// rewinding it first when its history forked from the upstream's (and pg_rewind is allowed).
-    /// A running replica whose WAL did not go past the branch point is only re-pointed, as
-    /// Patroni checks a running one: a switchover's old primary keeps running.
-    /// Returns whether a rewind was needed.
+    /// Brings the data directory back as a replica of `upstream`, rewinding it first when its
+    /// history forked from the upstream's (and pg_rewind is allowed). A running replica not yet
+    /// pointed at `upstream` is checked while it runs, as Patroni checks one, and only re-pointed
+    /// when its WAL did not go past the branch point (a switchover's old primary keeps running),
+    /// or when the leader cannot be asked yet (it may still be finishing its promotion): should
+    /// it then not stream, the engine rejoins it again, and a replica already pointed at
+    /// `upstream` is checked stopped, from pg_controldata, which a running server's answer
+    /// cannot replace. The leader is asked before anything here is stopped.
     @discardableResult
-    public func rejoin(_ upstream: HostPort) async throws(InstanceError) -> Bool {
-        if settings.usePgRewind, let end = await runningEndOfWAL(),
-           try await !diverged(timeline: end.timeline, lsn: end.lsn, isReplayPosition: true, from: upstream) {
-            try await follow(upstream)
-            return false
+    public func rejoin(_ upstream: HostPort) async throws(InstanceError) -> RejoinOutcome {
+        let running = state == .running
+        if running, currentRole != .replica(of: upstream) {
+            // Without pg_rewind nothing could be done about a divergence: a stop would gain nothing.
+            guard settings.usePgRewind else {
+                try await follow(upstream)
+                return .repointed
+            }
+            if let end = await runningEndOfWAL() {
+                let leader: (timeline: Int64, history: [TimelineDivergence.HistoryEntry])
+                do { leader = try await leaderTimeline(of: upstream) } catch {
+                    try await follow(upstream)
+                    return .repointed
+                }
+                if !TimelineDivergence.needsRewind(localTimeline: end.timeline, localLSN: end.lsn, inRecovery: true,
+                                                   primaryTimeline: leader.timeline, history: leader.history) {
+                    try await follow(upstream)
+                    return .repointed
+                }
+            }
         }
-        if state == .running || state == .starting { try await stop(.fast) }
         guard settings.usePgRewind else {
+            if running || state == .starting { try await stop(.fast) }
             try await start(.replica(of: upstream))
-            return false
+            return .started
         }
+        let leader = try await leaderTimeline(of: upstream)
+        if running || state == .starting { try await stop(.fast) }
         try await ensureCleanShutdown()
-        if try await needsRewind(against: upstream) {
+        if try await stoppedDirectoryDiverged(from: leader) {
             try await rewind(from: upstream)
-            return true
+            return .rewound
         }
         try await start(.replica(of: upstream))
-        return false
+        return .started
     }
 
     /// The switch that began the current timeline (from its history file), for the store's

@@ -4,34 +4,10 @@ import VigilCore
 import VigilSystem
 
 extension PostgresInstance {
-    /// Whether this (stopped) data directory has WAL the new primary lacks, so that it must
-    /// be rewound before it can follow: compares where the local WAL ends with where the
-    /// primary's timeline branched off, from the primary's history file.
-    public func needsRewind(against primary: HostPort) async throws(InstanceError) -> Bool {
-        let local = try await controldata()
-        guard let end = local.endOfWAL else {
-            throw InstanceError(.command, "pg_controldata did not report where the WAL of \(dataPath) ends")
-        }
-        return try await diverged(timeline: end.timeline, lsn: end.lsn, isReplayPosition: end.isReplayPosition, from: primary)
-    }
-
-    /// Where a running replica's WAL ends, without stopping it (as Patroni asks a running one):
-    /// the end of the last record it replayed, on its last checkpoint's timeline. Meant for a
-    /// replica with no upstream (a demoted primary started read-only): it received nothing, so
-    /// what it replayed is all it has. nil when it is not running in recovery or does not answer.
-    func runningEndOfWAL() async -> (timeline: Int64, lsn: Int64)? {
-        guard state == .running,
-              let row = try? await sql.rows("""
-                  SELECT pg_is_in_recovery()::text, pg_last_wal_replay_lsn()::text,
-                         (SELECT timeline_id FROM pg_control_checkpoint())::text
-                  """).first, row.count == 3, row[0] == "true",
-              let lsn = Self.lsn(row[1]), let timeline = row[2].flatMap({ Int64($0) }) else { return nil }
-        return (timeline, lsn)
-    }
-
-    /// Whether WAL ending at `lsn` on `timeline` went past where `primary`'s timeline branched
-    /// off (from its current timeline and history file).
-    func diverged(timeline: Int64, lsn: Int64, isReplayPosition: Bool, from primary: HostPort) async throws(InstanceError) -> Bool {
+    /// The new primary's timeline and history: what a local end of WAL is compared with. Asked
+    /// before anything local is stopped, so a leader that cannot answer stops nothing here.
+    /// Read with `pg_read_binary_file`, which Patroni's documented grants give a rewind role.
+    func leaderTimeline(of primary: HostPort) async throws(InstanceError) -> (timeline: Int64, history: [TimelineDivergence.HistoryEntry]) {
         let remote = SQLSession(host: primary.host, port: primary.port, credentials: rewindRole, database: settings.database)
         defer { Task { await remote.close() } }
         let timelineHex = try await remote.rows("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)").first?.first ?? nil
@@ -41,11 +17,50 @@ extension PostgresInstance {
         var history: [TimelineDivergence.HistoryEntry] = []
         if primaryTimeline > 1 {
             let file = String(format: "pg_wal/%08X.history", primaryTimeline)
-            let text = try await remote.rows("SELECT pg_read_file(\(SQLText.literal(file)))").first?.first ?? nil
+            let text = try await remote.rows("SELECT convert_from(pg_read_binary_file(\(SQLText.literal(file))), 'UTF8')")
+                .first?.first ?? nil
             history = TimelineDivergence.parseHistory(text ?? "")
         }
-        return TimelineDivergence.needsRewind(localTimeline: timeline, localLSN: lsn, inRecovery: isReplayPosition,
-                                              primaryTimeline: primaryTimeline, history: history)
+        return (primaryTimeline, history)
+    }
+
+    /// Whether this (stopped) data directory has WAL the new primary lacks, so that it must be
+    /// rewound before it can follow.
+    public func needsRewind(against primary: HostPort) async throws(InstanceError) -> Bool {
+        try await stoppedDirectoryDiverged(from: leaderTimeline(of: primary))
+    }
+
+    /// Whether this stopped data directory has WAL the leader lacks (pg_controldata's end of
+    /// WAL against the leader's history), so that it must be rewound before it can follow.
+    func stoppedDirectoryDiverged(from leader: (timeline: Int64, history: [TimelineDivergence.HistoryEntry])) async throws(InstanceError) -> Bool {
+        guard let end = try await controldata().endOfWAL else {
+            throw InstanceError(.command, "pg_controldata did not report where the WAL of \(dataPath) ends")
+        }
+        return TimelineDivergence.needsRewind(localTimeline: end.timeline, localLSN: end.lsn, inRecovery: end.isReplayPosition,
+                                              primaryTimeline: leader.timeline, history: leader.history)
+    }
+
+    /// Where a running replica's WAL ends, without stopping it (as Patroni asks a running one):
+    /// the end of the last record it replayed, on its last checkpoint's timeline. Meant for a
+    /// replica with no upstream (a demoted primary started read-only): it received nothing, so
+    /// what it replayed is all it has. nil (ask the stopped directory instead) when it is not
+    /// running in recovery, does not answer, or may have replayed past a timeline switch its
+    /// last checkpoint predates (a history file above that checkpoint's timeline in pg_wal: a
+    /// promotion without a checkpoint since, or timelines fetched from an earlier upstream),
+    /// since the checkpoint's timeline would then not be the one it replays on.
+    func runningEndOfWAL() async -> (timeline: Int64, lsn: Int64)? {
+        guard state == .running,
+              let row = try? await sql.rows("""
+                  SELECT pg_is_in_recovery()::text, pg_last_wal_replay_lsn()::text,
+                         (SELECT timeline_id FROM pg_control_checkpoint())::text
+                  """).first, row.count == 3, row[0] == "true",
+              let lsn = Self.lsn(row[1]), let timeline = row[2].flatMap({ Int64($0) }) else { return nil }
+        guard let files = try? FileManager.default.contentsOfDirectory(atPath: path("pg_wal")) else { return nil }
+        let newest = files.compactMap { name -> Int64? in
+            guard name.count == 16, name.hasSuffix(".history") else { return nil }
+            return Int64(name.prefix(8), radix: 16)
+        }.max() ?? 0
+        return newest > timeline ? nil : (timeline, lsn)
     }
 
     /// Rewinds the stopped data directory onto `primary`'s timeline with pg_rewind, keeping this
