@@ -43,6 +43,9 @@ extension HALoop {
                 return await follow(leader)
             case let .rejoin(leader):
                 return await rejoin(leader)
+            case let .checkTimeline(leader):
+                guard let upstream = address(of: leader) else { return .failed("\(leader) publishes no connection address") }
+                return .timelineCheck(await instance.checkTimeline(against: upstream))
             case .promote:
                 return await promote()
             case let .stopPostgres(mode, timeout):
@@ -316,11 +319,8 @@ extension HALoop {
     func rejoin(_ leader: String) async -> ActionResult {
         guard let upstream = address(of: leader) else { return .failed("\(leader) publishes no connection address") }
         do {
-            switch try await instance.rejoin(upstream) {
-            case .rewound: logger.notice("rewound onto \(leader)'s timeline and following it")
-            case .started: logger.notice("started as a replica of \(leader)")
-            case .repointed: logger.notice("following \(leader) at \(upstream.host):\(upstream.port) without a restart: this node's WAL does not go past the leader's timeline (or the leader cannot tell yet)")
-            }
+            let rewound = try await instance.rejoin(upstream)
+            logger.notice(rewound ? "rewound onto \(leader)'s timeline and following it" : "started as a replica of \(leader)")
             return .done
         } catch {
             logger.error("rejoining \(leader) failed: \(error)")

@@ -78,12 +78,20 @@ public actor HALoop {
         self.callbacks = callbacks
         self.fence = fence
         dynamic = setup.configuration.bootstrap.dcs
-        settings = dynamic.engineSettings
-        settings.watchdog = setup.configuration.watchdog.policy
+        settings = Self.engineSettings(dynamic, setup)
         machine = HAMachine(useSlots: setup.instance.useSlots, settings: settings, callbacks: callbackEvents)
     }
 
     var now: Duration { clock.now }
+
+    /// The cluster-wide settings with this node's own parts: its `watchdog` section, and whether
+    /// its PostgreSQL may be rewound.
+    static func engineSettings(_ dynamic: DynamicConfig, _ setup: AgentSetup) -> EngineSettings {
+        var settings = dynamic.engineSettings
+        settings.watchdog = setup.configuration.watchdog.policy
+        settings.usePgRewind = setup.instance.usePgRewind
+        return settings
+    }
     /// How long this cycle's queries to the local PostgreSQL may take.
     var queryTimeout: Duration { .seconds(min(5, max(1, settings.timings.retryTimeout))) }
 
@@ -298,8 +306,7 @@ public actor HALoop {
         }
         let previous = settings
         self.dynamic = dynamic
-        settings = dynamic.engineSettings
-        settings.watchdog = setup.configuration.watchdog.policy
+        settings = Self.engineSettings(dynamic, setup)
         if settings.timings != previous.timings {
             // The lease in force keeps its TTL until the next renewal replaces it (LockState.leaseTTL).
             await store.setTTL(settings.timings.ttl)

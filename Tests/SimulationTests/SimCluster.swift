@@ -164,6 +164,7 @@ final class SimCluster: @unchecked Sendable {
           # Nothing is run: the simulation's PostgreSQL is SimServer.
           bin_name: {postgres: /bin/true, initdb: /bin/true, pg_basebackup: /bin/true, pg_rewind: /bin/true, pg_controldata: /bin/true}
           use_slots: true
+          use_pg_rewind: true
           authentication:
             superuser: {username: postgres, password: sim}
             replication: {username: replicator, password: sim}

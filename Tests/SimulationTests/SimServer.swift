@@ -252,14 +252,9 @@ final class SimServer: PostgresControl, @unchecked Sendable {
         self.upstream = leader.name
     }
 
-    func rejoin(_ upstream: HostPort) async throws(InstanceError) -> RejoinOutcome {
+    func rejoin(_ upstream: HostPort) async throws(InstanceError) -> Bool {
         guard let leader = world.server(at: upstream), leader.running, !leader.hung(at: world.now) else {
             throw InstanceError(.command, "pg_rewind: cannot connect to \(upstream.host)")
-        }
-        // As the real one: a running replica not yet pointed there that did not diverge is only re-pointed.
-        if running, role == .replica, self.upstream != leader.name, !diverged(from: leader) {
-            try await follow(upstream)
-            return .repointed
         }
         if running { try await stop(.fast, timeout: .seconds(60)) }
         let rewound = diverged(from: leader)
@@ -269,7 +264,15 @@ final class SimServer: PostgresControl, @unchecked Sendable {
         running = true
         crashed = false
         streaming = false
-        return rewound ? .rewound : .started
+        return rewound
+    }
+
+    func checkTimeline(against upstream: HostPort) async -> TimelineDivergence.Check {
+        guard running, role == .replica, !hung(at: world.now) else { return .needsStoppedCheck("not a running replica") }
+        guard let leader = world.server(at: upstream), leader.running, !leader.hung(at: world.now) else {
+            return .leaderCannotTell("cannot connect to \(upstream.host)")
+        }
+        return diverged(from: leader) ? .needsStoppedCheck("past the branch point") : .withinLeaderHistory
     }
 
     func promote(knownHistory: [TimelineEvent], timeout: Duration) async throws(InstanceError) -> String? {

@@ -45,17 +45,18 @@ import VigilCore
 
     static func observe(_ me: String = "n1", _ store: StoreView, _ postgres: LocalPostgres, peers: [PeerStatus]? = nil,
                         lock: LockState = LockState(lastConfirmed: now - .seconds(2)), nofailover: Bool = false,
-                        paused: Bool = false, priority: Int64 = 1) -> Observation {
-        Observation(now: now, wallClock: 1_800_000_000, me: MemberIdentity(name: me, nofailover: nofailover, failoverPriority: priority),
-                    settings: EngineSettings(timings: HATimings(ttl: 30, loopWait: 10, retryTimeout: 10), paused: paused),
-                    store: store, postgres: postgres, lock: lock, peers: peers)
+                        paused: Bool = false, priority: Int64 = 1, usePgRewind: Bool = false) -> Observation {
+        var settings = EngineSettings(timings: HATimings(ttl: 30, loopWait: 10, retryTimeout: 10), paused: paused)
+        settings.usePgRewind = usePgRewind
+        return Observation(now: now, wallClock: 1_800_000_000, me: MemberIdentity(name: me, nofailover: nofailover, failoverPriority: priority),
+                           settings: settings, store: store, postgres: postgres, lock: lock, peers: peers)
     }
 
     static func decide(_ me: String = "n1", _ cluster: ClusterState, _ postgres: LocalPostgres, peers: [PeerStatus]? = nil,
                        lock: LockState = LockState(lastConfirmed: now - .seconds(2)), nofailover: Bool = false,
-                       paused: Bool = false, priority: Int64 = 1) -> Decision {
+                       paused: Bool = false, priority: Int64 = 1, usePgRewind: Bool = false) -> Decision {
         HAEngine.decide(observe(me, .reachable(cluster), postgres, peers: peers, lock: lock, nofailover: nofailover,
-                                paused: paused, priority: priority))
+                                paused: paused, priority: priority, usePgRewind: usePgRewind))
     }
 
     static func peers(_ list: (String, Int64)..., primary: String? = nil) -> [PeerStatus] {
@@ -334,17 +335,21 @@ extension HAEngineTests {
     }
 
     /// A replica that ran as a primary since it last rejoined (a demoted or cut-off primary,
-    /// started read-only with no upstream) is checked against the new leader's timeline before
-    /// it streams; a re-point would leave it retrying a stream the leader refuses if its WAL
-    /// went past the branch point. A replica that never led is re-pointed by a reload.
-    @Test func aFormerPrimaryRejoinsTheNewLeaderThroughTheDivergenceCheck() {
+    /// started read-only with no upstream) has its WAL checked against the new leader's timeline
+    /// before it streams; a re-point would leave it retrying a stream the leader refuses if its
+    /// WAL went past the branch point. A replica that never led, one that could not be rewound
+    /// anyway, and any while paused are re-pointed by a reload.
+    @Test func aFormerPrimaryIsCheckedAgainstTheNewLeadersTimeline() {
         var demoted = Self.replica(following: nil, timeline: 3, streaming: false)
         demoted.mayHaveDiverged = true
-        let rejoin = Self.decide("n2", Self.cluster(leaderTimeline: 4), demoted)
-        #expect(rejoin.actions == [.rejoin(leader: "n1")] && rejoin.reason == .rejoiningLeader)
-        #expect(Self.decide("n2", Self.cluster(leaderTimeline: 4), demoted, paused: true).actions == [.follow(leader: "n1")],
-                "paused, nothing is stopped")
-        let plain = Self.decide("n2", Self.cluster(leaderTimeline: 4), Self.replica(following: nil, timeline: 3, streaming: false))
+        let check = Self.decide("n2", Self.cluster(leaderTimeline: 4), demoted, usePgRewind: true)
+        #expect(check.actions == [.checkTimeline(leader: "n1")] && check.reason == .changingLeader)
+        #expect(Self.decide("n2", Self.cluster(leaderTimeline: 4), demoted, paused: true, usePgRewind: true).actions
+                == [.follow(leader: "n1")], "paused, nothing is stopped")
+        #expect(Self.decide("n2", Self.cluster(leaderTimeline: 4), demoted).actions == [.follow(leader: "n1")],
+                "without pg_rewind nothing could be done about a divergence")
+        let plain = Self.decide("n2", Self.cluster(leaderTimeline: 4), Self.replica(following: nil, timeline: 3, streaming: false),
+                                usePgRewind: true)
         #expect(plain.actions == [.follow(leader: "n1")] && plain.reason == .changingLeader)
     }
 }

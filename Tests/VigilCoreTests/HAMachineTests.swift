@@ -5,7 +5,11 @@ import VigilCore
 /// one rule per test.
 @Suite struct HAMachineTests {
     static let t0 = Duration.seconds(1000)
-    static let settings = EngineSettings(timings: HATimings(ttl: 30, loopWait: 10, retryTimeout: 10))
+    static let settings: EngineSettings = {
+        var settings = EngineSettings(timings: HATimings(ttl: 30, loopWait: 10, retryTimeout: 10))
+        settings.usePgRewind = true
+        return settings
+    }()
 
     static func sighting(_ cluster: ClusterState?, _ status: PostgresStatus, me: String = "n1", at now: Duration = t0,
                          files: Sighting.DataFiles = .present(role: .primary, systemID: "7000"), failedAtOnce: Bool = false,
@@ -25,10 +29,11 @@ import VigilCore
     static let runningReplica = PostgresStatus(state: .running, role: .replica, timeline: 1, walPosition: 5000,
                                                replicationState: "streaming", systemIdentifier: "7000")
 
-    /// Runs a cycle to its end, answering every step with `answer` (`.done` by default); the
-    /// steps handed out, and the time of the next cycle.
+    /// Runs a cycle to its end, answering every step with `answer` (by default `.done`, and a
+    /// timeline check within the leader's history); the steps handed out, and the time of the
+    /// next cycle.
     static func run(_ machine: inout HAMachine, from first: Next, at now: Duration = t0,
-                    answer: (Action) -> ActionResult = { _ in .done },
+                    answer: (Action) -> ActionResult = { if case .checkTimeline = $0 { .timelineCheck(.withinLeaderHistory) } else { .done } },
                     look: (() -> Sighting)? = nil,
                     inspect: (HAMachine, Action) -> Void = { _, _ in }) -> (steps: [Action], decisions: [Decision], next: Duration?) {
         var steps: [Action] = []
@@ -107,24 +112,45 @@ import VigilCore
         #expect(!quiet.contains { if case .runCallback = $0 { true } else { false } })
     }
 
-    /// The machine remembers that its data directory ran as a primary until a rejoin checked it
-    /// against a leader's timeline: a primary demoted while the store was out rejoins the new
-    /// leader (stop, rewind if its WAL went past the branch point, start); once rejoined, a later
-    /// change of leader is a re-point again.
-    @Test func aDemotedPrimaryRejoinsTheNextLeaderAndThenFollowsByReload() {
+    /// The machine remembers that its data directory ran as a primary until a check or a rejoin
+    /// cleared it against a leader's timeline: a primary demoted while the store was out has its
+    /// WAL checked; past the branch point it rejoins the new leader (stop, rewind, start), and
+    /// once rejoined a later change of leader is a re-point again.
+    @Test func aDemotedPrimaryIsCheckedRejoinsTheNextLeaderAndThenFollowsByReload() {
         var machine = HAMachine(useSlots: false)
         _ = Self.run(&machine, from: machine.observed(Self.sighting(nil, Self.runningPrimary)))
         let demotedReplica = PostgresStatus(state: .running, role: .replica, timeline: 1, walPosition: 5000,
                                             replicationState: "in archive recovery", systemIdentifier: "7000")
         let files = Sighting.DataFiles.present(role: .replica, systemID: "7000")
         let byN2 = HAEngineTests.cluster(leader: "n2", leaderTimeline: 2)
-        let (rejoin, _, _) = Self.run(&machine, from: machine.observed(Self.sighting(byN2, demotedReplica, at: Self.t0 + .seconds(30),
-                                                                                      files: files)))
-        #expect(rejoin.first == .rejoin(leader: "n2"), "\(rejoin)")
+        let (rejoin, decisions, _) = Self.run(&machine, from: machine.observed(Self.sighting(byN2, demotedReplica, at: Self.t0 + .seconds(30),
+                                                                                              files: files)),
+                                              answer: { $0 == .checkTimeline(leader: "n2") ? .timelineCheck(.needsStoppedCheck("past it")) : .done })
+        #expect(rejoin.prefix(2) == [.checkTimeline(leader: "n2"), .rejoin(leader: "n2")], "\(rejoin)")
+        #expect(decisions.last?.summary == "rejoining new leader (n2): past it")
         let byN3 = HAEngineTests.cluster(leader: "n3", leaderTimeline: 3)
         let (follow, _, _) = Self.run(&machine, from: machine.observed(Self.sighting(byN3, Self.runningReplica, at: Self.t0 + .seconds(60),
                                                                                       files: files)))
         #expect(follow.first == .follow(leader: "n3"), "\(follow)")
+    }
+
+    /// A check within the leader's history re-points the replica as it runs and clears the
+    /// suspicion; a leader that cannot tell yet gets a re-point too, and the next change of
+    /// leader is checked again.
+    @Test func aTimelineCheckWithinTheHistoryFollowsAndOneTheLeaderCannotAnswerIsRepeated() {
+        let files = Sighting.DataFiles.present(role: .replica, systemID: "7000")
+        var machine = HAMachine(useSlots: false)
+        let (unknown, _, _) = Self.run(&machine, from: machine.observed(Self.sighting(HAEngineTests.cluster(leader: "n2"), Self.runningReplica,
+                                                                                      files: files)),
+                                       answer: { if case .checkTimeline = $0 { .timelineCheck(.leaderCannotTell("in recovery")) } else { .done } })
+        #expect(unknown.prefix(2) == [.checkTimeline(leader: "n2"), .follow(leader: "n2")], "\(unknown)")
+        let (within, _, _) = Self.run(&machine, from: machine.observed(Self.sighting(HAEngineTests.cluster(leader: "n3"), Self.runningReplica,
+                                                                                     at: Self.t0 + .seconds(30), files: files)),
+)
+        #expect(within.prefix(2) == [.checkTimeline(leader: "n3"), .follow(leader: "n3")], "\(within)")
+        let (after, _, _) = Self.run(&machine, from: machine.observed(Self.sighting(HAEngineTests.cluster(leader: "n2"), Self.runningReplica,
+                                                                                    at: Self.t0 + .seconds(60), files: files)))
+        #expect(after.first == .follow(leader: "n2"), "checked once within the history, no longer suspect: \(after)")
     }
 
     @Test func aPromotionCallsOnRoleChangeAsPrimary() {
@@ -261,12 +287,12 @@ import VigilCore
 
     @Test func aCycleThatChangedPostgresIsFollowedSoon() {
         var machine = HAMachine(useSlots: false)
-        // A replica this agent has not pointed anywhere yet is pointed at the leader, through the
-        // divergence check once (the agent just started: what its directory did before is unknown).
+        // A replica this agent has not pointed anywhere yet is pointed at the leader, after its WAL
+        // is checked once (the agent just started: what its directory did before is unknown).
         let (steps, _, next) = Self.run(&machine, from: machine.observed(Self.sighting(HAEngineTests.cluster(),
                                                                                          Self.runningReplica, me: "n2",
                                                                                          files: .present(role: .replica, systemID: "7000"))))
-        #expect(steps == [.rejoin(leader: "n1"), .refreshPostgres, .publishMember(extendingLease: true)])
+        #expect(steps == [.checkTimeline(leader: "n1"), .follow(leader: "n1"), .refreshPostgres, .publishMember(extendingLease: true)])
         #expect(next == Self.t0 + .seconds(2))
         #expect(machine.following == "n1")
     }

@@ -47,11 +47,12 @@ import Glibc
             #expect(await b.instance.observe().role == .primary)
             #expect(try await a.instance.needsRewind(against: b.address) == false)
             try await b.instance.ensureSlots(for: ["a"])
-            // Started read-only with no upstream (as a demotion leaves it), then rejoined: checked
-            // while it runs and re-pointed, not restarted.
+            // Started read-only with no upstream (as a demotion leaves it): checked while it runs,
+            // within b's history, so re-pointed by a reload, not restarted.
             try await a.instance.start(.replica(of: nil))
             let postmaster = await a.instance.postmasterPID
-            #expect(try await a.instance.rejoin(b.address) == .repointed)
+            #expect(await a.instance.checkTimeline(against: b.address) == .withinLeaderHistory)
+            try await a.instance.follow(b.address)
             #expect(await a.instance.postmasterPID == postmaster, "the same server, re-pointed by a reload")
             _ = try await b.instance.query("INSERT INTO t VALUES (2)")
             #expect(try await a.waitFor("SELECT count(*)::text FROM t", toReturn: "2"))
@@ -65,10 +66,12 @@ import Glibc
             try await b.instance.stop(.fast)
             #expect(try await b.instance.needsRewind(against: a.address))
             try await a.instance.ensureSlots(for: ["b"])
-            // Started read-only with its diverged WAL, then rejoined: the running check finds it
-            // past a's branch point, so it is stopped and rewound.
+            // Started read-only with its diverged WAL: the running check finds it past a's branch
+            // point, so it rejoins, stopped and rewound.
             try await b.instance.start(.replica(of: nil))
-            #expect(try await b.instance.rejoin(a.address) == .rewound)
+            let check = await b.instance.checkTimeline(against: a.address)
+            #expect(check == .needsStoppedCheck("this node's WAL goes past where its timeline branched off"))
+            #expect(try await b.instance.rejoin(a.address), "rewound")
             _ = try await a.instance.query("INSERT INTO t VALUES (4)")
             #expect(try await b.waitFor("SELECT string_agg(id::text, ',' ORDER BY id) FROM t", toReturn: "1,2,3,4"),
                     "after the rewind b follows a: its diverged row 100 is gone")

@@ -42,35 +42,32 @@ import VigilTestSupport
         #expect(text == "*:*:*:rep:a\\:b\\\\c\n")
     }
 
-    @Test func controldataTellsWhereTheWALEnds() {
-        let primary = Controldata(output: """
+    /// pg_controldata's report as it prints the fields the agent reads.
+    static func controldata(state: String, checkpoint: String, checkpointTimeline: Int, minRecovery: String,
+                            minRecoveryTimeline: Int) -> Controldata {
+        Controldata(output: """
             Database system identifier:           7441234567890123456
-            Database cluster state:               shut down
-            Latest checkpoint location:           0/3000028
-            Latest checkpoint's TimeLineID:       1
-            Minimum recovery ending location:     0/0
-            Min recovery ending loc's timeline:   0
+            Database cluster state:               \(state)
+            Latest checkpoint location:           \(checkpoint)
+            Latest checkpoint's TimeLineID:       \(checkpointTimeline)
+            Minimum recovery ending location:     \(minRecovery)
+            Min recovery ending loc's timeline:   \(minRecoveryTimeline)
             """)
+    }
+
+    @Test func controldataTellsWhereTheWALEnds() {
+        let primary = Self.controldata(state: "shut down", checkpoint: "0/3000028", checkpointTimeline: 1,
+                                       minRecovery: "0/0", minRecoveryTimeline: 0)
         #expect(primary.systemIdentifier == "7441234567890123456" && primary.cleanlyShutDown && !primary.wasReplica)
         #expect(primary.endOfWAL?.timeline == 1 && primary.endOfWAL?.lsn == 0x3000028)
-        let replica = Controldata(output: """
-            Database cluster state:               shut down in recovery
-            Latest checkpoint location:           0/2000060
-            Latest checkpoint's TimeLineID:       1
-            Minimum recovery ending location:     0/3000110
-            Min recovery ending loc's timeline:   2
-            """)
+        let replica = Self.controldata(state: "shut down in recovery", checkpoint: "0/2000060", checkpointTimeline: 1,
+                                       minRecovery: "0/3000110", minRecoveryTimeline: 2)
         #expect(replica.wasReplica && replica.endOfWAL?.timeline == 2 && replica.endOfWAL?.lsn == 0x3000110)
         #expect(replica.endOfWAL?.isReplayPosition == true && primary.endOfWAL?.isReplayPosition == false)
         // A demoted primary started as a replica that replayed nothing past its shutdown
         // checkpoint: no minimum recovery point, so it ends at the checkpoint, judged as a primary.
-        let demoted = Controldata(output: """
-            Database cluster state:               shut down in recovery
-            Latest checkpoint location:           0/5000028
-            Latest checkpoint's TimeLineID:       3
-            Minimum recovery ending location:     0/0
-            Min recovery ending loc's timeline:   0
-            """)
+        let demoted = Self.controldata(state: "shut down in recovery", checkpoint: "0/5000028", checkpointTimeline: 3,
+                                       minRecovery: "0/0", minRecoveryTimeline: 0)
         #expect(demoted.wasReplica && demoted.endOfWAL?.lsn == 0x5000028 && demoted.endOfWAL?.isReplayPosition == false)
         #expect(TimelineDivergence.needsRewind(localTimeline: 3, localLSN: 0x5000028, inRecovery: false, primaryTimeline: 4,
                                                history: [.init(parentTimeline: 3, switchpoint: 0x5000028)]))

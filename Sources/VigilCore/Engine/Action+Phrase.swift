@@ -17,6 +17,7 @@ extension Action {
         case let .startPostgres(.replica(following)): "starting PostgreSQL as a replica\(following.map { " of \($0)" } ?? "")"
         case let .follow(leader): "re-pointing at \(leader)"
         case let .rejoin(leader): "rejoining \(leader)"
+        case let .checkTimeline(leader): "checking this node's WAL against \(leader)'s timeline"
         case .promote: "promoting PostgreSQL"
         case let .demote(mode): "demoting (\(mode.rawValue))"
         case .updateStatus: "updating the status key"

@@ -31,6 +31,9 @@ public enum Action: Sendable, Equatable {
     /// The data directory rejoins as a replica of `leader`: stop it if it runs, rewind if its
     /// history diverged, then start streaming.
     case rejoin(leader: String)
+    /// Compare where the running replica's WAL ends with `leader`'s timeline history, without
+    /// stopping it; answered with `.timelineCheck`, from which the machine follows or rejoins.
+    case checkTimeline(leader: String)
     /// End recovery. The new timeline must be above every timeline in the store's history,
     /// even ones this data directory never saw (the shell places their history files in
     /// pg_wal first), so two branches never share a timeline number.

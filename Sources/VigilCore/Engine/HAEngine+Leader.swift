@@ -87,13 +87,13 @@ extension HAEngine {
                               [.demote(.immediateNoLock)])
         }
         if o.postgres.following != leader {
-            // A former primary is checked against the leader's timeline before it streams
-            // (stopped, rewound if it went past the branch point, started again): a re-point
-            // alone leaves a diverged replica retrying a stream the leader refuses. Paused, the
-            // agent stops nothing (as Patroni rewinds nothing in maintenance mode).
-            if o.postgres.mayHaveDiverged, !c.paused {
-                return c.decision(.rejoiningLeader, "rejoining new leader (\(leader)): this node ran as a primary, its WAL is checked against the leader's timeline first",
-                                  [.rejoin(leader: leader)])
+            // A former primary's WAL is checked against the leader's timeline before it streams
+            // (the machine then re-points it, or rejoins it: stop, rewind, start): a re-point
+            // alone leaves a diverged replica retrying a stream the leader refuses. Only where
+            // it could be rewound, and not paused (Patroni rewinds nothing in maintenance mode).
+            if o.postgres.mayHaveDiverged, o.settings.usePgRewind, !c.paused {
+                return c.decision(.changingLeader, "following new leader (\(leader)) once this node's WAL is checked against its timeline: it ran as a primary",
+                                  [.checkTimeline(leader: leader)])
             }
             return c.decision(.changingLeader, "following new leader (\(leader))", [.follow(leader: leader)])
         }

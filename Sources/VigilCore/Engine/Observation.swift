@@ -70,6 +70,9 @@ public struct EngineSettings: Sendable, Equatable {
     public var primaryStopTimeout: Duration?
     /// The local `watchdog` section (each node's own, as in Patroni).
     public var watchdog: WatchdogPolicy = .off
+    /// Whether the local PostgreSQL may be rewound (`postgresql.use_pg_rewind`, as it runs with
+    /// it): only then is a former primary's WAL checked before it follows, as in Patroni.
+    public var usePgRewind = false
 
     public init(timings: HATimings = .defaults, maximumLagOnFailover: Int64 = 1_048_576,
                 primaryStartTimeout: Duration = .seconds(300), checkTimeline: Bool = false, paused: Bool = false,
@@ -120,11 +123,11 @@ public struct LocalPostgres: Sendable, Equatable {
     /// Whether a running PostgreSQL answered this cycle's queries. When it did not, `status`
     /// carries the role it last had and nothing else.
     public var answering: Bool
-    /// Whether this data directory ran as a primary since it last caught up with a leader: its
-    /// WAL may hold records a new leader's timeline lacks (what a cut-off or demoted primary
-    /// wrote that nobody received), so it rejoins a leader through the divergence check, and a
-    /// rewind when needed, not by a re-point its walreceiver could never stream from (Patroni's
-    /// `trigger_check_diverged_lsn`).
+    /// Whether this data directory ran as a primary since its WAL was last found within a
+    /// leader's history: it may hold records a new leader's timeline lacks (what a cut-off or
+    /// demoted primary wrote that nobody received), so its WAL is checked (`Action.checkTimeline`)
+    /// before it follows, and it is rewound when needed, rather than re-pointed at a leader its
+    /// walreceiver could never stream from (Patroni's `trigger_check_diverged_lsn`).
     public var mayHaveDiverged: Bool
 
     public init(dataDirectory: DataDirectory, status: PostgresStatus, following: String? = nil,

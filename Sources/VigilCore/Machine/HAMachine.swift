@@ -16,8 +16,8 @@ public struct HAMachine: Sendable {
     /// just pointed somewhere gets a moment to start streaming).
     public internal(set) var following: String?
     var followingSince: Duration?
-    /// Whether the data directory ran (or lies stopped) as a primary since it last rejoined a
-    /// leader through the divergence check or was copied from one (`LocalPostgres.mayHaveDiverged`).
+    /// Whether the data directory ran (or lies stopped) as a primary since a timeline check, a
+    /// rejoin or a copy last put it within a leader's history (`LocalPostgres.mayHaveDiverged`).
     /// An agent that just started does not know what its directory did before it (a primary
     /// whose agent was restarted while cut off), so it checks once, as Patroni does.
     var mayHaveDiverged = true
@@ -140,6 +140,8 @@ public struct HAMachine: Sendable {
             lock = LockState()
         case let (.follow(from), .done):
             point(at: from, now)
+        case let (.checkTimeline(leader), .timelineCheck(check)):
+            return afterTimelineCheck(check, leader: leader, at: now)
         case let (.createReplica(from), .done), let (.rejoin(from), .done), let (.reinitialize(from), .done):
             // Checked against the leader's timeline (rewound if it had to be) or copied from it.
             point(at: from, now)
@@ -341,6 +343,29 @@ public struct HAMachine: Sendable {
             }
         }
         cycle!.queue = queued
+    }
+
+    /// A former primary's check against `leader`'s timeline: within its history, re-pointed as it
+    /// runs (and no longer suspect); past it, or not shown by the running server, rejoined from
+    /// the stopped directory; the leader unable to tell yet, re-pointed (should it then not
+    /// stream, the grace rule of `HAEngine.followerCycle` rejoins it) and checked again at the
+    /// next change of leader.
+    mutating func afterTimelineCheck(_ check: TimelineDivergence.Check, leader: String, at now: Duration) -> Next {
+        let step: Action, decision: Decision
+        switch check {
+        case .withinLeaderHistory:
+            mayHaveDiverged = false
+            step = .follow(leader: leader)
+            decision = Decision(.changingLeader, "following new leader (\(leader)) without a restart: this node's WAL does not go past its timeline")
+        case let .leaderCannotTell(why):
+            step = .follow(leader: leader)
+            decision = Decision(.changingLeader, "following new leader (\(leader)): its timeline could not be read (\(why))")
+        case let .needsStoppedCheck(why):
+            step = .rejoin(leader: leader)
+            decision = Decision(.rejoiningLeader, "rejoining new leader (\(leader)): \(why)")
+        }
+        cycle!.queue.insert(.essential(step), at: 0)
+        return Next(advance(at: now).step, decided: decision)
     }
 
     mutating func point(at member: String?, _ now: Duration) {

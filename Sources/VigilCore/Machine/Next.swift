@@ -36,6 +36,8 @@ public enum ActionResult: Sendable, Equatable {
     case peers([PeerStatus])
     /// The answer to `.readTimelineSwitch` (nil: not found).
     case timelineSwitch(TimelineDivergence.HistoryEntry?)
+    /// The answer to `.checkTimeline`.
+    case timelineCheck(TimelineDivergence.Check)
     /// The answer to `.refreshPostgres`.
     case postgres(PostgresStatus)
     /// The `sync` key was written: its new version (0: deleted, a write after it expects it absent).
@@ -45,7 +47,7 @@ public enum ActionResult: Sendable, Equatable {
 
     public var succeeded: Bool {
         switch self {
-        case .done, .confirmed, .peers, .timelineSwitch, .postgres, .syncWritten: true
+        case .done, .confirmed, .peers, .timelineSwitch, .timelineCheck, .postgres, .syncWritten: true
         case .refused, .noAnswer, .failed, .watchdogFailed: false
         }
     }

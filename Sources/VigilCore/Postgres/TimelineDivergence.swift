@@ -12,6 +12,36 @@ public enum TimelineDivergence {
         }
     }
 
+    /// A leader's timeline and its history file: what a local end of WAL is compared with.
+    public struct LeaderHistory: Sendable, Equatable {
+        public var timeline: Int64
+        public var history: [HistoryEntry]
+
+        public init(timeline: Int64, history: [HistoryEntry]) {
+            self.timeline = timeline
+            self.history = history
+        }
+
+        /// Whether WAL ending at `localLSN` on `localTimeline` went past this leader's branch point.
+        public func needsRewind(localTimeline: Int64, localLSN: Int64, inRecovery: Bool) -> Bool {
+            TimelineDivergence.needsRewind(localTimeline: localTimeline, localLSN: localLSN, inRecovery: inRecovery,
+                                           primaryTimeline: timeline, history: history)
+        }
+    }
+
+    /// What a running replica's check against a new leader's timeline found (the shell's
+    /// answer to `Action.checkTimeline`); the machine decides what follows from it.
+    public enum Check: Sendable, Equatable {
+        /// Its WAL ends within the leader's history: it can follow as it runs.
+        case withinLeaderHistory
+        /// Its WAL went past the leader's branch point, or the running server cannot show that it
+        /// did not: only the stopped data directory can tell (pg_controldata), so it rejoins.
+        case needsStoppedCheck(String)
+        /// The leader could not be asked (still finishing its promotion, unreachable, a role that
+        /// may not read its history file).
+        case leaderCannotTell(String)
+    }
+
     /// Parses PostgreSQL's `0000000N.history` text (`1\t0/3000060\tno recovery target specified`).
     public static func parseHistory(_ text: String) -> [HistoryEntry] {
         text.split(separator: "\n").compactMap { line in

@@ -31,9 +31,10 @@ public protocol PostgresControl: Sendable {
     /// Stops a postmaster a previous agent left running; its pid, if there was one.
     func stopLeftoverPostmaster(timeout: Duration) async -> Int32?
     func follow(_ upstream: HostPort) async throws(InstanceError)
-    /// Rewind if the history diverged (stopping it first), start streaming; a running replica
-    /// whose WAL did not diverge is only re-pointed.
-    func rejoin(_ upstream: HostPort) async throws(InstanceError) -> RejoinOutcome
+    /// Stop if running, rewind if the history diverged, start streaming; true when it rewound.
+    func rejoin(_ upstream: HostPort) async throws(InstanceError) -> Bool
+    /// Where the running replica's WAL ends against `upstream`'s timeline history, without stopping it.
+    func checkTimeline(against upstream: HostPort) async -> TimelineDivergence.Check
     /// Ends recovery above every timeline in `knownHistory`; returns why those timelines were
     /// not reserved first, when the history cannot be real.
     func promote(knownHistory: [TimelineEvent], timeout: Duration) async throws(InstanceError) -> String?
@@ -50,16 +51,4 @@ public protocol PostgresControl: Sendable {
 
 extension PostgresInstance: PostgresControl {
     public func bootstrapCluster() async throws(InstanceError) -> String { try await bootstrap(databases: []) }
-}
-
-/// What a rejoin did to the local PostgreSQL.
-public enum RejoinOutcome: Sendable, Equatable {
-    /// It ran and its WAL is within the leader's history: re-pointed by a reload, not restarted.
-    case repointed
-    /// Started as a replica of the leader (it was stopped, or was stopped for the check and
-    /// needed no rewind).
-    case started
-    /// Rewound onto the leader's timeline (or copied afresh where a failed rewind allows it),
-    /// then started.
-    case rewound
 }

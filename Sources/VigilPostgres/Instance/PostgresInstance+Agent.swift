@@ -36,49 +36,37 @@ extension PostgresInstance {
     }
 
     /// Brings the data directory back as a replica of `upstream`, rewinding it first when its
-    /// history forked from the upstream's (and pg_rewind is allowed). A running replica not yet
-    /// pointed at `upstream` is checked while it runs, as Patroni checks one, and only re-pointed
-    /// when its WAL did not go past the branch point (a switchover's old primary keeps running),
-    /// or when the leader cannot be asked yet (it may still be finishing its promotion): should
-    /// it then not stream, the engine rejoins it again, and a replica already pointed at
-    /// `upstream` is checked stopped, from pg_controldata, which a running server's answer
-    /// cannot replace. The leader is asked before anything here is stopped.
+    /// history forked from the upstream's (and pg_rewind is allowed). The leader is asked
+    /// before anything here stops, so one that cannot answer stops nothing.
+    /// Returns whether a rewind was needed.
     @discardableResult
-    public func rejoin(_ upstream: HostPort) async throws(InstanceError) -> RejoinOutcome {
-        let running = state == .running
-        if running, currentRole != .replica(of: upstream) {
-            // Without pg_rewind nothing could be done about a divergence: a stop would gain nothing.
-            guard settings.usePgRewind else {
-                try await follow(upstream)
-                return .repointed
-            }
-            if let end = await runningEndOfWAL() {
-                let leader: (timeline: Int64, history: [TimelineDivergence.HistoryEntry])
-                do { leader = try await leaderTimeline(of: upstream) } catch {
-                    try await follow(upstream)
-                    return .repointed
-                }
-                if !TimelineDivergence.needsRewind(localTimeline: end.timeline, localLSN: end.lsn, inRecovery: true,
-                                                   primaryTimeline: leader.timeline, history: leader.history) {
-                    try await follow(upstream)
-                    return .repointed
-                }
-            }
-        }
+    public func rejoin(_ upstream: HostPort) async throws(InstanceError) -> Bool {
         guard settings.usePgRewind else {
-            if running || state == .starting { try await stop(.fast) }
+            if state == .running || state == .starting { try await stop(.fast) }
             try await start(.replica(of: upstream))
-            return .started
+            return false
         }
-        let leader = try await leaderTimeline(of: upstream)
-        if running || state == .starting { try await stop(.fast) }
+        let leader = try await leaderHistory(of: upstream)
+        if state == .running || state == .starting { try await stop(.fast) }
         try await ensureCleanShutdown()
         if try await stoppedDirectoryDiverged(from: leader) {
             try await rewind(from: upstream)
-            return .rewound
+            return true
         }
         try await start(.replica(of: upstream))
-        return .started
+        return false
+    }
+
+    /// Where the running replica's WAL ends against `upstream`'s timeline history, as Patroni
+    /// checks a running one: what it found, for the machine to decide on.
+    public func checkTimeline(against upstream: HostPort) async -> TimelineDivergence.Check {
+        guard let end = await runningEndOfWAL() else {
+            return .needsStoppedCheck("the running server cannot show where its WAL ends")
+        }
+        let leader: TimelineDivergence.LeaderHistory
+        do { leader = try await leaderHistory(of: upstream) } catch { return .leaderCannotTell("\(error)") }
+        return leader.needsRewind(localTimeline: end.timeline, localLSN: end.lsn, inRecovery: true)
+            ? .needsStoppedCheck("this node's WAL goes past where its timeline branched off") : .withinLeaderHistory
     }
 
     /// The switch that began the current timeline (from its history file), for the store's

@@ -7,7 +7,7 @@ extension PostgresInstance {
     /// The new primary's timeline and history: what a local end of WAL is compared with. Asked
     /// before anything local is stopped, so a leader that cannot answer stops nothing here.
     /// Read with `pg_read_binary_file`, which Patroni's documented grants give a rewind role.
-    func leaderTimeline(of primary: HostPort) async throws(InstanceError) -> (timeline: Int64, history: [TimelineDivergence.HistoryEntry]) {
+    func leaderHistory(of primary: HostPort) async throws(InstanceError) -> TimelineDivergence.LeaderHistory {
         let remote = SQLSession(host: primary.host, port: primary.port, credentials: rewindRole, database: settings.database)
         defer { Task { await remote.close() } }
         let timelineHex = try await remote.rows("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)").first?.first ?? nil
@@ -21,23 +21,22 @@ extension PostgresInstance {
                 .first?.first ?? nil
             history = TimelineDivergence.parseHistory(text ?? "")
         }
-        return (primaryTimeline, history)
+        return TimelineDivergence.LeaderHistory(timeline: primaryTimeline, history: history)
     }
 
     /// Whether this (stopped) data directory has WAL the new primary lacks, so that it must be
     /// rewound before it can follow.
     public func needsRewind(against primary: HostPort) async throws(InstanceError) -> Bool {
-        try await stoppedDirectoryDiverged(from: leaderTimeline(of: primary))
+        try await stoppedDirectoryDiverged(from: leaderHistory(of: primary))
     }
 
     /// Whether this stopped data directory has WAL the leader lacks (pg_controldata's end of
     /// WAL against the leader's history), so that it must be rewound before it can follow.
-    func stoppedDirectoryDiverged(from leader: (timeline: Int64, history: [TimelineDivergence.HistoryEntry])) async throws(InstanceError) -> Bool {
+    func stoppedDirectoryDiverged(from leader: TimelineDivergence.LeaderHistory) async throws(InstanceError) -> Bool {
         guard let end = try await controldata().endOfWAL else {
             throw InstanceError(.command, "pg_controldata did not report where the WAL of \(dataPath) ends")
         }
-        return TimelineDivergence.needsRewind(localTimeline: end.timeline, localLSN: end.lsn, inRecovery: end.isReplayPosition,
-                                              primaryTimeline: leader.timeline, history: leader.history)
+        return leader.needsRewind(localTimeline: end.timeline, localLSN: end.lsn, inRecovery: end.isReplayPosition)
     }
 
     /// Where a running replica's WAL ends, without stopping it (as Patroni asks a running one):
