@@ -15,13 +15,22 @@ public protocol ClusterControl: Sendable {
     var loopWait: Int { get async }
     /// Runs an operation on the local PostgreSQL from the HA loop; returns the HTTP status and message.
     func perform(_ operation: LocalOperation) async -> (status: Int, message: String)
-    /// The local PostgreSQL's WAL positions now (1 s at most), for `GET /patroni`; nil when it
-    /// does not answer (the last cycle's are shown then).
-    func walPositions() async -> WALPositions?
+    /// The local PostgreSQL's WAL positions now (1 s at most), for `GET /patroni`.
+    func livePositions() async -> LivePositions
 }
 
 extension ClusterControl {
-    public func walPositions() async -> WALPositions? { nil }
+    public func livePositions() async -> LivePositions { .notAsked }
+}
+
+/// What `GET /patroni` learned of the local PostgreSQL's WAL positions when it was asked.
+public enum LivePositions: Sendable, Equatable {
+    /// Read now: they replace the last cycle's.
+    case read(WALPositions)
+    /// It does not run, or did not answer in time.
+    case unanswered
+    /// Not asked (a control with no PostgreSQL of its own): the last cycle's view stands.
+    case notAsked
 }
 
 /// Operations on the local node that the HA loop carries out for a REST request.

@@ -78,6 +78,18 @@ public struct NodeSnapshot: Sendable {
     }
 
     /// Patroni's state string.
+    /// Takes the WAL positions read when `GET /patroni` was asked. A server that did not answer
+    /// is shown as Patroni shows one whose query failed (state "unknown", no `xlog`), not with
+    /// its last cycle's positions: a standby's may be behind commits it has confirmed since,
+    /// and a peer in a quorum race would count it as a voter that is not ahead.
+    public mutating func take(_ live: LivePositions) {
+        switch live {
+        case let .read(positions): postgres.update(with: positions)
+        case .unanswered: postgresAnswering = false
+        case .notAsked: break
+        }
+    }
+
     public var stateText: String {
         if let busyWith { return busyWith }
         switch postgres.state {

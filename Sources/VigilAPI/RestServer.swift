@@ -45,9 +45,7 @@ public struct RestServer: Sendable {
         switch request.method {
         case .get, .head, .options:
             // What peers read in a leader race: the WAL positions as they are now.
-            if segment == "patroni", request.method == .get, let live = await control?.walPositions() {
-                snapshot.postgres.update(with: live)
-            }
+            if segment == "patroni", request.method == .get, let control { snapshot.take(await control.livePositions()) }
             return read(segment: segment, path: path, query: query, snapshot: snapshot,
                         statusOnly: request.method != .get)
         case .post, .put, .patch, .delete:

@@ -29,5 +29,7 @@ struct AgentControl: ClusterControl {
         await loop.submit(operation)
     }
 
-    func walPositions() async -> WALPositions? { await instance.walPositions(timeout: .seconds(1)) }
+    func livePositions() async -> LivePositions {
+        await instance.walPositions(timeout: .seconds(1)).map(LivePositions.read) ?? .unanswered
+    }
 }

@@ -437,7 +437,7 @@ struct SimProbe: PeerProbing {
             // Its `GET /patroni`, as its REST API writes it (WAL positions read live from its
             // server) and the agent's probe reads it.
             var snapshot = peer.box.snapshot()
-            if peer.server.running, !peer.server.hung(at: world.now) { snapshot.postgres.update(with: peer.server.positions) }
+            snapshot.take(peer.server.running && !peer.server.hung(at: world.now) ? .read(peer.server.positions) : .unanswered)
             let document = StatusDocument.json(snapshot, now: world.memory.clock.instant(world.now))
             return PeerProbe.peerStatus(peer.name, document)
         }

@@ -74,7 +74,11 @@ import Testing
     /// cycle, so after the leader's loss the other voter, behind the commits that standby had
     /// confirmed since, found itself the most advanced and was promoted (GET /patroni now reads
     /// the positions live, as Patroni's does).
-    @Test(arguments: [3119] as [UInt64])
+    /// 150687, quorum mode (the release run of 2026-12-03): the same with that standby's
+    /// PostgreSQL hung: the live read failed and its answer fell back to the last cycle's
+    /// position, behind the commits it had confirmed; a server that does not answer now reads
+    /// as no answer, and no vote.
+    @Test(arguments: [3119, 150687] as [UInt64])
     func seedsFoundWithSlowAnswersStayFixed(_ seed: UInt64) async {
         let outcome = await SimSchedule.run(seed: seed, keepLog: true)
         #expect(outcome.violation == nil, "seed \(seed): \(outcome.violation ?? "")\n\(outcome.log.suffix(40).joined(separator: "\n"))")

@@ -32,6 +32,24 @@ import VigilCore
         #expect(entries.last?.key == "watchdog_failed")
     }
 
+    /// Positions read when asked replace the cycle's; a server that did not answer is shown as
+    /// Patroni shows it (state "unknown", no `xlog`), which a racing peer reads as no answer,
+    /// and not with the cycle's positions (seed 150687).
+    @Test func theLivePositionsOrNoneAreShown() {
+        let replica = NodeSnapshot(scope: "demo", name: "n2", postgres: PostgresStatus(
+            state: .running, role: .replica, timeline: 1, walPosition: 6304, receiveLSN: 6304, replayLSN: 6304))
+        var read = replica
+        read.take(.read(WALPositions(role: .replica, walPosition: 6845, receiveLSN: 6845, replayLSN: 6845)))
+        #expect(StatusDocument.json(read)["xlog"]?["replayed_location"] == .int(6845))
+        var silent = replica
+        silent.take(.unanswered)
+        let json = StatusDocument.json(silent)
+        #expect(json["state"] == .string("unknown") && json["xlog"] == nil)
+        var notAsked = replica
+        notAsked.take(.notAsked)
+        #expect(StatusDocument.json(notAsked)["xlog"]?["replayed_location"] == .int(6304))
+    }
+
     @Test func aReplicaReportsIntegerLocationsAndItsReplicationState() throws {
         var s = NodeSnapshot(scope: "demo", name: "n2", postgres: PostgresStatus(
             state: .running, role: .replica, timeline: 3, walPosition: 900, receiveLSN: 900, replayLSN: 800,
