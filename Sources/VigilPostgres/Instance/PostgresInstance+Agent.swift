@@ -135,8 +135,9 @@ extension PostgresInstance {
         guard let leftover = leftoverPostmaster() else { return nil }
         let process = ChildProcess.adopt(pid: leftover.pid, logPath: logFile)
         postmaster = process
-        watch(process)
         stopping = false
+        generation += 1
+        watch(process)
         currentRole = leftover.runsAsReplica ? .replica(of: nil) : .primary
         // What it really runs with (pending_restart compares against it), not what this agent would pass.
         startedCommandLine = Self.settings(onCommandLine: ProcessTable.arguments(of: leftover.pid))

@@ -46,6 +46,11 @@ public actor PostgresInstance {
     var postmaster: ChildProcess?
     var state: PostgresStatus.State
     var stopping = false
+    /// Which postmaster the watch of an exit belongs to. `stop` sees its postmaster go by
+    /// itself; that postmaster's watch can reach this actor only later, while the next start
+    /// awaits its spawn (`postmaster` still the old one, `stopping` already reset), and must not
+    /// report the new server as crashed.
+    var generation = 0
     /// Read once per data directory (it changes only when the directory is replaced).
     var cachedSystemIdentifier: String?
     /// The parameters in force: the resolved settings at first, then whatever the cluster's
@@ -102,6 +107,7 @@ public actor PostgresInstance {
         cachedSystemIdentifier = nil
         state = .starting
         stopping = false
+        generation += 1
         var arguments = ["-D", dataPath, "--config-file=\(path("postgresql.conf"))",
                          "-c", "listen_addresses=\(settings.listenHosts.joined(separator: ","))",
                          "-c", "port=\(settings.port)", "-c", "cluster_name=\(settings.scope)"]
@@ -165,14 +171,15 @@ public actor PostgresInstance {
     public internal(set) var currentRole: Role = .primary
 
     func watch(_ process: ChildProcess) {
+        let watched = generation
         Task { [weak self] in
             let status = await process.waitForExit()
-            await self?.postmasterExited(process, status)
+            await self?.postmasterExited(process, status, generation: watched)
         }
     }
 
-    private func postmasterExited(_ process: ChildProcess, _ status: TerminationStatus) {
-        guard postmaster === process else { return }
+    private func postmasterExited(_ process: ChildProcess, _ status: TerminationStatus, generation watched: Int) {
+        guard postmaster === process, watched == generation else { return }
         if stopping {
             state = .stopped
         } else {

@@ -77,7 +77,6 @@ public final class ChildProcess: Sendable {
         for (key, value) in environment { env[Environment.Key(stringLiteral: key)] = value }
         let box = ExitBox()
         let started = AsyncStream<pid_t>.makeStream()
-        let spawned = Mutex<pid_t>(0)
         let configuration = Configuration(
             executable: .path(FilePath(executable)), arguments: Arguments(arguments), environment: .inherit.updating(env),
             workingDirectory: workingDirectory.map { FilePath($0) }, platformOptions: options)
@@ -88,10 +87,10 @@ public final class ChildProcess: Sendable {
                     configuration, input: .none, output: .fileDescriptor(log ?? .standardOutput, closeAfterSpawningProcess: log != nil),
                     error: .fileDescriptor(log ?? .standardError, closeAfterSpawningProcess: false)
                 ) { execution in
-                    spawned.withLock { $0 = execution.processIdentifier.value }
                     started.continuation.yield(execution.processIdentifier.value)
                 }
-                box.finish(await confirmedExit(of: spawned.withLock { $0 }, reported: result.terminationStatus))
+                // swift-subprocess returns once it has reaped the child (waitid on its pid).
+                box.finish(result.terminationStatus)
                 return nil
             } catch {
                 try? log?.close()
@@ -116,26 +115,6 @@ public final class ChildProcess: Sendable {
             box.finish(.exited(0))
         }
         return ChildProcess(pid: pid, logPath: logPath, box: box)
-    }
-
-    /// swift-subprocess (1.0.2) keys its exit watchers by the pidfd's number. When a child's
-    /// pidfd gets the number of one that just ended, the new child can be reported as exited
-    /// (0) while it runs: seen as a freshly started postmaster marked crashed. A reported exit
-    /// counts only once the process is really gone; until then it is polled, and reaped here
-    /// with its real status when swift-subprocess no longer does.
-    static func confirmedExit(of pid: pid_t, reported: TerminationStatus) async -> TerminationStatus {
-        guard pid > 0 else { return reported }
-        while true {
-            var raw: Int32 = 0
-            let reaped = waitpid(pid, &raw, WNOHANG)
-            if reaped == pid {
-                let signal = raw & 0x7F
-                return signal == 0 ? .exited((raw >> 8) & 0xFF) : .signaled(signal)
-            }
-            // Reaped already (ECHILD): the report was the real one.
-            if reaped == -1 || ProcessTable.isGone(pid) { return reported }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
     }
 
     /// How it ended, once it has.
