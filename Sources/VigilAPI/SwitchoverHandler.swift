@@ -10,6 +10,10 @@ struct SwitchoverHandler: Sendable {
 
     func post(_ body: JSONValue, failover: Bool) async -> (Int, String) {
         let action = failover ? "failover" : "switchover"
+        // A member name given as anything but text is a mistake to name, not a name to look up.
+        for field in ["leader", "candidate", "member", "scheduled_at"] {
+            if let value = body[field], value != .null, value.stringValue == nil { return (400, "\(field) must be a string") }
+        }
         let leader = body["leader"]?.stringValue
         let candidate = body["candidate"]?.stringValue ?? body["member"]?.stringValue
         let scheduledText = body["scheduled_at"]?.stringValue

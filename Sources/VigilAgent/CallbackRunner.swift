@@ -69,7 +69,7 @@ public actor CallbackRunner: CallbackRunning {
         guard let words = commands[callback.event] else { return }
         let previous = callback.event == .onReload ? reloading : running
         previous?.signalGroup(SIGKILL)
-        let program = Self.locate(words[0])
+        let program = ExecutablePath.locate(words[0])
         let arguments = Array(words.dropFirst()) + [callback.event.rawValue, callback.role, scope]
         do {
             let child = try await ChildProcess.spawn(program, arguments, logPath: nil)
@@ -80,11 +80,4 @@ public actor CallbackRunner: CallbackRunning {
         }
     }
 
-    /// A bare program name is looked up on PATH, as the shell and Python's Popen do.
-    static func locate(_ program: String) -> String {
-        guard !program.contains("/") else { return program }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/\(program)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-            ?? program
-    }
 }

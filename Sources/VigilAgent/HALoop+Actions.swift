@@ -6,6 +6,16 @@ import VigilDCS
 import VigilPostgres
 
 extension HALoop {
+    /// A slot made or dropped is news to an operator (it holds WAL, or no longer does); a slot
+    /// moved forward is routine.
+    func logSlotChange(_ change: SlotChange) {
+        switch change {
+        case let .create(name): logger.info("created the replication slot \(name)")
+        case let .drop(name): logger.notice("dropped the replication slot \(name): no member or setting needs it")
+        case let .advance(name, lsn): logger.debug("advanced the replication slot \(name) to \(LSN(UInt64(max(0, lsn))))")
+        }
+    }
+
     /// Carries out one step and says how it went; what follows is the machine's to decide.
     func perform(_ action: Action) async -> ActionResult {
         do {
@@ -57,10 +67,10 @@ extension HALoop {
                 return await restartPostgres()
             case let .askPeers(members):
                 return .peers(await askPeers(members))
-            case let .ensureSlots(members):
-                try await instance.ensureSlots(for: members)
-            case let .writeStatus(optime):
-                try await store.setStatus(StatusRecord(optime: optime))
+            case let .changeSlot(change):
+                if try await instance.changeSlot(change) { logSlotChange(change) }
+            case let .writeStatus(record):
+                try await store.setStatus(record)
             case let .readTimelineSwitch(timeline):
                 return .timelineSwitch(await instance.currentTimelineSwitch(timeline: timeline))
             case let .writeHistory(history):

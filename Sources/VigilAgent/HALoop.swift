@@ -79,7 +79,7 @@ public actor HALoop {
         self.fence = fence
         dynamic = setup.configuration.bootstrap.dcs
         settings = Self.engineSettings(dynamic, setup)
-        machine = HAMachine(useSlots: setup.instance.useSlots, settings: settings, callbacks: callbackEvents)
+        machine = HAMachine(settings: settings, callbacks: callbackEvents)
     }
 
     var now: Duration { clock.now }

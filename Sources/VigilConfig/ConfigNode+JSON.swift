@@ -71,7 +71,16 @@ extension DynamicConfig {
                        checkTimeline: checkTimeline ?? false,
                        paused: pause ?? false,
                        sync: syncSettings,
-                       primaryStopTimeout: primaryStopTimeout.map { .seconds($0) })
+                       primaryStopTimeout: primaryStopTimeout.map { .seconds($0) },
+                       slots: slotSettings)
+    }
+
+    /// Replication slots as configured, with Patroni's defaults (`use_slots` on, a departed
+    /// member's slot kept 30 minutes).
+    public var slotSettings: SlotSettings {
+        SlotSettings(useSlots: postgresql.useSlots ?? true,
+                     memberSlotsTTL: memberSlotsTTL.map { .seconds($0) } ?? SlotSettings.defaultMemberSlotsTTL,
+                     permanent: slots ?? [], ignore: ignoreSlots ?? [])
     }
 
     /// Synchronous replication as configured (a standby cluster never runs it, as in Patroni).

@@ -18,10 +18,12 @@ public struct DynamicConfig: Sendable {
     public var synchronousNodeCount: Int?
     public var failsafeMode: Bool?
     public var checkTimeline: Bool?
-    public var memberSlotsTTL: String?
+    /// Seconds (the key may carry a unit: "30min").
+    public var memberSlotsTTL: Int?
     public var pause: Bool?
-    public var slots: ConfigNode?
-    public var ignoreSlots: ConfigNode?
+    /// Permanent slots (`slots`, or its older names).
+    public var slots: [PermanentSlot]?
+    public var ignoreSlots: [SlotMatcher]?
     public var standbyCluster: ConfigNode?
     public var postgresql: DynamicPostgresConfig
 
@@ -68,10 +70,10 @@ public struct DynamicConfig: Sendable {
                                     \.synchronousNodeCount)
         failsafeMode = kept("failsafe_mode", s.bool("failsafe_mode"), \.failsafeMode)
         checkTimeline = kept("check_timeline", s.bool("check_timeline"), \.checkTimeline)
-        memberSlotsTTL = kept("member_slots_ttl", s.string("member_slots_ttl"), \.memberSlotsTTL)
+        memberSlotsTTL = kept("member_slots_ttl", s.seconds("member_slots_ttl", in: Self.seconds), \.memberSlotsTTL)
         pause = kept("pause", s.bool("pause"), \.pause)
-        slots = s.whole("slots") ?? s.whole("permanent_slots") ?? s.whole("permanent_replication_slots")
-        ignoreSlots = s.whole("ignore_slots")
+        slots = s.permanentSlots("slots") ?? s.permanentSlots("permanent_slots") ?? s.permanentSlots("permanent_replication_slots")
+        ignoreSlots = s.slotMatchers("ignore_slots")
         standbyCluster = s.whole("standby_cluster")
         postgresql = DynamicPostgresConfig(s.section("postgresql"), lastGood: lastGood?.postgresql)
     }

@@ -60,6 +60,9 @@ import Glibc
     /// A switchover through the `failover` key swaps the roles without losing a row; then
     /// SIGTERM of the primary's agent hands over at once (the key is released, not left to
     /// expire); a `config` key that is not JSON is reported and the last good one kept.
+    /// Replication slots on the way: a permanent slot and every member's are on both nodes
+    /// (copies on the replica) and still there after the switchover; a member that left keeps
+    /// its slot for member_slots_ttl, then it goes everywhere.
     @Test func switchoverAndShutdownHandOverWithoutLosingRows() async throws {
         try await AgentCluster.with { cluster in
             // Each node's callbacks append their arguments to a file of its own, as a script
@@ -69,9 +72,34 @@ import Glibc
                 let command = "\(records.script) \(records.directory)/\(node).log"
                 return ["callbacks: {on_role_change: '\(command)', on_stop: '\(command)', on_start: '\(command)'}"]
             }
-            let first = try cluster.add("node1", postgresqlLines: callbacks("node1"))
-            let second = try cluster.add("node2", postgresqlLines: callbacks("node2"))
+            let slotSettings = ["member_slots_ttl: 6", "slots: {backup: {type: physical}}"]
+            let first = try cluster.add("node1", postgresqlLines: callbacks("node1"), dcsLines: slotSettings)
+            let second = try cluster.add("node2", postgresqlLines: callbacks("node2"), dcsLines: slotSettings)
             try await cluster.form(leader: first, replicas: second)
+            let slotsQuery = "SELECT string_agg(slot_name, ',' ORDER BY slot_name) FROM pg_replication_slots"
+            func slots(_ node: TestAgent) async -> String { (try? await node.withSQL { try await $0.text(slotsQuery) }) ?? "?" }
+            func slots(_ one: TestAgent, _ two: TestAgent) async -> [String] { [await slots(one), await slots(two)] }
+            try await cluster.require("the permanent slot and each member's are on both nodes", within: .seconds(20)) {
+                await slots(first, second) == ["backup,node2", "backup,node1"]
+            }
+
+            // A member that leaves: its slot is made, kept while retained, then dropped everywhere.
+            let ghost = #"{"conn_url":"postgres://127.0.0.1:5999/postgres","api_url":"http://127.0.0.1:5998/patroni","state":"running","role":"replica"}"#
+            _ = try await cluster.etcdctl(["put", cluster.key("members/ghost"), ghost])
+            try await cluster.require("the new member's slot is on both nodes", within: .seconds(20)) {
+                await slots(first, second) == ["backup,ghost,node2", "backup,ghost,node1"]
+            }
+            try await cluster.require("the leader counts the new member's slot as a member's", within: .seconds(10)) {
+                (try? await cluster.get("status"))?.contains(#""retain_slots":["ghost","node1","node2"]"#) == true
+            }
+            _ = try await cluster.etcdctl(["del", cluster.key("members/ghost")])
+            try await Task.sleep(for: .seconds(2))
+            #expect(try await cluster.get("status")?.contains("\"ghost\"") == true, "still retained")
+            #expect(await slots(first) == "backup,ghost,node2", "kept while member_slots_ttl runs")
+            try await cluster.require("after member_slots_ttl it is gone everywhere", within: .seconds(30)) {
+                await slots(first, second) == ["backup,node2", "backup,node1"]
+            }
+            #expect(first.fullLog().contains("dropped the replication slot ghost: no member or setting needs it"))
 
             try await first.withSQL { primary in
                 try await primary.run("CREATE TABLE acknowledged (i int)")
@@ -86,6 +114,9 @@ import Glibc
             }
             #expect(try await cluster.get("failover") == "{}")
             #expect(try await cluster.get("leader") == "node2")
+            try await cluster.require("the slots follow the new roles; the permanent one survives", within: .seconds(20)) {
+                await slots(first, second) == ["backup,node2", "backup,node1"]
+            }
             // The old primary's WAL is checked against the new timeline while it runs: a
             // switchover's replicas received its shutdown checkpoint, so nothing is rewound.
             #expect(first.fullLog().contains("following new leader (node2) without a restart"))

@@ -34,6 +34,9 @@ import VigilTestSupport
                 == (400, "Failover could be performed only to a specific candidate"))
             #expect(await post("/switchover", #"{"leader":"node1","candidate":"node1"}"#)
                 == (400, "Switchover target and source are the same"))
+            // A name of the wrong type is named (schemathesis found {"leader": {}} looked up as no leader).
+            #expect(await post("/failover", #"{"candidate":"","leader":{},"member":""}"#) == (400, "leader must be a string"))
+            #expect(await post("/switchover", #"{"leader":"node1","candidate":7}"#) == (400, "candidate must be a string"))
             #expect(await post("/switchover", #"{"leader":"node2","candidate":"node3"}"#) == (412, "leader name does not match"))
             #expect(await post("/switchover", #"{"leader":"node1","candidate":"node9"}"#) == (412, "candidate does not exists"))
             #expect(await post("/switchover", #"{"leader":"node1","candidate":"node3"}"#)

@@ -32,6 +32,9 @@ final class SimServer: PostgresControl, @unchecked Sendable {
     /// The highest WAL position whose commit was acknowledged after a synchronous standby
     /// confirmed it (while synchronous_standby_names named one).
     var syncAcknowledged: Int64 = 0
+    /// Replication slots (pg_replslot) and their restart positions. A clone or a rewind starts
+    /// without any, as pg_basebackup and pg_rewind leave a data directory.
+    var slots: [String: Int64] = [:]
 
     /// synchronous_standby_names as PostgreSQL runs it.
     var parsedSyncNames: SyncStandbyNames.Parsed {
@@ -111,6 +114,10 @@ final class SimServer: PostgresControl, @unchecked Sendable {
                                     replicationState: role == .replica ? (streaming ? "streaming" : "in archive recovery") : nil,
                                     systemIdentifier: systemID)
         status.syncNamesManaged = managed.syncNamesManaged
+        let streamingHere = Set(connectedStandbys.map { SlotName.forMember($0.name) })
+        status.slots = slots.sorted { $0.key < $1.key }.map {
+            ReplicationSlot(name: $0.key, type: "physical", active: role == .primary && streamingHere.contains($0.key), restartLSN: $0.value)
+        }
         if role == .primary {
             // pg_stat_replication: the standbys streaming from it (application_name is the member's name).
             let states = syncStates()
@@ -146,6 +153,7 @@ final class SimServer: PostgresControl, @unchecked Sendable {
         wal = 1000
         history = []
         upstream = nil
+        slots = [:]
         return id
     }
 
@@ -159,6 +167,7 @@ final class SimServer: PostgresControl, @unchecked Sendable {
         timeline = source.timeline
         history = source.history
         wal = source.wal
+        slots = [:]
         role = .replica
         upstream = source.name
         running = true
@@ -289,7 +298,21 @@ final class SimServer: PostgresControl, @unchecked Sendable {
         return nil
     }
 
-    func ensureSlots(for members: [String]) async throws(InstanceError) {}
+    func changeSlot(_ change: SlotChange) async throws(InstanceError) -> Bool {
+        guard running else { throw InstanceError(.state, "not running") }
+        if hung(at: world.now) { throw InstanceError(.timeout, "PostgreSQL did not answer") }
+        switch change {
+        case let .create(name):
+            guard slots[name] == nil else { return false }
+            slots[name] = positions.walPosition ?? 0
+        case let .drop(name):
+            return slots.removeValue(forKey: name) != nil
+        case let .advance(name, lsn):
+            guard let at = slots[name] else { return false }
+            slots[name] = max(at, min(lsn, positions.walPosition ?? 0))
+        }
+        return true
+    }
 
     func currentTimelineSwitch(timeline: Int64) async -> TimelineDivergence.HistoryEntry? {
         history.last { $0.parentTimeline == timeline - 1 } ?? history.last
@@ -317,6 +340,7 @@ final class SimServer: PostgresControl, @unchecked Sendable {
         timeline = leader.timeline
         history = leader.history
         wal = min(wal, leader.wal)
+        slots = [:]
     }
 
     /// The node is lost: the server dies with it.

@@ -81,7 +81,7 @@ import VigilCore
     @Test func keysThatAreNotActedOnAreWarnings() throws {
         let text = Fixtures.minimal.replacingOccurrences(
             of: "dcs: {ttl: 30, loop_wait: 10, retry_timeout: 10}",
-            with: "dcs: {ttl: 30, loop_wait: 10, retry_timeout: 10, failsafe_mode: true, member_slots_ttl: 30min, slots: {backup: {type: physical}}}")
+            with: "dcs: {ttl: 30, loop_wait: 10, retry_timeout: 10, failsafe_mode: true, member_slots_ttl: 30min, slots: {backup: {type: physical}, cdc: {database: app, plugin: pgoutput}}}")
             + """
 
             watchdog: {mode: required, device: /dev/watchdog}
@@ -89,16 +89,19 @@ import VigilCore
         let withMethods = text.replacingOccurrences(of: "  data_dir: /tmp/data", with: """
               data_dir: /tmp/data
               create_replica_methods: [wal_e, basebackup]
+              wal_e: {command: /usr/local/bin/restore-from-wal-e, no_leader: true, threads: 4}
               callbacks: {on_role_change: /usr/local/bin/move-vip, on_start: /bin/true}
             """)
         let report = Fixtures.check(try Fixtures.file(withMethods))
         let warnings = report.findings("not-acted-on")
-        #expect(Set(warnings.map(\.path)) == ["postgresql.create_replica_methods", "bootstrap.dcs.slots",
-                                              "bootstrap.dcs.member_slots_ttl", "bootstrap.dcs.failsafe_mode"],
+        #expect(Set(warnings.map(\.path)) == ["postgresql.wal_e.no_leader", "bootstrap.dcs.slots",
+                                              "bootstrap.dcs.failsafe_mode"],
                 "\(warnings.map(\.rendered))")
         #expect(warnings.allSatisfy { $0.severity == .warning && $0.message.hasSuffix("Vigil reads this key but does not act on it yet.") })
-        #expect(warnings.first { $0.path == "postgresql.create_replica_methods" }?.message
-            .hasPrefix("replicas are cloned with pg_basebackup only; wal_e will not be tried.") == true)
+        #expect(warnings.first { $0.path == "postgresql.wal_e.no_leader" }?.message
+            .hasPrefix("a replica is made only while a member runs to copy from; wal_e is not tried without one.") == true)
+        #expect(warnings.first { $0.path == "bootstrap.dcs.slots" }?.message
+            .hasPrefix("logical slots are kept where they exist, but neither created nor copied to replicas (cdc).") == true, "physical slots are kept: no word on backup")
         #expect(Fixtures.check(try Fixtures.file(Fixtures.minimal)).findings("not-acted-on").isEmpty, "nothing to say when none is set")
     }
 

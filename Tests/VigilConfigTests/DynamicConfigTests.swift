@@ -22,6 +22,34 @@ import VigilCore
         #expect(dynamic.postgresql.parameters.first?.value == "200")
     }
 
+    /// Slots as Patroni reads them: the retention with a unit, permanent slots physical unless
+    /// they say logical with a database and a plugin, ignore rules as given; a name PostgreSQL
+    /// would refuse is named and left out.
+    @Test func slotSettingsAreReadAsPatroniReadsThem() throws {
+        let json = try JSONValue.parse(#"""
+            {"member_slots_ttl":"30min","slots":{"backup":null,"archiver":{"type":"physical"},"cdc":{"type":"logical","database":"app","plugin":"pgoutput"},
+             "Bad-Name":{"type":"physical"}},"ignore_slots":[{"name":"ext","type":"logical"},{"plugin":"wal2json"}],"postgresql":{"use_slots":true}}
+            """#)
+        let (dynamic, problems) = DynamicConfig.read(json: json, key: "/db/c/config")
+        #expect(problems.map(\.path) == ["slots.Bad-Name"], "\(problems.map(\.rendered))")
+        let slots = dynamic.engineSettings.slots
+        #expect(slots.useSlots && slots.memberSlotsTTL == .seconds(1800))
+        #expect(slots.permanent == [PermanentSlot(name: "backup"), PermanentSlot(name: "archiver"),
+                                    PermanentSlot(name: "cdc", kind: .logical(database: "app", plugin: "pgoutput"))])
+        #expect(slots.ignore == [SlotMatcher(name: "ext", type: "logical"), SlotMatcher(plugin: "wal2json")])
+        #expect(slots.ignores(ReplicationSlot(name: "ext", type: "logical", active: false, restartLSN: nil)))
+        #expect(!slots.ignores(ReplicationSlot(name: "ext", type: "physical", active: false, restartLSN: nil)))
+
+        for (value, seconds) in [("0", 0), ("90", 90), ("\"2h\"", 7200), ("\"1500ms\"", 2), ("\"1d\"", 86400)] {
+            let (read, _) = DynamicConfig.read(json: try JSONValue.parse(#"{"member_slots_ttl":\#(value)}"#), key: "/db/c/config")
+            #expect(read.engineSettings.slots.memberSlotsTTL == .seconds(seconds), "\(value)")
+        }
+        let (bad, badProblems) = DynamicConfig.read(json: try JSONValue.parse(#"{"member_slots_ttl":"soon"}"#), key: "/db/c/config")
+        #expect(badProblems.map(\.path) == ["member_slots_ttl"] && bad.engineSettings.slots.memberSlotsTTL == .seconds(1800))
+        #expect(DynamicConfig.read(json: try JSONValue.parse("{}"), key: "/db/c/config").0.engineSettings.slots
+                == SlotSettings(), "Patroni's defaults: use_slots on, 30 minutes")
+    }
+
     @Test func aWrongTypeInTheConfigKeyIsReportedWithTheKeysName() throws {
         let (dynamic, problems) = DynamicConfig.read(json: try JSONValue.parse(#"{"ttl":"soon","loop_wait":5}"#), key: "/db/c/config")
         #expect(problems.map(\.path) == ["ttl"])

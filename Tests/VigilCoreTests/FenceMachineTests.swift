@@ -17,20 +17,20 @@ import VigilCore
 
     /// Armed leader after one cycle.
     static func armedLeader() -> HAMachine {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         _ = T.run(&machine, from: machine.observed(T.sighting(leader(), T.runningPrimary)), answer: renewed)
         return machine
     }
 
     @Test func everyConfirmedRenewalArmsTheFenceBeforeAnythingElse() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         let (steps, _, _) = T.run(&machine, from: machine.observed(T.sighting(Self.leader(), T.runningPrimary)), answer: Self.renewed)
         #expect(steps.prefix(2) == [.renewLeader, .fence(.arm(until: Self.deadline, watchdog: nil))])
         #expect(machine.fence == .arm(until: Self.deadline, watchdog: nil))
     }
 
     @Test func aTakeoverArmsTheFenceBeforeThePromotion() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         let cluster = HAEngineTests.cluster(leader: nil)
         let replica = T.sighting(cluster, T.runningReplica, files: .present(role: .replica, systemID: "7000"))
         let (steps, _, _) = T.run(&machine, from: machine.observed(replica),
@@ -48,7 +48,7 @@ import VigilCore
     }
 
     @Test func aFenceThatCannotBeArmedIsNotCountedAsArmed() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         let (steps, _, _) = T.run(&machine, from: machine.observed(T.sighting(Self.leader(), T.runningPrimary)),
                                   answer: { action in
                                       if action == .renewLeader { return .confirmed(sentAt: T.t0) }
@@ -98,7 +98,7 @@ import VigilCore
     }
 
     @Test func aFenceLeftArmedByAPreviousAgentIsDisarmedByAReplica() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         machine.fenceFoundArmed()
         let replica = T.sighting(HAEngineTests.cluster(leader: "n2"), T.runningReplica, files: .present(role: .replica, systemID: "7000"))
         let (steps, _, _) = T.run(&machine, from: machine.observed(replica))

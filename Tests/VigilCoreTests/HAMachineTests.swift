@@ -58,21 +58,26 @@ import VigilCore
     }
 
     @Test func aLeaderCycleRenewsWritesStatusAndPublishes() {
-        var machine = HAMachine(useSlots: true)
+        var machine = HAMachine()
         var cluster = HAEngineTests.cluster(optime: 4000)
         cluster.leader = LeaderLock(name: "n1", version: 3)
-        let (steps, decisions, next) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary)),
+        var settings = Self.settings
+        settings.slots = SlotSettings()
+        let (steps, decisions, next) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary, settings: settings)),
                                                 answer: { $0 == .renewLeader ? .confirmed(sentAt: Self.t0) : .done })
         #expect(decisions.map(\.reason) == [.leaderWithLock])
-        #expect(steps == [.renewLeader, .fence(.arm(until: Self.t0 + .seconds(28), watchdog: nil)), .ensureSlots(for: ["n1", "n2", "n3"]),
-                          .writeStatus(optime: 5000),
+        // Its replicas' slots are created; the status names its own slot at its WAL position
+        // (the next primary keeps it) and retains it as a member's.
+        #expect(steps == [.renewLeader, .fence(.arm(until: Self.t0 + .seconds(28), watchdog: nil)),
+                          .changeSlot(.create("n2")), .changeSlot(.create("n3")),
+                          .writeStatus(StatusRecord(optime: 5000, slots: [("n1", 5000)], retainSlots: ["n1"])),
                           .publishMember(extendingLease: true)])
         #expect(next == Self.t0 + .seconds(10), "the next cycle a loop_wait after this one began")
         #expect(machine.lock.lastConfirmed == Self.t0 && machine.leaderUntil == Self.t0 + .seconds(30))
     }
 
     @Test func aRenewalWithoutAnAnswerLosesTheLockAndTheMemberWriteDoesNotExtendTheLease() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         let cluster = HAEngineTests.cluster()
         let (steps, _, _) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary)),
                                      answer: { $0 == .renewLeader ? .noAnswer("timed out") : .done },
@@ -88,7 +93,7 @@ import VigilCore
     /// configuration names: a switchover's demotion stops the primary (on_stop, as primary) and
     /// starts it as a replica (on_role_change, not on_start).
     @Test func aDemotionCallsOnStopThenOnRoleChange() {
-        var machine = HAMachine(useSlots: false, callbacks: [.onStop, .onRoleChange])
+        var machine = HAMachine(callbacks: [.onStop, .onRoleChange])
         let cluster = HAEngineTests.cluster(failover: FailoverRequest(leader: "n1", member: "n2"))
         let (steps, _, _) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.streamingPrimary)),
                                      answer: { action in
@@ -105,7 +110,7 @@ import VigilCore
         #expect(start.map { steps[$0 + 1] } == .runCallback(Callback(.onRoleChange, role: "replica")), "\(steps)")
         #expect(steps.filter { if case .runCallback = $0 { true } else { false } }.count == 2)
         // Without scripts, no callback steps at all.
-        var plain = HAMachine(useSlots: false)
+        var plain = HAMachine()
         let (quiet, _, _) = Self.run(&plain, from: plain.observed(Self.sighting(cluster, Self.streamingPrimary)),
                                      answer: { $0 == .renewLeader ? .confirmed(sentAt: Self.t0) : .done },
                                      look: { Self.sighting(cluster, Self.streamingPrimary) })
@@ -117,7 +122,7 @@ import VigilCore
     /// WAL checked; past the branch point it rejoins the new leader (stop, rewind, start), and
     /// once rejoined a later change of leader is a re-point again.
     @Test func aDemotedPrimaryIsCheckedRejoinsTheNextLeaderAndThenFollowsByReload() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         _ = Self.run(&machine, from: machine.observed(Self.sighting(nil, Self.runningPrimary)))
         let demotedReplica = PostgresStatus(state: .running, role: .replica, timeline: 1, walPosition: 5000,
                                             replicationState: "in archive recovery", systemIdentifier: "7000")
@@ -139,7 +144,7 @@ import VigilCore
     /// leader is checked again.
     @Test func aTimelineCheckWithinTheHistoryFollowsAndOneTheLeaderCannotAnswerIsRepeated() {
         let files = Sighting.DataFiles.present(role: .replica, systemID: "7000")
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         let (unknown, _, _) = Self.run(&machine, from: machine.observed(Self.sighting(HAEngineTests.cluster(leader: "n2"), Self.runningReplica,
                                                                                       files: files)),
                                        answer: { if case .checkTimeline = $0 { .timelineCheck(.leaderCannotTell("in recovery")) } else { .done } })
@@ -154,7 +159,7 @@ import VigilCore
     }
 
     @Test func aPromotionCallsOnRoleChangeAsPrimary() {
-        let machine = HAMachine(useSlots: false, callbacks: Set(Callback.Event.allCases))
+        let machine = HAMachine(callbacks: Set(Callback.Event.allCases))
         #expect(machine.callback(after: .promote, .done) == Callback(.onRoleChange, role: "primary"))
         #expect(machine.callback(after: .promote, .failed("no")) == nil)
         #expect(machine.callback(after: .startPostgres(.replica(following: "n1")), .done) == Callback(.onStart, role: "replica"))
@@ -164,7 +169,7 @@ import VigilCore
     }
 
     @Test func aSwitchoverDemotionEscalatesUntilPostgresIsGone() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         let cluster = HAEngineTests.cluster(failover: FailoverRequest(leader: "n1", member: "n2"))
         var routableWhileStopping = false
         let (steps, decisions, _) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.streamingPrimary)),
@@ -195,7 +200,7 @@ import VigilCore
     }
 
     @Test func aDemotionThatCannotStopPostgresKeepsTheKeyToLapse() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         // Someone else leads: demote at once (immediate-nolock).
         let cluster = HAEngineTests.cluster(leader: "n2")
         let (steps, decisions, _) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary)),
@@ -211,7 +216,7 @@ import VigilCore
     }
 
     @Test func aFailedBootstrapLetsAnotherMemberTryAndExits() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         let cluster = ClusterState(members: [])
         let (steps, decisions, _) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, PostgresStatus(state: .uninitialized),
                                                                                                 files: .empty)),
@@ -223,7 +228,7 @@ import VigilCore
     }
 
     @Test func aPrimaryThatFailsToStartGivesTheKeyUp() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         var cluster = HAEngineTests.cluster()
         cluster.leader = LeaderLock(name: "n1", version: 3)
         let stopped = PostgresStatus(state: .stopped)
@@ -243,7 +248,7 @@ import VigilCore
     }
 
     @Test func aPromotionNeedsALockConfirmedNow() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         var cluster = HAEngineTests.cluster()
         cluster.leader = LeaderLock(name: "n1", version: 3)
         // The renewal was sent 40 s ago (a stalled cycle): the lease may be over.
@@ -255,7 +260,7 @@ import VigilCore
     }
 
     @Test func aSilentServerKeepsTheRoleAndSystemIDItLastHad() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         let cluster = HAEngineTests.cluster(leader: "n2")
         _ = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningReplica,
                                                                     files: .present(role: .replica, systemID: nil))))
@@ -267,7 +272,7 @@ import VigilCore
     }
 
     @Test func aQueryThatFailedAtOnceIsAskedAgainOnce() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         let cluster = HAEngineTests.cluster(leader: "n2")
         let silent = Self.sighting(cluster, PostgresStatus(state: .running), failedAtOnce: true)
         #expect(machine.observed(silent).step == .observe)
@@ -275,7 +280,7 @@ import VigilCore
     }
 
     @Test func aLockSomeoneElseHoldsIsForgotten() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         var mine = HAEngineTests.cluster()
         mine.leader = LeaderLock(name: "n1", version: 3)
         _ = Self.run(&machine, from: machine.observed(Self.sighting(mine, Self.runningPrimary)),
@@ -286,7 +291,7 @@ import VigilCore
     }
 
     @Test func aCycleThatChangedPostgresIsFollowedSoon() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         // A replica this agent has not pointed anywhere yet is pointed at the leader, after its WAL
         // is checked once (the agent just started: what its directory did before is unknown).
         let (steps, _, next) = Self.run(&machine, from: machine.observed(Self.sighting(HAEngineTests.cluster(),
@@ -298,7 +303,7 @@ import VigilCore
     }
 
     @Test func aLostRaceIsDecidedAgainAndAStoreThatDidNotAnswerCountsAsUnreachable() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         let cluster = HAEngineTests.cluster(leader: nil)
         var looks = 0
         let (steps, decisions, _) = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary)),
@@ -320,7 +325,7 @@ import VigilCore
     }
 
     @Test func aPromotionIsRecordedInTheHistoryInTheSameCycle() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         let cluster = HAEngineTests.cluster(leader: nil, history: [])
         let replica = Self.sighting(cluster, Self.runningReplica, files: .present(role: .replica, systemID: "7000"))
         var promoted = Self.runningPrimary
@@ -341,7 +346,7 @@ import VigilCore
     }
 
     @Test func historyRecordsThePromotionOnce() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         var cluster = HAEngineTests.cluster(history: [])
         cluster.leader = LeaderLock(name: "n1", version: 3)
         var primary = Self.runningPrimary
@@ -360,7 +365,7 @@ import VigilCore
     }
 
     @Test func shutdownStopsReleasesAndPublishesWithoutExtending() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         var cluster = HAEngineTests.cluster()
         cluster.leader = LeaderLock(name: "n1", version: 3)
         _ = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary)),
@@ -374,7 +379,7 @@ import VigilCore
     /// Patroni applies `primary_stop_timeout` only in synchronous mode and reads 0 as unset.
     @Test(arguments: [(SyncSettings.Mode.priority, 5, 5), (.quorum, 5, 5), (.off, 5, 60), (.priority, 0, 60), (.priority, 90, 90)])
     func primaryStopTimeoutBoundsTheShutdownOnlyInSynchronousMode(mode: SyncSettings.Mode, configured: Int, expected: Int) {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         var settings = Self.settings
         settings.sync = SyncSettings(mode: mode)
         settings = EngineSettings(timings: settings.timings, sync: settings.sync, primaryStopTimeout: .seconds(configured))
@@ -390,7 +395,7 @@ import VigilCore
     /// applies (synchronous mode), whichever is shorter.
     @Test(arguments: [(SyncSettings.Mode.priority, 5, 5), (.off, 5, 30), (.priority, 90, 30)])
     func primaryStopTimeoutShortensADemotionInSynchronousMode(mode: SyncSettings.Mode, configured: Int, expected: Int) {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         let settings = EngineSettings(timings: Self.settings.timings, sync: SyncSettings(mode: mode),
                                       primaryStopTimeout: .seconds(configured))
         var cluster = HAEngineTests.cluster()
@@ -407,7 +412,7 @@ import VigilCore
     }
 
     @Test func shutdownInPauseLeavesEverything() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         var paused = Self.settings
         paused.paused = true
         _ = machine.observed(Self.sighting(HAEngineTests.cluster(), Self.runningPrimary, settings: paused))
@@ -416,7 +421,7 @@ import VigilCore
     }
 
     @Test func restartRequestsAreCheckedAndScheduledOnesComeDue() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         let facts = NodeFacts(postgres: Self.runningPrimary, busyWith: nil, role: "primary", cluster: HAEngineTests.cluster())
         #expect(machine.requested(.restart(RestartRequest(role: "replica")), me: "n1", facts: facts)
             == .answer(status: 503, message: "restart conditions are not satisfied"))
@@ -442,7 +447,7 @@ import VigilCore
     }
 
     @Test func reinitializeNeedsALeaderThatIsNotMe() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         var cluster = HAEngineTests.cluster()
         cluster.members = cluster.members.map { member in
             var m = member
@@ -463,7 +468,7 @@ extension HAMachineTests {
     /// A primary whose PostgreSQL stops answering while the store is down is still demoted,
     /// also when it became primary in the cycle before (its role is the promoted one).
     @Test func aJustPromotedPrimaryThatFallsSilentIsStillAPrimary() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         var cluster = HAEngineTests.cluster()
         cluster.leader = LeaderLock(name: "n1", version: 3)
         _ = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningReplica, files: .present(role: .replica, systemID: "7000"))),
@@ -474,7 +479,7 @@ extension HAMachineTests {
     }
 
     @Test func aSilentPrimaryCutOffFromTheStoreIsDemoted() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         var cluster = HAEngineTests.cluster()
         cluster.leader = LeaderLock(name: "n1", version: 3)
         _ = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary)),
@@ -489,7 +494,7 @@ extension HAMachineTests {
 extension HAMachineTests {
     /// SIGTERM: not routable from the first step; the key goes only once PostgreSQL is gone.
     @Test func shutdownKeepsTheKeyWhenPostgresWillNotGo() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         var cluster = HAEngineTests.cluster()
         cluster.leader = LeaderLock(name: "n1", version: 3)
         _ = Self.run(&machine, from: machine.observed(Self.sighting(cluster, Self.runningPrimary)),
@@ -510,7 +515,7 @@ extension HAMachineTests {
 
     /// A look that waited out its query deadline does not push the next cycle back.
     @Test func aCycleIsTimedFromWhenItsLookBegan() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         var late = Self.sighting(HAEngineTests.cluster(), Self.runningPrimary, at: Self.t0 + .seconds(5))
         late.began = Self.t0
         let (_, _, next) = Self.run(&machine, from: machine.observed(late), at: Self.t0 + .seconds(5),
@@ -523,7 +528,7 @@ extension HAMachineTests {
     /// A replica pointed at its leader that does not stream yet is looked at again soon, so the
     /// REST API says "streaming" when it does; once it streams, the loop keeps loop_wait.
     @Test func aReplicaNotYetStreamingIsLookedAtAgainSoon() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         let files = Sighting.DataFiles.present(role: .replica, systemID: "7000")
         _ = Self.run(&machine, from: machine.observed(Self.sighting(HAEngineTests.cluster(), Self.runningReplica, me: "n2", files: files)))
         #expect(machine.following == "n1")

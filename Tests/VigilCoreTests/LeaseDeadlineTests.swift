@@ -13,7 +13,7 @@ import VigilCore
 
     /// A leader's cycle up to the step after the fence's arm, every step answered at t0.
     static func leaderAfterArm() -> (HAMachine, Next) {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         var next = machine.observed(T.sighting(F.leader(), T.runningPrimary))
         while case let .perform(action) = next.step {
             let armed: Bool = if case .fence(.arm) = action { true } else { false }
@@ -106,7 +106,7 @@ import VigilCore
     }
 
     @Test func pauseHasNoDeadline() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         var paused = T.settings
         paused.paused = true
         let sighting = T.sighting(F.leader(), T.runningPrimary, settings: paused)

@@ -250,7 +250,7 @@ import Testing
     @Test func aLeaderListsAStandbyInOrderAndComparesVersions() {
         var settings = HAMachineTests.settings
         settings.sync = SyncSettings(mode: .priority)
-        var machine = HAMachine(useSlots: false, settings: settings)
+        var machine = HAMachine(settings: settings)
         var cluster = HAEngineTests.cluster(optime: 5000)
         cluster.leader = LeaderLock(name: "n1", version: 3)
         var status = HAMachineTests.streamingPrimary
@@ -288,7 +288,7 @@ import Testing
     @Test func aLostCompareAndSwapPostponesThePromotion() {
         var settings = HAMachineTests.settings
         settings.sync = SyncSettings(mode: .priority)
-        var machine = HAMachine(useSlots: false, settings: settings)
+        var machine = HAMachine(settings: settings)
         var cluster = HAEngineTests.cluster(leader: "n2", optime: 5000)
         cluster.sync = Versioned(SyncState(leader: "n1", syncStandby: ["n2"]), version: 7)
         let result = HAMachineTests.run(&machine, from: machine.observed(HAMachineTests.sighting(cluster, HAMachineTests.runningReplica,

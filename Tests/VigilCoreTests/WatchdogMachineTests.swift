@@ -26,7 +26,7 @@ import VigilCore
     }
 
     @Test func everyArmCarriesTheDeviceTimeout() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         let sighting = T.sighting(F.leader(), T.runningPrimary, settings: Self.settings(.automatic))
         let (steps, _, _) = T.run(&machine, from: machine.observed(sighting), answer: F.renewed)
         #expect(steps.prefix(2) == [.renewLeader, .fence(.arm(until: F.deadline, watchdog: 25))])
@@ -34,7 +34,7 @@ import VigilCore
 
     /// A takeover whose fence answers that the watchdog did not start.
     static func takeover(_ mode: WatchdogPolicy.Mode) -> (steps: [Action], decisions: [Decision], machine: HAMachine) {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         let replica = T.sighting(HAEngineTests.cluster(leader: nil), T.runningReplica,
                                  files: .present(role: .replica, systemID: "7000"), settings: settings(mode))
         let (steps, decisions, _) = T.run(&machine, from: machine.observed(replica),
@@ -67,7 +67,7 @@ import VigilCore
     }
 
     @Test func aPrimaryWhoseRequiredWatchdogFailsStepsDownAtOnce() {
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         let sighting = T.sighting(F.leader(), T.runningPrimary, settings: Self.settings(.required))
         let (steps, decisions, _) = T.run(&machine, from: machine.observed(sighting),
                                           answer: { action in
@@ -85,7 +85,7 @@ import VigilCore
         var me = MemberIdentity(name: "n1")
         me.watchdogFailed = true
         #expect(!me.mayRace)
-        var machine = HAMachine(useSlots: false)
+        var machine = HAMachine()
         // The shell found no usable device; the machine draws the conclusion.
         var replica = T.sighting(HAEngineTests.cluster(leader: nil), T.runningReplica,
                                  files: .present(role: .replica, systemID: "7000"), settings: Self.settings(.required))

@@ -27,6 +27,23 @@ import VigilTestSupport
         #expect(s.socketDirectory == node.directory.sub("sockets"))
     }
 
+    /// A method's command is split as a shell would; its keys become --key=value; under
+    /// no_params only its own keys go, without Patroni's three flags.
+    @Test func replicaMethodsTakeTheirArgumentsAsPatroniGivesThem() throws {
+        let node = try TestNode.make("postgres104", postgresqlLines: [
+            "create_replica_methods: [wal_g, basebackup, plain]",
+            "wal_g: {command: 'wal-g backup-fetch --config \"/etc/wal g.yaml\"', keep_data: True}",
+            "plain: {command: /usr/bin/restore, no_params: true, no_leader: true, target: latest}",
+        ])
+        defer { node.directory.remove() }
+        let methods = node.settings.replicaMethods
+        #expect(methods.map(\.name) == ["wal_g", "basebackup", "plain"] && methods[1] == .basebackup)
+        #expect(methods[0].command == ["wal-g", "backup-fetch", "--config", "/etc/wal g.yaml"] && methods[0].keepData)
+        #expect(methods[0].arguments(scope: "s", dataDirectory: "/d", connstring: "host=h")
+                == ["--keep_data=True", "--scope=s", "--role=replica", "--datadir=/d", "--connstring=host=h"])
+        #expect(methods[2].noParams && methods[2].arguments(scope: "s", dataDirectory: "/d", connstring: "c") == ["--target=latest"])
+    }
+
     @Test func configurationValuesAreQuotedForPostgres() {
         #expect(ManagedFiles.quote("it's a \\path") == #"'it''s a \\path'"#)
         let text = ManagedFiles.managedConf(parameters: [("work_mem", "4MB"), ("application_name", "a'b")], upstream:

@@ -16,8 +16,9 @@ struct TestNode {
     let instance: PostgresInstance
     let owner: ProcessOwner?
 
+    /// `postgresqlLines` are added to the `postgresql` section (indented by the caller's two spaces).
     static func make(_ name: String, replicationPassword: String = "Replicator123!",
-                     binDir: String? = nil) throws -> TestNode {
+                     binDir: String? = nil, postgresqlLines: [String] = []) throws -> TestNode {
         let user = try ServiceUser.current()
         let owner = user.switches ? ProcessOwner(name: user.name, uid: user.uid, gid: user.gid) : nil
         let (host, port) = try LoopbackAddress.freeEndpoint()
@@ -31,7 +32,8 @@ struct TestNode {
             .replacingOccurrences(of: "192.168.50.21:8008", with: "\(host):8008")
             .replacingOccurrences(of: "192.168.50.0/24", with: "127.0.0.0/8")
             .replacingOccurrences(of: "  data_dir: /var/lib/pgsql/18/data",
-                                  with: "  data_dir: \(work)/data\n  bin_dir: \(try binDir ?? TestTools.postgresBinDirectory())")
+                                  with: "  data_dir: \(work)/data\n  bin_dir: \(try binDir ?? TestTools.postgresBinDirectory())"
+                                    + postgresqlLines.map { "\n  " + $0 }.joined())
             .replacingOccurrences(of: "/var/lib/pgsql/.pgpass", with: "\(work)/pgpass")
             .replacingOccurrences(of: "'/var/run/postgresql'", with: "'\(sockets)'")
             .replacingOccurrences(of: "      password: Replicator123!\n    superuser:",

@@ -26,6 +26,16 @@ public enum TestTools {
         return path
     }
 
+    /// The directory schemathesis was installed into (`PYTHONPATH`), from `.tools/schemathesis-path`.
+    public static func schemathesisHome() throws -> String {
+        let recorded = repositoryRoot.appendingPathComponent(".tools/schemathesis-path").path
+        let home = (try? String(contentsOfFile: recorded, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let home, FileManager.default.fileExists(atPath: home + "/schemathesis") else {
+            throw HarnessError.missingBinary("schemathesis", looked: "in \(recorded) (make test installs it)")
+        }
+        return home
+    }
+
     /// An executable on PATH (etcd, etcdctl, haproxy), or an explicit path.
     public static func executable(_ name: String) throws -> String {
         if name.contains("/") {

@@ -119,6 +119,8 @@ public struct MemberRecord: Sendable, Equatable {
     /// nofailover and failover_priority as every member reads them.
     public var failoverTags: FailoverTags { FailoverTags(tags) }
     public var nosync: Bool { tag("nosync")?.boolValue ?? false }
+    /// Streams no WAL (it restores from an archive): no slot is kept for it.
+    public var nostream: Bool { tag("nostream")?.boolValue ?? false }
     public var noloadbalance: Bool { tag("noloadbalance")?.boolValue ?? false }
     public var clonefrom: Bool { tag("clonefrom")?.boolValue ?? false }
 }

@@ -39,7 +39,8 @@ public enum Action: Sendable, Equatable {
     /// pg_wal first), so two branches never share a timeline number.
     case promote
     case demote(DemoteMode)
-    /// Write `status` (optime and slots) when it changed.
+    /// Keep the primary's replication slots and write `status` (optime, slots, the slots
+    /// retained for members that left) when it changed.
     case updateStatus
     /// Append this member's promotion to the `history` key.
     case recordHistory
@@ -64,10 +65,10 @@ public enum Action: Sendable, Equatable {
     case stopPostgres(StopMode, timeout: Duration)
     /// SIGSTOP the postmaster, SIGKILL it and every process it started, await their exit.
     case killPostmaster
-    /// Create the physical slots of these members (a primary's replicas) where missing.
-    case ensureSlots(for: [String])
-    /// Write the `status` key's optime.
-    case writeStatus(optime: Int64)
+    /// Create, drop or advance one replication slot (SlotPlan says which).
+    case changeSlot(SlotChange)
+    /// Write the `status` key.
+    case writeStatus(StatusRecord)
     /// Find where PostgreSQL's timeline `timeline` branched off (its history file); answered
     /// with `.timelineSwitch`.
     case readTimelineSwitch(timeline: Int64)

@@ -73,10 +73,14 @@ public struct EngineSettings: Sendable, Equatable {
     /// Whether the local PostgreSQL may be rewound (`postgresql.use_pg_rewind`, as it runs with
     /// it): only then is a former primary's WAL checked before it follows, as in Patroni.
     public var usePgRewind = false
+    /// Replication slots: the members', the permanent ones, those never touched. Unmanaged
+    /// unless given (a configuration gives Patroni's defaults: `use_slots` on, 30 minutes'
+    /// retention).
+    public var slots: SlotSettings
 
     public init(timings: HATimings = .defaults, maximumLagOnFailover: Int64 = 1_048_576,
                 primaryStartTimeout: Duration = .seconds(300), checkTimeline: Bool = false, paused: Bool = false,
-                sync: SyncSettings = .off, primaryStopTimeout: Duration? = nil) {
+                sync: SyncSettings = .off, primaryStopTimeout: Duration? = nil, slots: SlotSettings = .unmanaged) {
         self.timings = timings
         self.maximumLagOnFailover = maximumLagOnFailover
         self.primaryStartTimeout = primaryStartTimeout
@@ -84,6 +88,7 @@ public struct EngineSettings: Sendable, Equatable {
         self.paused = paused
         self.sync = sync
         self.primaryStopTimeout = primaryStopTimeout.flatMap { $0 > .zero ? $0 : nil }
+        self.slots = slots
     }
 
     public var ttl: Duration { .seconds(timings.ttl) }

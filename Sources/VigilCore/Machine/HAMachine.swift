@@ -31,8 +31,6 @@ public struct HAMachine: Sendable {
     /// even after their member keys lapsed (an outage of the store for everyone), since a primary
     /// that is still alive, or a standby with commits the race must not lose, must stop it.
     var lastLockedMembers: [Member] = []
-    /// The local configuration's `postgresql.use_slots`.
-    public var useSlots: Bool
     /// The callbacks the local configuration names a script for (`postgresql.callbacks`).
     public var callbacks: Set<Callback.Event>
     /// The settings of the last look.
@@ -49,11 +47,12 @@ public struct HAMachine: Sendable {
     /// Why the watchdog the fence was last asked for could not be started (nil: it runs, or
     /// none was asked for since the section last changed).
     public internal(set) var watchdogFailure: String?
+    /// While leading: when each member's slot was last seen with its member (`retain_slots`).
+    public internal(set) var slotRetention = SlotRetention()
 
     var cycle: Cycle?
 
-    public init(useSlots: Bool = true, settings: EngineSettings = EngineSettings(), callbacks: Set<Callback.Event> = []) {
-        self.useSlots = useSlots
+    public init(settings: EngineSettings = EngineSettings(), callbacks: Set<Callback.Event> = []) {
         self.settings = settings
         self.callbacks = callbacks
     }
@@ -130,6 +129,8 @@ public struct HAMachine: Sendable {
             return Next(.observe)
         case let (.acquireLeader, .confirmed(sent)), let (.renewLeader, .confirmed(sent)):
             lock = LockState(lastConfirmed: sent, leaseTTL: settings.ttl)
+            // A leader carries on from the retained slots in the store (SlotRetention.update).
+            if action == .acquireLeader { slotRetention = SlotRetention() }
             // The fence's deadline follows every confirmation at once, before anything the
             // lock allows (a promotion, a start as primary) can run.
             if let order = fenceAfterConfirmation() { cycle!.queue.insert(.optional(.fence(order)), at: 0) }
@@ -257,11 +258,19 @@ public struct HAMachine: Sendable {
             startDemotion(mode)
         case .updateStatus:
             guard o.postgres.isRunningPrimary || cycle!.promoted else { return nil }
-            // A promotion earlier in the same decision made this node primary after `o` was taken:
-            // its replicas' slots are created now, not a loop_wait later (they cannot stream without).
-            if useSlots { cycle!.queue.append(.optional(.ensureSlots(for: o.clusterMembers.map(\.name)))) }
             let optime = o.postgres.walPosition
-            if o.cluster?.status?.optime != optime { cycle!.queue.append(.optional(.writeStatus(optime: optime))) }
+            guard let cluster = o.cluster else { return nil }
+            // After a promotion earlier in this decision (`o` was taken before it) the replicas'
+            // slots are created now, not a loop_wait later: they cannot stream without.
+            let facts = slotFacts(o, cluster, leading: true)
+            let existing = o.postgres.status.slots
+            cycle!.queue += SlotPlan.changes(facts, existing: existing).map { .optional(.changeSlot($0)) }
+            let published = SlotPlan.published(facts, existing: existing, walPosition: optime)
+            let retained = slotRetention.update(published: published.map(\.name), me: o.me.name, cluster: cluster,
+                                                permanent: settings.slots.permanent.map(\.name),
+                                                ttl: settings.slots.memberSlotsTTL, at: now)
+            let record = StatusRecord(optime: optime, slots: published, retainSlots: retained)
+            if cluster.status != record { cycle!.queue.append(.optional(.writeStatus(record))) }
         case .recordHistory:
             guard let timeline = o.postgres.status.timeline else { return nil }
             cycle!.queue = [.essential(.readTimelineSwitch(timeline: timeline))]
@@ -301,7 +310,20 @@ public struct HAMachine: Sendable {
             // Written even when unchanged: the write is what keeps a replica's lease alive.
             steps.append(.optional(.publishMember(extendingLease: o.memberWriteMayExtendLease(lock: lock))))
         }
+        // A replica keeps copies of the slots the next primary needs (Patroni 4's rule), advanced
+        // to where the leader's are; after its member key (which keeps its lease), and not in a
+        // cycle that changed PostgreSQL (looked at again soon).
+        if let cluster = o.cluster, o.postgres.isRunningReplica, o.postgres.answering, !c.changedPostgres,
+           cluster.leader?.name != o.me.name {
+            steps += SlotPlan.changes(slotFacts(o, cluster, leading: false), existing: o.postgres.status.slots)
+                .map { .optional(.changeSlot($0)) }
+        }
         return steps
+    }
+
+    func slotFacts(_ o: Observation, _ cluster: ClusterState, leading: Bool) -> SlotPlan.Facts {
+        SlotPlan.Facts(me: o.me.name, leading: leading, nofailover: o.me.nofailover, cluster: cluster,
+                       settings: settings.slots, paused: settings.paused)
     }
 
     mutating func finish(at now: Duration) -> Next {

@@ -87,17 +87,30 @@ public struct StandbyConnection: Sendable, Equatable {
     }
 }
 
-/// One row of `pg_replication_slots`.
+/// One row of `pg_replication_slots` (temporary slots left out: they are a session's own).
 public struct ReplicationSlot: Sendable, Equatable {
     public var name: String
+    /// physical or logical
     public var type: String
     public var active: Bool
     public var restartLSN: Int64?
+    /// A logical slot's database and output plugin.
+    public var database: String?
+    public var plugin: String?
+    /// `wal_status`: reserved, extended, unreserved, or lost (its WAL is gone: it is useless).
+    public var walStatus: String?
+    /// Whether it holds back vacuum (`xmin` set: a hot standby's feedback went through it).
+    public var holdsXmin: Bool
 
-    public init(name: String, type: String, active: Bool, restartLSN: Int64?) {
+    public init(name: String, type: String, active: Bool, restartLSN: Int64?, database: String? = nil,
+                plugin: String? = nil, walStatus: String? = nil, holdsXmin: Bool = false) {
         self.name = name
         self.type = type
         self.active = active
         self.restartLSN = restartLSN
+        self.database = database
+        self.plugin = plugin
+        self.walStatus = walStatus
+        self.holdsXmin = holdsXmin
     }
 }

@@ -38,7 +38,9 @@ public protocol PostgresControl: Sendable {
     /// Ends recovery above every timeline in `knownHistory`; returns why those timelines were
     /// not reserved first, when the history cannot be real.
     func promote(knownHistory: [TimelineEvent], timeout: Duration) async throws(InstanceError) -> String?
-    func ensureSlots(for members: [String]) async throws(InstanceError)
+    /// Creates, drops (when inactive) or advances one replication slot; whether it changed anything.
+    @discardableResult
+    func changeSlot(_ change: SlotChange) async throws(InstanceError) -> Bool
     /// Where `timeline` branched off its parent (the last line of its history file).
     func currentTimelineSwitch(timeline: Int64) async -> TimelineDivergence.HistoryEntry?
     /// synchronous_standby_names: Vigil's value in synchronous mode, or the node's own; reloads.

@@ -34,10 +34,13 @@ extension PostgresInstance {
             status.serverVersion = row[8].flatMap { Int64($0) }
             status.pendingRestart = try await sql.rows("SELECT name FROM pg_settings WHERE pending_restart", timeout: timeout)
                 .compactMap { $0.first ?? nil } + commandLinePending
-            status.slots = try await sql.rows(
-                "SELECT slot_name::text, slot_type, active::text, restart_lsn::text FROM pg_replication_slots ORDER BY 1",
-                timeout: timeout).map { r in
-                    ReplicationSlot(name: r[0] ?? "", type: r[1] ?? "", active: r[2] == "true", restartLSN: Self.lsn(r[3]))
+            status.slots = try await sql.rows("""
+                SELECT slot_name::text, slot_type, active::text, restart_lsn::text, database::text, plugin::text, wal_status,
+                       (xmin IS NOT NULL OR catalog_xmin IS NOT NULL)::text
+                FROM pg_replication_slots WHERE NOT temporary ORDER BY 1
+                """, timeout: timeout).map { r in
+                    ReplicationSlot(name: r[0] ?? "", type: r[1] ?? "", active: r[2] == "true", restartLSN: Self.lsn(r[3]),
+                                    database: r[4], plugin: r[5], walStatus: r[6], holdsXmin: r[7] == "true")
                 }
             if !inRecovery {
                 status.replication = try await sql.rows("""

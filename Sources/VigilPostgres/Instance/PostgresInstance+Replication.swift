@@ -6,41 +6,113 @@ import Glibc
 #endif
 
 extension PostgresInstance {
-    /// Makes this node a replica of `primary`: a base backup into a directory beside the data
-    /// directory, swapped in only when complete, then started as a streaming replica.
+    /// Makes this node a replica of `primary` with the first replica method that works (a base
+    /// backup by default), then starts it as a streaming replica.
     public func createReplica(from primary: HostPort) async throws(InstanceError) {
-        if FileManager.default.fileExists(atPath: dataPath),
-           !((try? FileManager.default.contentsOfDirectory(atPath: dataPath)) ?? []).isEmpty {
+        if hasFiles(dataPath) {
             throw InstanceError(.dataDirectory, "data directory \(dataPath) is not empty; a replica is cloned only into an empty one (reinitialize replaces a full one)")
         }
-        let copy = try await baseBackup(from: primary)
-        try? FileManager.default.removeItem(atPath: dataPath)
-        guard rename(copy, dataPath) == 0 else {
-            try? FileManager.default.removeItem(atPath: copy)
-            throw InstanceError(.permission, "cannot move the new copy into \(dataPath): \(String(cString: strerror(errno)))")
-        }
+        try await clone(from: primary, replacing: false)
         state = .stopped
         try await start(.replica(of: primary))
     }
 
     /// Replaces the data directory with a fresh copy of `primary` (after a failed rewind, or on
-    /// an operator's request). The old directory is removed only once the copy is complete.
+    /// an operator's request). The old directory is removed only once a copy is complete.
     public func reinitialize(from primary: HostPort) async throws(InstanceError) {
         try await stop(.immediate, timeout: .seconds(30))
-        let copy = try await baseBackup(from: primary)
-        let old = dataPath + ".vigil-old"
-        try? FileManager.default.removeItem(atPath: old)
-        if FileManager.default.fileExists(atPath: dataPath), rename(dataPath, old) != 0 {
-            try? FileManager.default.removeItem(atPath: copy)
-            throw InstanceError(.permission, "cannot move \(dataPath) aside: \(String(cString: strerror(errno)))")
-        }
-        guard rename(copy, dataPath) == 0 else {
-            _ = rename(old, dataPath)
-            throw InstanceError(.permission, "cannot move the new copy into \(dataPath): \(String(cString: strerror(errno)))")
-        }
-        try? FileManager.default.removeItem(atPath: old)
+        try await clone(from: primary, replacing: true)
         state = .stopped
         try await start(.replica(of: primary))
+    }
+
+    /// Tries the replica methods in order until one leaves a data directory. A directory being
+    /// replaced is moved aside, not removed, until one has: if none works, it is as it was.
+    /// With one method its own error is thrown; with several, every method's, in order.
+    func clone(from primary: HostPort, replacing: Bool) async throws(InstanceError) {
+        var failures: [(method: String, error: InstanceError)] = []
+        for method in settings.replicaMethods {
+            do {
+                if method.isBasebackup {
+                    try swapIn(try await baseBackup(from: primary), replacing: replacing)
+                } else {
+                    try await runReplicaMethod(method, from: primary, replacing: replacing)
+                }
+                return
+            } catch {
+                failures.append((method.name, error))
+            }
+        }
+        guard let last = failures.last else { throw InstanceError(.command, "no replica method is configured") }
+        if failures.count == 1 { throw last.error }
+        throw InstanceError(last.error.kind, "no replica method made a copy of \(primary.host):\(primary.port): "
+                            + failures.map { "\($0.method): \($0.error.message)" }.joined(separator: "; "))
+    }
+
+    /// Puts a complete copy where the data directory is (the old one moved aside until then).
+    func swapIn(_ copy: String, replacing: Bool) throws(InstanceError) {
+        let old = dataPath + ".vigil-old"
+        if replacing {
+            try? FileManager.default.removeItem(atPath: old)
+            if FileManager.default.fileExists(atPath: dataPath), rename(dataPath, old) != 0 {
+                try? FileManager.default.removeItem(atPath: copy)
+                throw InstanceError(.permission, "cannot move \(dataPath) aside: \(String(cString: strerror(errno)))")
+            }
+        } else {
+            try? FileManager.default.removeItem(atPath: dataPath)
+        }
+        guard rename(copy, dataPath) == 0 else {
+            try? FileManager.default.removeItem(atPath: copy)
+            if replacing { _ = rename(old, dataPath) }
+            throw InstanceError(.permission, "cannot move the new copy into \(dataPath): \(String(cString: strerror(errno)))")
+        }
+        if replacing { try? FileManager.default.removeItem(atPath: old) }
+    }
+
+    /// A user's replica method (a restore from a backup tool), run as PostgreSQL's user with
+    /// Patroni's arguments, writing the data directory itself. It counts as done only when
+    /// it exits 0 and a cluster is there.
+    func runReplicaMethod(_ method: ReplicaMethod, from primary: HostPort, replacing: Bool) async throws(InstanceError) {
+        guard let program = method.command.first else { throw InstanceError(.command, "\(method.name) has no command") }
+        let old = dataPath + ".vigil-old"
+        var movedAside = false
+        if replacing, !method.keepData, hasFiles(dataPath) {
+            try? FileManager.default.removeItem(atPath: old)
+            guard rename(dataPath, old) == 0 else {
+                throw InstanceError(.permission, "cannot move \(dataPath) aside: \(String(cString: strerror(errno)))")
+            }
+            movedAside = true
+        }
+        // What a failed method leaves goes (unless keep_data); a directory moved aside comes back.
+        func undo() {
+            if !method.keepData || movedAside { try? FileManager.default.removeItem(atPath: dataPath) }
+            if movedAside { _ = rename(old, dataPath) }
+        }
+        let connstring = "dbname=\(settings.database) user=\(settings.replication.username) host=\(primary.host) port=\(primary.port)"
+        let arguments = Array(method.command.dropFirst())
+            + method.arguments(scope: settings.scope, dataDirectory: dataPath, connstring: connstring)
+        let run: ToolRun
+        do {
+            try writePgpass()
+            run = try await runTool(ExecutablePath.locate(program), arguments, owner: owner,
+                                    environment: ["PGPASSFILE": settings.pgpassPath, "PGCONNECT_TIMEOUT": "5",
+                                                  "PGAPPNAME": settings.memberName],
+                                    timeout: .seconds(86_400), logPath: toolLog(method.name))
+        } catch {
+            undo()
+            throw InstanceError(error.kind, "replica method \(method.name): \(error.message)")
+        }
+        guard run.succeeded, FileManager.default.fileExists(atPath: path("PG_VERSION")) else {
+            undo()
+            let lastLines = run.output.split(separator: "\n").suffix(3).joined(separator: " ")
+            let outcome = run.succeeded ? "left no cluster in \(dataPath)" : "failed (\(run.status.map { "\($0)" } ?? "timed out"))"
+            throw InstanceError(.command, "replica method \(method.name) (\(method.command.joined(separator: " "))) \(outcome): \(lastLines)")
+        }
+        if movedAside { try? FileManager.default.removeItem(atPath: old) }
+    }
+
+    private func hasFiles(_ directory: String) -> Bool {
+        !((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).isEmpty
     }
 
     /// pg_basebackup into `<data_dir>.vigil-new`; returns that path. On failure nothing is left.
@@ -129,19 +201,33 @@ extension PostgresInstance {
         try await start(.replica(of: newPrimary))
     }
 
-    /// Ensures a physical slot for each member that streams from this primary.
-    public func ensureSlots(for members: [String]) async throws(InstanceError) {
-        let existing = Set(try await sql.rows("SELECT slot_name::text FROM pg_replication_slots").compactMap { $0.first ?? nil })
-        for member in members where member != settings.memberName {
-            let slot = SlotName.forMember(member)
-            if !existing.contains(slot) {
-                try await sql.execute("SELECT pg_create_physical_replication_slot(\(SQLText.literal(slot)), true)")
-            }
+    /// One change to the slots, each safe to repeat: a slot is created only where none of that
+    /// name exists (reserving WAL at once, so a member that connects later finds its WAL), one
+    /// that something streams through is never dropped, and an advance never moves a slot
+    /// back or past what this server has (PostgreSQL clamps it). Returns whether it changed
+    /// anything (a create or drop already done, or a slot in use, changes nothing).
+    @discardableResult
+    public func changeSlot(_ change: SlotChange) async throws(InstanceError) -> Bool {
+        let rows: [[String?]]
+        switch change {
+        case let .create(name):
+            let slot = SQLText.literal(name)
+            rows = try await sql.rows("""
+                SELECT pg_create_physical_replication_slot(\(slot), true)::text WHERE NOT EXISTS
+                (SELECT 1 FROM pg_replication_slots WHERE slot_name = \(slot))
+                """)
+        case let .drop(name):
+            rows = try await sql.rows("""
+                SELECT pg_drop_replication_slot(slot_name)::text FROM pg_replication_slots
+                WHERE slot_name = \(SQLText.literal(name)) AND NOT active
+                """)
+        case let .advance(name, lsn):
+            rows = try await sql.rows("""
+                SELECT pg_replication_slot_advance(slot_name, \(SQLText.literal(LSN(UInt64(max(0, lsn))).description))::pg_lsn)::text
+                FROM pg_replication_slots WHERE slot_name = \(SQLText.literal(name)) AND NOT active
+                """)
         }
-    }
-
-    public func dropSlot(_ name: String) async throws(InstanceError) {
-        try await sql.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = \(SQLText.literal(name)) AND NOT active")
+        return !rows.isEmpty
     }
 
     func isInRecovery() async throws(InstanceError) -> Bool {

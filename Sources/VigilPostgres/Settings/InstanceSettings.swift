@@ -34,6 +34,8 @@ public struct InstanceSettings: Sendable {
     public var usePgRewind: Bool
     public var useSlots: Bool
     public var basebackupArguments: [String]
+    /// How a replica's data directory is made, in order (`create_replica_methods`).
+    public var replicaMethods: [ReplicaMethod]
     public var startTimeout: Duration
     public var removeDataDirectoryOnRewindFailure: Bool
 
@@ -44,6 +46,7 @@ public struct InstanceSettings: Sendable {
                 commandLineParameters: [(name: String, value: String)] = [], hbaLines: [String] = [],
                 hbaReplacesDefaults: Bool = false, initdbArguments: [String] = [], bootstrapRoles: [RoleSpec] = [],
                 usePgRewind: Bool = true, useSlots: Bool = true, basebackupArguments: [String] = [],
+                replicaMethods: [ReplicaMethod] = [.basebackup],
                 startTimeout: Duration = .seconds(60), removeDataDirectoryOnRewindFailure: Bool = false) {
         self.memberName = memberName
         self.scope = scope
@@ -67,6 +70,7 @@ public struct InstanceSettings: Sendable {
         self.usePgRewind = usePgRewind
         self.useSlots = useSlots
         self.basebackupArguments = basebackupArguments
+        self.replicaMethods = replicaMethods
         self.startTimeout = startTimeout
         self.removeDataDirectoryOnRewindFailure = removeDataDirectoryOnRewindFailure
     }
@@ -149,6 +153,7 @@ public struct InstanceSettings: Sendable {
             usePgRewind: pg.usePgRewind ?? dyn.postgresql.usePgRewind ?? false,
             useSlots: dyn.postgresql.useSlots ?? true,
             basebackupArguments: basebackupArguments(pg.basebackup),
+            replicaMethods: ReplicaMethod.configured(pg),
             startTimeout: .seconds(pg.pgCtlTimeout ?? 60),
             removeDataDirectoryOnRewindFailure: pg.removeDataDirectoryOnRewindFailure)
     }
