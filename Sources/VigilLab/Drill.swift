@@ -297,7 +297,9 @@ extension Lab {
                                  primaryAfter: primaryAfter, writeDowntime: longest.inSeconds, paths: paths,
                                  twoPrimaries: twoPrimaries, failedAttempts: probe.failedAttempts, rejoin: rejoin,
                                  timeline: DrillTimeline(acks: everyAck, start: started, fault: fault, restored: restoredAt,
-                                                         nodes: layout.nodes.map { ($0.name, $0.host) }))
+                                                         nodes: layout.nodes.map { ($0.name, $0.host) },
+                                                         failures: probe.failedAt,
+                                                         primaryServing: primaryAfter.map { fault + .seconds($0) }))
         for line in report.table { say(line) }
         try saveReport(report)
         return report

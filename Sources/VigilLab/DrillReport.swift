@@ -137,22 +137,42 @@ public struct DrillReport: Sendable {
     }
 }
 
-/// The acknowledged writes of a drill over time, one lane per node, as an SVG for a report.
+/// The acknowledged writes of a drill over time, one lane per node, the failed attempts
+/// through HAProxy under them, and the fault, the new primary serving and the node given
+/// back as lines, as an SVG for a report.
 struct DrillTimeline: Sendable {
     var acks: [WriteProbe.Ack]
     var start: ContinuousClock.Instant
     var fault: ContinuousClock.Instant
     var restored: ContinuousClock.Instant?
     var nodes: [(name: String, host: String)]
+    /// Failed write attempts through HAProxy.
+    var failures: [ContinuousClock.Instant] = []
+    /// When a primary served writes again after the fault (the promoted node, for a failover).
+    var primaryServing: ContinuousClock.Instant?
 
     func svg(title: String) -> String {
-        let end = max(acks.last?.at ?? fault, restored ?? fault)
+        let end = max(acks.last?.at ?? fault, restored ?? fault, failures.last ?? fault, primaryServing ?? fault)
         let span = max((end - start).inSeconds, 1)
-        let left = 110.0, width = 760.0, lane = 34.0, top = 40.0
+        let left = 110.0, width = 760.0, lane = 34.0, top = 40.0, strip = 18.0
+        let canvas = left + width + 20
         func x(_ instant: ContinuousClock.Instant) -> Double { left + (instant - start).inSeconds / span * width }
-        let height = top + lane * Double(nodes.count) + 40
+        let lanesBottom = top + lane * Double(nodes.count)
+        let bottom = lanesBottom + strip
+        let height = bottom + 60
         var out = [String]()
-        out.append(##"<svg xmlns="http://www.w3.org/2000/svg" width="\##(Int(left + width + 20))" height="\##(Int(height))" font-family="sans-serif" font-size="12">"##)
+        // A label starts at its line, or ends there when it would run past the right edge
+        // (about 7 px a character at this size).
+        func label(_ text: String, at position: Double, y: Double, color: String) {
+            let fits = position + 4 + Double(text.count) * 7 <= canvas
+            let anchor = fits ? "" : ##" text-anchor="end""##
+            out.append(##"<text x="\##(fmt(fits ? position + 4 : position - 4))" y="\##(fmt(y))" fill="\##(color)"\##(anchor)>\##(escape(text))</text>"##)
+        }
+        func marker(_ instant: ContinuousClock.Instant, _ color: String, dashed: Bool = false) {
+            let dash = dashed ? ##" stroke-dasharray="4 3""## : ""
+            out.append(##"<line x1="\##(fmt(x(instant)))" y1="\##(fmt(top))" x2="\##(fmt(x(instant)))" y2="\##(fmt(bottom))" stroke="\##(color)" stroke-width="2"\##(dash)/>"##)
+        }
+        out.append(##"<svg xmlns="http://www.w3.org/2000/svg" width="\##(Int(canvas))" height="\##(Int(height))" font-family="sans-serif" font-size="12">"##)
         out.append(##"<text x="10" y="20" font-size="14">\##(escape(title)): acknowledged writes per node</text>"##)
         for (index, node) in nodes.enumerated() {
             let y = top + lane * Double(index)
@@ -164,15 +184,22 @@ struct DrillTimeline: Sendable {
             }
             if !path.isEmpty { out.append(##"<path d="\##(path)" stroke="#2b7bb9" stroke-width="1"/>"##) }
         }
-        let bottom = top + lane * Double(nodes.count)
-        out.append(##"<line x1="\##(fmt(x(fault)))" y1="\##(fmt(top))" x2="\##(fmt(x(fault)))" y2="\##(fmt(bottom))" stroke="#d62728" stroke-width="2"/>"##)
-        out.append(##"<text x="\##(fmt(x(fault) + 4))" y="\##(fmt(bottom + 14))" fill="#d62728">fault</text>"##)
-        if let restored {
-            out.append(##"<line x1="\##(fmt(x(restored)))" y1="\##(fmt(top))" x2="\##(fmt(x(restored)))" y2="\##(fmt(bottom))" stroke="#2ca02c" stroke-width="2"/>"##)
-            out.append(##"<text x="\##(fmt(x(restored) + 4))" y="\##(fmt(bottom + 28))" fill="#2ca02c">node given back</text>"##)
+        out.append(##"<text x="10" y="\##(fmt(lanesBottom + strip / 2 + 4))" fill="#ff7f0e">failed writes</text>"##)
+        var failed = ""
+        for failure in failures { failed += "M\(fmt(x(failure))) \(fmt(lanesBottom + 3))v\(fmt(strip - 6))" }
+        if !failed.isEmpty { out.append(##"<path d="\##(failed)" stroke="#ff7f0e" stroke-width="1"/>"##) }
+        marker(fault, "#d62728")
+        label("fault", at: x(fault), y: bottom + 14, color: "#d62728")
+        if let primaryServing {
+            marker(primaryServing, "#9467bd", dashed: true)
+            label("new primary serving", at: x(primaryServing), y: bottom + 28, color: "#9467bd")
         }
-        out.append(##"<text x="\##(fmt(left))" y="\##(fmt(bottom + 14))">0 s</text>"##)
-        out.append(##"<text x="\##(fmt(left + width - 40))" y="\##(fmt(bottom + 14))">\##(String(format: "%.1f s", span))</text>"##)
+        if let restored {
+            marker(restored, "#2ca02c")
+            label("node given back", at: x(restored), y: bottom + 42, color: "#2ca02c")
+        }
+        out.append(##"<text x="\##(fmt(left))" y="\##(fmt(bottom + 56))">0 s</text>"##)
+        out.append(##"<text x="\##(fmt(left + width))" y="\##(fmt(bottom + 56))" text-anchor="end">\##(String(format: "%.1f s", span))</text>"##)
         out.append("</svg>")
         return out.joined(separator: "\n") + "\n"
     }

@@ -37,7 +37,8 @@ final class WriteProbe: Sendable {
     /// read-only): it goes on asking, without a new connection each time.
     let direct: Bool
     private let acks = Mutex<[Ack]>([])
-    private let failures = Mutex(0)
+    /// When each attempt failed (a refused connection, a write that errored or timed out).
+    private let failures = Mutex<[ContinuousClock.Instant]>([])
     private let logger = Logger(label: "vigil.drill.probe")
 
     init(_ postgres: LabPostgres, path: String = "haproxy", firstID: Int64 = 1, direct: Bool = false) {
@@ -48,7 +49,8 @@ final class WriteProbe: Sendable {
     }
 
     var acknowledged: [Ack] { acks.withLock { $0 } }
-    var failedAttempts: Int { failures.withLock { $0 } }
+    var failedAttempts: Int { failures.withLock { $0.count } }
+    var failedAt: [ContinuousClock.Instant] { failures.withLock { $0 } }
 
     /// The probe's own connection: it gives up fast and tries again.
     func connect() async throws -> PostgresConnection {
@@ -95,7 +97,7 @@ final class WriteProbe: Sendable {
                 let rest = Self.interval - (ContinuousClock.now - began)
                 if rest > .zero { try? await Task.sleep(for: rest) }
             } catch {
-                failures.withLock { $0 += 1 }
+                failures.withLock { $0.append(ContinuousClock.now) }
                 next += 1
                 if direct, let psql = error as? PSQLError, psql.serverInfo != nil, let open = connection {
                     // The server answered (read-only, shutting down…): the session is fine once

@@ -6,6 +6,30 @@ import VigilTestSupport
 
 /// The drills' write probe counts a write as acknowledged only when PostgreSQL said so.
 @Suite struct WriteProbeTests {
+    /// The drill's SVG shows each node's acknowledged writes, the failed attempts through
+    /// HAProxy, and the fault, the new primary serving and the node given back; a label whose
+    /// line is near the right edge ends at its line instead of running off the picture.
+    @Test func theTimelineShowsFailuresAndThePromotionWithEveryLabelInside() throws {
+        let start = ContinuousClock.now
+        func at(_ seconds: Double) -> ContinuousClock.Instant { start + .milliseconds(Int(seconds * 1000)) }
+        let acks = (0..<10).map { WriteProbe.Ack(id: Int64($0), at: at(Double($0)), server: $0 < 5 ? "127.0.0.21" : "127.0.0.22") }
+        let timeline = DrillTimeline(acks: acks, start: start, fault: at(4.5), restored: at(9.9),
+                                     nodes: [("n1", "127.0.0.21"), ("n2", "127.0.0.22")],
+                                     failures: [at(4.6), at(4.8), at(5.0)], primaryServing: at(5.2))
+        let svg = timeline.svg(title: "agent-crash")
+        let width = try #require(svg.firstMatch(of: /width="(\d+)"/).flatMap { Double($0.1) })
+        for line in svg.split(separator: "\n") where line.hasPrefix("<text") {
+            let match = try #require(line.firstMatch(of: /x="([0-9.]+)".*>([^<]*)<\/text>/))
+            let x = Double(match.1) ?? 0
+            let right = line.contains("text-anchor=\"end\"") ? x : x + Double(match.2.count) * 7
+            #expect(right <= width || line.contains("font-size=\"14\""), "'\(match.2)' runs past the right edge (\(right) > \(width))")
+        }
+        #expect(svg.contains(">new primary serving</text>") && svg.contains(">node given back</text>") && svg.contains(">failed writes</text>"))
+        let failed = try #require(svg.split(separator: "\n").first { $0.contains("stroke=\"#ff7f0e\"") && $0.hasPrefix("<path") })
+        #expect(failed.filter { $0 == "M" }.count == 3, "one tick per failed attempt")
+        #expect(svg.contains(##"stroke="#9467bd" stroke-width="2" stroke-dasharray="4 3""##), "the new primary's line, dashed")
+    }
+
     /// A commit that waits for a synchronous standby, on a server that is then stopped (a fast
     /// shutdown terminates every backend), committed locally but was never acknowledged:
     /// PostgreSQL warns and closes the connection without answering the commit (libpq reports
